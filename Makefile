@@ -1,0 +1,27 @@
+# The project's entry points. Each target prints what it does and how long it took.
+.PHONY: up down test lint bench fmt
+
+## up: install what is missing, build, start the whole stack, print where it is
+up:
+	@scripts/up.sh
+
+## down: stop everything `make up` started
+down:
+	@scripts/down.sh
+
+## test: every test against real Postgres, Redis and Kafka
+test:
+	@scripts/test.sh
+
+## lint: rustfmt, clippy with warnings as errors, shellcheck
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	shellcheck scripts/*.sh .ci/run
+
+## bench: writer throughput against raw COPY and row-by-row INSERT (see BENCHMARKS.md)
+bench:
+	@scripts/bench.sh
+
+fmt:
+	cargo fmt --all

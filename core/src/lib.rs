@@ -1,0 +1,21 @@
+//! What the gateway and the writer share.
+//!
+//! - [`event`]: the record every sent message becomes on the `chat.messages`
+//!   Kafka topic, with its schema version and the validation both sides apply.
+//! - [`sequencer`]: the Redis Lua step that gives a message its per-room `seq`,
+//!   remembers it, appends it to the room's recent tail and publishes it, all
+//!   in one atomic, idempotent step (guarantees G4 and G5).
+//! - [`db`]: the Postgres pool and the embedded migrations.
+//! - [`kafka`]: Kafka client settings shared by producers and consumers.
+//! - [`telemetry`]: tracing set-up for the binaries.
+//! - [`shutdown`]: turning SIGTERM and Ctrl-C into a cancellation token.
+
+pub mod db;
+pub mod event;
+pub mod kafka;
+pub mod sequencer;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use event::{ChatEvent, MessageKind, SequencedEvent};
+pub use sequencer::{Sequencer, SequencerConfig, SequencerError};

@@ -1,0 +1,12 @@
+-- Creates a room's sequencer state if it has none.
+--
+-- KEYS[1]  room state hash
+-- ARGV[1]  the highest seq stored in Postgres for the room (0 for a new room)
+-- ARGV[2]  a new epoch: clients that saw another epoch reload the room
+--
+-- Returns 1 when it created the state, 0 when another caller was first.
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'epoch', ARGV[2])
+return 1

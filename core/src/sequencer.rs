@@ -1,0 +1,307 @@
+//! The per-room sequencer: the Redis Lua step that gives each message its `seq`.
+//!
+//! One script call per message assigns `seq = room.seq + 1`, remembers id → seq,
+//! appends the record to the room's capped tail and publishes it on the room's
+//! channel, atomically. A repeated call for the same id returns the same seq and
+//! writes nothing, so the gateway (after Kafka's delivery report) and the writer
+//! (for every record it stores) can both call it: whoever is first publishes.
+//!
+//! Redis keys (all of one room share a hash tag, so they live on one slot):
+//! `chat:{room}:state` (hash: `seq`, `epoch`), `chat:{room}:tail` (sorted set),
+//! `chat:{room}:msg:{id}` (the message's seq). Channel: `chat:room:{room}`.
+//!
+//! When a room has no state (a new room, or Redis lost its data) the counter is
+//! restored from Postgres' highest stored seq for the room under an exclusive
+//! advisory lock, with a new epoch. The writer holds the same lock shared while
+//! it inserts (see [`Sequencer::hold_counters`]), so a restore never reads a
+//! maximum that an in-flight insert is about to raise.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{ErrorKind, Script, ServerErrorKind};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::event::{ChatEvent, SequencedEvent};
+
+const SEQUENCE_LUA: &str = include_str!("sequence.lua");
+const RESTORE_LUA: &str = include_str!("restore_room.lua");
+/// Advisory lock key that orders counter restores after in-flight inserts.
+const COUNTER_LOCK: i64 = 0x0063_6861_7473_6571; // "chatseq"
+/// Rounds of "restore missing rooms, call again" before a batch gives up.
+const MAX_ROUNDS: usize = 4;
+
+/// Where the sequencer keeps its state and for how long.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SequencerConfig {
+    /// Redis holding the sequencer state, e.g. `redis://127.0.0.1:16379`.
+    #[arg(long = "redis-url", env = "REDIS_URL")]
+    pub redis_url: String,
+    /// Records kept in each room's recent tail (served to resuming clients).
+    #[arg(long, env = "SEQUENCER_TAIL_LEN", default_value_t = 1000)]
+    pub tail_len: u32,
+    /// How long a message's seq and a room's tail are remembered, in seconds;
+    /// must exceed the longest writer lag you plan for.
+    #[arg(long, env = "SEQUENCER_TTL_SECS", default_value_t = 7 * 24 * 3600)]
+    pub ttl_secs: u64,
+}
+
+/// A message's place in its room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assigned {
+    pub id: Uuid,
+    pub room_id: Uuid,
+    pub seq: i64,
+    pub epoch: u64,
+    /// True when this call assigned (and published) it; false when it already had a seq.
+    pub fresh: bool,
+}
+
+/// Why a message could not be sequenced. All of these are transient.
+#[derive(Debug, thiserror::Error)]
+pub enum SequencerError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("postgres: {0}")]
+    Postgres(#[from] sqlx::Error),
+    #[error("sequencer reply not understood: {0}")]
+    Protocol(String),
+    #[error("room state kept disappearing while sequencing")]
+    Unsettled,
+}
+
+/// Redis key of a room's state hash.
+pub fn state_key(room: Uuid) -> String {
+    format!("chat:{{{room}}}:state")
+}
+/// Redis key of a room's recent tail.
+pub fn tail_key(room: Uuid) -> String {
+    format!("chat:{{{room}}}:tail")
+}
+/// Redis key of one message's seq.
+pub fn message_key(room: Uuid, id: Uuid) -> String {
+    format!("chat:{{{room}}}:msg:{id}")
+}
+/// The pub/sub channel a room's sequenced records are published on.
+pub fn room_channel(room: Uuid) -> String {
+    format!("chat:room:{room}")
+}
+
+/// Handle to the sequencer; cheap to clone.
+#[derive(Clone)]
+pub struct Sequencer {
+    redis: ConnectionManager,
+    pool: PgPool,
+    sequence: Script,
+    restore: Script,
+    tail_len: u32,
+    ttl_secs: u64,
+}
+
+impl std::fmt::Debug for Sequencer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sequencer")
+            .field("tail_len", &self.tail_len)
+            .field("ttl_secs", &self.ttl_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Redis connection that reconnects by itself and does not connect before first use.
+pub fn redis_connection(url: &str) -> Result<ConnectionManager, redis::RedisError> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(5)))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_secs(1));
+    redis::Client::open(url)?.get_connection_manager_lazy(config)
+}
+
+impl Sequencer {
+    /// A sequencer over `config.redis_url` that restores rooms from `pool`.
+    pub fn new(config: &SequencerConfig, pool: PgPool) -> Result<Self, SequencerError> {
+        Ok(Self {
+            redis: redis_connection(&config.redis_url)?,
+            pool,
+            sequence: Script::new(SEQUENCE_LUA),
+            restore: Script::new(RESTORE_LUA),
+            tail_len: config.tail_len.max(1),
+            ttl_secs: config.ttl_secs.max(1),
+        })
+    }
+
+    /// Sequences `events` in order, in one round trip when every room has state.
+    /// The result is in the same order as `events`.
+    pub async fn sequence(&self, events: &[ChatEvent]) -> Result<Vec<Assigned>, SequencerError> {
+        let mut assigned: Vec<Option<Assigned>> = vec![None; events.len()];
+        for _ in 0..MAX_ROUNDS {
+            let pending: Vec<usize> = (0..events.len())
+                .filter(|&i| assigned[i].is_none())
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+            let replies = self.call_sequence(events, &pending).await?;
+            let mut missing_rooms = BTreeSet::new();
+            for (&i, (status, seq, epoch)) in pending.iter().zip(replies) {
+                let event = &events[i];
+                match status {
+                    0 | 1 => {
+                        let epoch = epoch.parse().map_err(|_| {
+                            SequencerError::Protocol(format!("epoch {epoch:?} is not a number"))
+                        })?;
+                        assigned[i] = Some(Assigned {
+                            id: event.id,
+                            room_id: event.room_id,
+                            seq,
+                            epoch,
+                            fresh: status == 1,
+                        });
+                    }
+                    2 => {
+                        missing_rooms.insert(event.room_id);
+                    }
+                    other => {
+                        return Err(SequencerError::Protocol(format!("status {other}")));
+                    }
+                }
+            }
+            for room in missing_rooms {
+                self.restore_room(room).await?;
+            }
+        }
+        assigned
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or(SequencerError::Unsettled)
+    }
+
+    /// One pipelined EVALSHA per pending event; loads the script when Redis lost it.
+    async fn call_sequence(
+        &self,
+        events: &[ChatEvent],
+        pending: &[usize],
+    ) -> Result<Vec<(i64, i64, String)>, SequencerError> {
+        let mut pipe = redis::pipe();
+        for &i in pending {
+            let e = &events[i];
+            pipe.cmd("EVALSHA")
+                .arg(self.sequence.get_hash())
+                .arg(3)
+                .arg(state_key(e.room_id))
+                .arg(tail_key(e.room_id))
+                .arg(message_key(e.room_id, e.id))
+                .arg(e.encode())
+                .arg(room_channel(e.room_id))
+                .arg(self.tail_len)
+                .arg(self.ttl_secs);
+        }
+        let mut conn = self.redis.clone();
+        match pipe.query_async(&mut conn).await {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                // Redis restarted or flushed its script cache: load and run again.
+                // Safe because every call is idempotent per message id.
+                redis::cmd("SCRIPT")
+                    .arg("LOAD")
+                    .arg(SEQUENCE_LUA)
+                    .query_async::<String>(&mut conn)
+                    .await?;
+                Ok(pipe.query_async(&mut conn).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Restores a room's counter from Postgres with a new epoch, unless another caller did.
+    async fn restore_room(&self, room: Uuid) -> Result<(), SequencerError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(COUNTER_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let max_seq: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = $1")
+                .bind(room)
+                .fetch_one(&mut *tx)
+                .await?;
+        let created: i64 = self
+            .restore
+            .key(state_key(room))
+            .arg(max_seq)
+            .arg(new_epoch())
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        tx.commit().await?;
+        if created == 1 {
+            tracing::info!(room.id = %room, room.max_seq = max_seq, "sequencer state restored");
+        }
+        Ok(())
+    }
+
+    /// Takes the counter lock shared inside the caller's transaction: until it
+    /// commits, no room counter is restored from Postgres. The writer calls this
+    /// before inserting, and checks [`Sequencer::epochs_unchanged`] before committing.
+    pub async fn hold_counters(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+            .bind(COUNTER_LOCK)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// True when every room of `assigned` still has the epoch its seq was given
+    /// in: otherwise Redis lost its state meanwhile and the seqs must be asked again.
+    pub async fn epochs_unchanged(&self, assigned: &[Assigned]) -> Result<bool, SequencerError> {
+        let rooms: BTreeSet<(Uuid, u64)> = assigned.iter().map(|a| (a.room_id, a.epoch)).collect();
+        if rooms.is_empty() {
+            return Ok(true);
+        }
+        let mut pipe = redis::pipe();
+        for (room, _) in &rooms {
+            pipe.hget(state_key(*room), "epoch");
+        }
+        let epochs: Vec<Option<u64>> = pipe.query_async(&mut self.redis.clone()).await?;
+        Ok(rooms
+            .iter()
+            .zip(epochs)
+            .all(|((_, want), have)| have == Some(*want)))
+    }
+
+    /// The room's current epoch, if it has state.
+    pub async fn epoch(&self, room: Uuid) -> Result<Option<u64>, SequencerError> {
+        let mut conn = self.redis.clone();
+        Ok(redis::cmd("HGET")
+            .arg(state_key(room))
+            .arg("epoch")
+            .query_async(&mut conn)
+            .await?)
+    }
+
+    /// Records of the room's recent tail with `seq > after`, in seq order.
+    pub async fn tail_after(
+        &self,
+        room: Uuid,
+        after: i64,
+    ) -> Result<Vec<SequencedEvent>, SequencerError> {
+        let mut conn = self.redis.clone();
+        let raw: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(tail_key(room))
+            .arg(format!("({after}"))
+            .arg("+inf")
+            .query_async(&mut conn)
+            .await?;
+        raw.iter()
+            .map(|r| serde_json::from_str(r).map_err(|e| SequencerError::Protocol(e.to_string())))
+            .collect()
+    }
+}
+
+/// A new epoch: milliseconds since 1970, so a later epoch is a larger number.
+fn new_epoch() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(1)
+}

@@ -1,0 +1,199 @@
+//! The sequencer against real Redis and Postgres.
+
+use std::time::Duration;
+
+use chat_core::sequencer::{SequencerConfig, room_channel};
+use chat_core::{ChatEvent, MessageKind, SequencedEvent, Sequencer};
+use futures::StreamExt;
+use test_support::{RedisServer, TestDatabase};
+use uuid::Uuid;
+
+fn config(redis: &RedisServer) -> SequencerConfig {
+    SequencerConfig {
+        redis_url: redis.url(),
+        tail_len: 100,
+        ttl_secs: 600,
+    }
+}
+
+fn event(room: Uuid, i: usize) -> ChatEvent {
+    ChatEvent::new(
+        room,
+        Uuid::now_v7(),
+        format!("c{i}"),
+        MessageKind::User,
+        format!("m{i}"),
+    )
+}
+
+#[tokio::test]
+async fn concurrent_callers_for_one_room_get_distinct_contiguous_seqs_published_in_seq_order() {
+    let db = TestDatabase::new().await;
+    let redis = RedisServer::start();
+    let room = Uuid::now_v7();
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut pubsub = client.get_async_pubsub().await.expect("pubsub");
+    pubsub
+        .subscribe(room_channel(room))
+        .await
+        .expect("subscribe");
+
+    let callers = 10;
+    let per_caller = 50;
+    let tasks: Vec<_> = (0..callers)
+        .map(|c| {
+            // each caller its own connection, as separate gateways have
+            let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
+            tokio::spawn(async move {
+                let mut seqs = Vec::new();
+                for i in 0..per_caller {
+                    let assigned = sequencer
+                        .sequence(&[event(room, c * 1000 + i)])
+                        .await
+                        .expect("sequenced");
+                    assert!(assigned[0].fresh);
+                    seqs.push(assigned[0].seq);
+                }
+                seqs
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        let seqs = task.await.expect("caller");
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "one caller's seqs increase"
+        );
+        all.extend(seqs);
+    }
+    all.sort_unstable();
+    let total = (callers * per_caller) as i64;
+    assert_eq!(all, (1..=total).collect::<Vec<_>>());
+
+    let mut stream = pubsub.on_message();
+    let mut published = Vec::new();
+    while published.len() < total as usize {
+        let message = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("every record is published")
+            .expect("stream open");
+        let record: SequencedEvent = serde_json::from_slice(message.get_payload_bytes())
+            .expect("a published record is JSON");
+        published.push(record.seq);
+    }
+    assert_eq!(
+        published,
+        (1..=total).collect::<Vec<_>>(),
+        "publish order is seq order"
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_call_for_the_same_message_returns_the_same_seq_and_publishes_nothing() {
+    let db = TestDatabase::new().await;
+    let redis = RedisServer::start();
+    let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
+    let room = Uuid::now_v7();
+    let (a, b) = (event(room, 1), event(room, 2));
+
+    let first = sequencer
+        .sequence(&[a.clone(), b.clone()])
+        .await
+        .expect("first");
+    let again = sequencer
+        .sequence(&[b.clone(), a.clone(), a.clone()])
+        .await
+        .expect("again");
+
+    assert_eq!((first[0].seq, first[1].seq), (1, 2));
+    assert!(first.iter().all(|x| x.fresh));
+    assert_eq!((again[0].seq, again[1].seq, again[2].seq), (2, 1, 1));
+    assert!(
+        again.iter().all(|x| !x.fresh),
+        "nothing is assigned or published twice"
+    );
+    let tail = sequencer.tail_after(room, 0).await.expect("tail");
+    assert_eq!(tail.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(tail[0].event, a);
+}
+
+#[tokio::test]
+async fn the_tail_keeps_the_newest_records_and_answers_after_a_seq() {
+    let db = TestDatabase::new().await;
+    let redis = RedisServer::start();
+    let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
+    let room = Uuid::now_v7();
+    let events: Vec<_> = (0..130).map(|i| event(room, i)).collect();
+    sequencer.sequence(&events).await.expect("sequenced");
+
+    let tail = sequencer.tail_after(room, 0).await.expect("tail");
+    assert_eq!(tail.len(), 100, "capped at tail_len");
+    assert_eq!(tail[0].seq, 31);
+    let after = sequencer.tail_after(room, 120).await.expect("tail");
+    assert_eq!(
+        after.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (121..=130).collect::<Vec<_>>()
+    );
+    assert_eq!(after[9].event, events[129]);
+}
+
+#[tokio::test]
+async fn after_redis_loses_its_state_counters_restart_from_postgres_with_a_new_epoch() {
+    let db = TestDatabase::new().await;
+    let mut redis = RedisServer::start();
+    let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
+    let user = Uuid::now_v7();
+    let room = Uuid::now_v7();
+    sqlx::query("INSERT INTO users (id, username, password_hash) VALUES ($1, 'epoch_user', 'x')")
+        .bind(user)
+        .execute(&db.pool)
+        .await
+        .expect("user");
+    sqlx::query("INSERT INTO rooms (id, name, kind) VALUES ($1, 'r', 'public')")
+        .bind(room)
+        .execute(&db.pool)
+        .await
+        .expect("room");
+    let stored: Vec<_> = (0..5)
+        .map(|i| ChatEvent {
+            sender_id: user,
+            ..event(room, i)
+        })
+        .collect();
+    let assigned = sequencer.sequence(&stored).await.expect("sequenced");
+    for (e, a) in stored.iter().zip(&assigned) {
+        sqlx::query(
+            "INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, kind, body, sent_at)
+             VALUES ($1, $2, $3, $4, $5, 'user', $6, now())",
+        )
+        .bind(e.id)
+        .bind(room)
+        .bind(a.seq)
+        .bind(user)
+        .bind(&e.client_msg_id)
+        .bind(&e.body)
+        .execute(&db.pool)
+        .await
+        .expect("stored");
+    }
+    let old_epoch = assigned[0].epoch;
+
+    redis.restart_empty();
+    let next = test_support::wait_until("redis back", Duration::from_secs(10), || async {
+        sequencer.sequence(&[event(room, 99)]).await.ok()
+    })
+    .await;
+
+    assert_eq!(
+        next[0].seq, 6,
+        "the counter continues after Postgres' highest seq"
+    );
+    assert!(next[0].fresh);
+    assert!(
+        next[0].epoch > old_epoch,
+        "a new epoch tells clients to reload"
+    );
+    assert!(!sequencer.epochs_unchanged(&assigned).await.expect("epochs"));
+    assert!(sequencer.epochs_unchanged(&next).await.expect("epochs"));
+}

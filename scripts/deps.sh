@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Installs what building and running the chat backend needs and is missing,
+# then prints a summary. Safe to run again: installed things are left alone.
+#
+#   scripts/deps.sh
+#
+#   1. Debian packages: Postgres, Redis, nginx (never started by apt: scripts/stack.sh
+#      runs our own instances), the C toolchain and headers rdkafka's build needs
+#      (cmake, libssl, zlib, sasl, zstd, curl), python3
+#   2. Java 17+ and Maven (installed from Debian when missing), for the Kafka broker
+#   3. cargo (must already be there: no way to fetch a toolchain here), node and npm
+#   4. the Kafka broker's jars (scripts/kafka.sh classpath: Maven Central -> ~/.m2)
+set -euo pipefail
+
+LOG_NAME=deps
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DEBIAN_PACKAGES=(
+  postgresql redis-server nginx
+  build-essential cmake pkg-config
+  libssl-dev zlib1g-dev libsasl2-dev libzstd-dev libcurl4-openssl-dev
+  python3
+)
+
+# first_line CMD...: the first line CMD prints (stdout or stderr), or "?".
+first_line() {
+  local out
+  out="$("$@" 2>&1 | head -n 1)" || true
+  printf '%s' "${out:-?}"
+}
+
+java_major() {
+  local v
+  v="$(java -version 2>&1 | awk -F'"' '/version/ {print $2; exit}')"
+  printf '%s' "${v%%.*}"
+}
+
+phase 1 4 "Debian packages: ${DEBIAN_PACKAGES[*]}"
+ensure_apt "${DEBIAN_PACKAGES[@]}"
+phase_done "Debian packages present"
+
+phase 2 4 "Java 17+ and Maven"
+if ! command -v java >/dev/null; then
+  ensure_apt openjdk-17-jdk-headless
+fi
+major="$(java_major)"
+if ! [[ "$major" =~ ^[0-9]+$ ]] || ((major < 17)); then
+  log "java is '$(first_line java -version)', Kafka needs 17+: installing openjdk-17-jdk-headless"
+  ensure_apt openjdk-17-jdk-headless
+  major="$(java_major)"
+  if ! [[ "$major" =~ ^[0-9]+$ ]] || ((major < 17)); then
+    die "'java' on PATH is still $major after installing openjdk-17 (update-alternatives --config java)"
+  fi
+fi
+if ! command -v mvn >/dev/null; then
+  ensure_apt maven
+fi
+phase_done "java $major, maven present"
+
+phase 3 4 "cargo, node, npm"
+if ! command -v cargo >/dev/null && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+  log "cargo found in ~/.cargo/bin (not on PATH: add it, e.g. source ~/.cargo/env)"
+fi
+command -v cargo >/dev/null ||
+  die "cargo not found. This machine cannot download a Rust toolchain (rustup needs the internet); install Rust stable (rustup) where it is allowed, or use a machine that has it"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  ensure_apt nodejs npm
+fi
+phase_done "cargo, node and npm present"
+
+phase 4 4 "Kafka broker jars (Maven Central -> ~/.m2)"
+cp_file="$(LOG_NAME=kafka "$ROOT/scripts/kafka.sh" classpath)"
+kafka_version="$(basename "$cp_file" .txt)"
+kafka_version="${kafka_version#kafka-classpath-}"
+phase_done "Kafka classpath cached under $STACK_DIR"
+
+printf '\nsummary\n'
+printf '  %-10s %s\n' \
+  postgres "$("$(pg_bindir)/postgres" --version)" \
+  redis "$(first_line redis-server --version)" \
+  nginx "$(first_line nginx -v)" \
+  cmake "$(first_line cmake --version)" \
+  cc "$(first_line cc --version)" \
+  python3 "$(first_line python3 --version)" \
+  java "$(first_line java -version)" \
+  maven "$(first_line mvn -B -v | sed 's/\x1b\[[0-9;]*m//g')" \
+  cargo "$(first_line cargo --version)" \
+  rustc "$(first_line rustc --version)" \
+  node "$(first_line node --version)" \
+  npm "$(first_line npm --version)" \
+  kafka "Apache Kafka $kafka_version (classpath $cp_file)"
+log "all dependencies present"

@@ -1,0 +1,146 @@
+//! The batch being gathered: records from Kafka, bounded by count and bytes,
+//! with the offsets to commit once it is stored.
+
+use std::collections::BTreeMap;
+
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::{Offset, TopicPartitionList};
+
+/// One Kafka record, owned.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+}
+
+impl Record {
+    pub fn from_message(message: &BorrowedMessage<'_>) -> Self {
+        Self {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        }
+    }
+}
+
+/// Records in arrival order (which is offset order within each partition).
+#[derive(Debug, Default)]
+pub struct Batch {
+    records: Vec<Record>,
+    bytes: usize,
+}
+
+impl Batch {
+    pub fn push(&mut self, record: Record) {
+        self.bytes += record.payload.len();
+        self.records.push(record);
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn is_full(&self, max_rows: usize, max_bytes: usize) -> bool {
+        self.records.len() >= max_rows || self.bytes >= max_bytes
+    }
+
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// Abandons the records of partitions this writer no longer owns: their new
+    /// owner reads them again from the last committed offset.
+    pub fn drop_partitions(&mut self, revoked: &[(String, i32)]) -> usize {
+        let before = self.records.len();
+        self.records.retain(|r| {
+            !revoked
+                .iter()
+                .any(|(t, p)| *t == r.topic && *p == r.partition)
+        });
+        self.bytes = self.records.iter().map(|r| r.payload.len()).sum();
+        before - self.records.len()
+    }
+
+    /// The offsets to commit once every record is stored: the next offset to read
+    /// on each partition.
+    pub fn next_offsets(&self) -> TopicPartitionList {
+        let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
+        for r in &self.records {
+            let entry = next.entry((r.topic.as_str(), r.partition)).or_insert(0);
+            *entry = (*entry).max(r.offset + 1);
+        }
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), offset) in next {
+            // adding a fresh partition to a list we own cannot fail
+            let _ = list.add_partition_offset(topic, partition, Offset::Offset(offset));
+        }
+        list
+    }
+
+    pub fn clear(&mut self) {
+        self.records.clear();
+        self.bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(partition: i32, offset: i64) -> Record {
+        Record {
+            topic: "t".into(),
+            partition,
+            offset,
+            key: None,
+            payload: vec![0; 10],
+        }
+    }
+
+    #[test]
+    fn the_next_offset_is_one_past_the_highest_per_partition() {
+        let mut batch = Batch::default();
+        for (p, o) in [(0, 5), (1, 7), (0, 6), (1, 8)] {
+            batch.push(record(p, o));
+        }
+        let list = batch.next_offsets();
+        assert_eq!(
+            list.find_partition("t", 0).map(|e| e.offset()),
+            Some(Offset::Offset(7))
+        );
+        assert_eq!(
+            list.find_partition("t", 1).map(|e| e.offset()),
+            Some(Offset::Offset(9))
+        );
+    }
+
+    #[test]
+    fn a_batch_is_full_by_rows_or_by_bytes() {
+        let mut batch = Batch::default();
+        batch.push(record(0, 1));
+        assert!(!batch.is_full(2, 100));
+        batch.push(record(0, 2));
+        assert!(batch.is_full(2, 100));
+        assert!(batch.is_full(10, 20));
+    }
+
+    #[test]
+    fn revoked_partitions_leave_the_batch() {
+        let mut batch = Batch::default();
+        for (p, o) in [(0, 1), (1, 1), (0, 2)] {
+            batch.push(record(p, o));
+        }
+        assert_eq!(batch.drop_partitions(&[("t".into(), 0)]), 2);
+        assert_eq!(batch.len(), 1);
+        assert!(!batch.is_full(10, 11));
+    }
+}

@@ -1,0 +1,223 @@
+//! The consume loop: gather a batch, store it, then commit its offsets.
+//!
+//! Offsets are committed only after the batch's database commit, so a crash at
+//! any point replays records that are stored already (and skipped), never skips
+//! one. A partition revoked while its records wait in the batch is abandoned:
+//! its new owner reads them again.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::statistics::Statistics;
+use rdkafka::{ClientContext, TopicPartitionList};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::batch::{Batch, Record};
+use crate::config::WriterConfig;
+use crate::error::WriterError;
+use crate::metrics as m;
+use crate::persist::Persister;
+
+/// Hears rebalances and statistics from librdkafka.
+#[derive(Debug, Default)]
+pub struct WriterContext {
+    revoked: Arc<Mutex<Vec<(String, i32)>>>,
+}
+
+impl WriterContext {
+    fn take_revoked(&self) -> Vec<(String, i32)> {
+        std::mem::take(&mut *self.revoked.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl ClientContext for WriterContext {
+    fn stats(&self, statistics: Statistics) {
+        for topic in statistics.topics.values() {
+            for partition in topic.partitions.values() {
+                if partition.partition >= 0 && partition.consumer_lag >= 0 {
+                    metrics::gauge!(m::CONSUMER_LAG, "partition" => partition.partition.to_string())
+                        .set(partition.consumer_lag as f64);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for WriterContext {
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(list) = rebalance {
+            let mut revoked = self.revoked.lock().unwrap_or_else(PoisonError::into_inner);
+            for e in list.elements() {
+                revoked.push((e.topic().to_owned(), e.partition()));
+            }
+            tracing::info!(partitions = list.count(), "partitions revoked");
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(list) = rebalance {
+            tracing::info!(partitions = list.count(), "partitions assigned");
+        }
+    }
+}
+
+/// Creates the group consumer: manual commits, cooperative rebalancing.
+pub fn create_consumer(
+    config: &WriterConfig,
+) -> Result<StreamConsumer<WriterContext>, WriterError> {
+    let mut client = ClientConfig::new();
+    client
+        .set("bootstrap.servers", &config.kafka.brokers)
+        .set("group.id", &config.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("session.timeout.ms", config.session_timeout_ms.to_string())
+        .set(
+            "heartbeat.interval.ms",
+            (config.session_timeout_ms / 4).max(500).to_string(),
+        )
+        .set("statistics.interval.ms", "5000")
+        .set("client.id", "chat-writer");
+    if let Some(instance) = &config.group_instance_id {
+        client.set("group.instance.id", instance);
+    }
+    let consumer: StreamConsumer<WriterContext> =
+        client.create_with_context(WriterContext::default())?;
+    consumer.subscribe(&[&config.kafka.topic])?;
+    Ok(consumer)
+}
+
+/// Runs until `shutdown`, then stores and commits the batch in hand and returns.
+pub async fn consume(
+    config: &WriterConfig,
+    persister: &Persister,
+    shutdown: &CancellationToken,
+) -> Result<(), WriterError> {
+    let consumer = create_consumer(config)?;
+    let mut batch = Batch::default();
+    let mut flush_at: Option<Instant> = None;
+    loop {
+        let linger = async {
+            match flush_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let full = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            () = linger => true,
+            received = consumer.recv() => match received {
+                Ok(message) => {
+                    batch.push(Record::from_message(&message));
+                    flush_at.get_or_insert_with(|| Instant::now() + config.linger());
+                    batch.is_full(config.batch_max_rows, config.batch_max_bytes)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "kafka consumer error");
+                    false
+                }
+            },
+        };
+        abandon_revoked(&consumer, &mut batch);
+        if full {
+            flush(&consumer, persister, &mut batch, config, shutdown).await?;
+            flush_at = None;
+        }
+    }
+    abandon_revoked(&consumer, &mut batch);
+    flush(&consumer, persister, &mut batch, config, shutdown).await
+}
+
+fn abandon_revoked(consumer: &StreamConsumer<WriterContext>, batch: &mut Batch) {
+    let revoked = consumer.context().take_revoked();
+    if !revoked.is_empty() {
+        let dropped = batch.drop_partitions(&revoked);
+        if dropped > 0 {
+            tracing::info!(records = dropped, "abandoned records of revoked partitions");
+        }
+    }
+}
+
+/// Stores the batch (waiting out outages) and then commits its offsets.
+async fn flush(
+    consumer: &StreamConsumer<WriterContext>,
+    persister: &Persister,
+    batch: &mut Batch,
+    config: &WriterConfig,
+    shutdown: &CancellationToken,
+) -> Result<(), WriterError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let outcome = match store_with_retry(persister, batch, config, shutdown).await {
+        Ok(outcome) => outcome,
+        Err(WriterError::Abandoned) => {
+            tracing::warn!(
+                records = batch.len(),
+                "shutdown during an outage: batch left uncommitted"
+            );
+            batch.clear();
+            return Ok(());
+        }
+        Err(error) => return Err(error),
+    };
+    metrics::counter!(m::BATCHES).increment(1);
+    metrics::histogram!(m::BATCH_SIZE).record(batch.len() as f64);
+    tracing::debug!(
+        batch.records = batch.len(),
+        batch.stored = outcome.stored,
+        batch.already_stored = outcome.already_stored,
+        batch.dead_lettered = outcome.dead_lettered,
+        "batch stored"
+    );
+    commit(consumer, &batch.next_offsets(), shutdown.is_cancelled());
+    batch.clear();
+    Ok(())
+}
+
+/// Tries the batch until it is stored, backing off while a dependency is down.
+/// Gives up only on shutdown, with nothing committed.
+async fn store_with_retry(
+    persister: &Persister,
+    batch: &Batch,
+    config: &WriterConfig,
+    shutdown: &CancellationToken,
+) -> Result<crate::persist::Outcome, WriterError> {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        match persister.store_batch(batch.records()).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(error) if error.is_transient() => {
+                metrics::counter!(m::RETRIES).increment(1);
+                tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "batch not stored yet");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = shutdown.cancelled() => return Err(WriterError::Abandoned),
+                }
+                backoff = (backoff * 2).min(config.max_backoff());
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Commits offsets of a stored batch. A failed commit only means the records are
+/// read again (and skipped as stored), so it is logged, not fatal.
+fn commit(consumer: &StreamConsumer<WriterContext>, offsets: &TopicPartitionList, last: bool) {
+    let mode = if last {
+        CommitMode::Sync
+    } else {
+        CommitMode::Async
+    };
+    if let Err(error) = consumer.commit(offsets, mode) {
+        tracing::warn!(%error, "offset commit failed; the records will be read again");
+    }
+}

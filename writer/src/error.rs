@@ -1,0 +1,37 @@
+//! The writer's error type: what can go wrong between Kafka and Postgres.
+
+/// Errors of the writer. `is_transient` sorts them: a transient error makes the
+/// writer wait and try the same batch again, committing nothing meanwhile.
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    #[error("postgres: {0}")]
+    Postgres(#[from] sqlx::Error),
+    #[error("sequencer: {0}")]
+    Sequencer(#[from] chat_core::SequencerError),
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("the sequencer state changed during the batch; sequencing again")]
+    EpochChanged,
+    #[error("http endpoint: {0}")]
+    Http(#[from] std::io::Error),
+    #[error("shut down before the batch could be stored")]
+    Abandoned,
+}
+
+impl WriterError {
+    /// True for an outage that will pass (the batch is retried); false for a bug or shutdown.
+    pub fn is_transient(&self) -> bool {
+        !matches!(self, Self::Abandoned | Self::Http(_))
+    }
+}
+
+/// True when Postgres refused the data itself (SQLSTATE class 22 or 23): trying
+/// again can never succeed, so the row is poison.
+pub fn is_data_error(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("22") || code.starts_with("23")),
+        _ => false,
+    }
+}

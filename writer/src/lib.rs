@@ -1,0 +1,63 @@
+//! The writer: a Kafka consumer group that stores chat messages in Postgres.
+//!
+//! - [`config`]: settings from the environment.
+//! - [`consumer`]: the consume loop, batching, rebalances, offset commits.
+//! - [`persist`]: storing one batch idempotently (sequence, bulk insert, poison).
+//! - [`store`]: the SQL.
+//! - [`dlq`]: the dead-letter topic.
+//! - [`batch`]: the batch being gathered and its offsets.
+//! - [`http`], [`metrics`]: health, readiness and Prometheus metrics.
+//! - [`error`]: the writer's error type.
+//!
+//! [`run`] is the whole service; `main` only reads the config and calls it.
+
+pub mod batch;
+pub mod config;
+pub mod consumer;
+pub mod dlq;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod persist;
+pub mod store;
+
+use chat_core::Sequencer;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::WriterConfig;
+pub use error::WriterError;
+
+/// Runs the writer until `shutdown` is cancelled, serving health and metrics on
+/// `listener`. On shutdown it stores and commits the batch in hand, then returns.
+pub async fn run(
+    config: WriterConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), WriterError> {
+    metrics::handle();
+    let pool = chat_core::db::lazy_pool(&config.database_url, config.db_max_connections)?;
+    let sequencer = Sequencer::new(&config.sequencer, pool.clone())?;
+    let dead_letters = dlq::DeadLetters::new(&config.kafka.brokers, &config.kafka.dlq_topic)?;
+    let persister = persist::Persister::new(pool.clone(), sequencer, dead_letters);
+
+    let tasks = TaskTracker::new();
+    let http_shutdown = shutdown.child_token();
+    tasks.spawn(http::serve(listener, pool, http_shutdown.clone()));
+    tasks.close();
+
+    tracing::info!(
+        kafka.topic = %config.kafka.topic,
+        kafka.group = %config.group_id,
+        batch.max_rows = config.batch_max_rows,
+        batch.linger_ms = config.batch_linger_ms,
+        "writer started"
+    );
+    let result = consumer::consume(&config, &persister, &shutdown).await;
+    http_shutdown.cancel();
+    tasks.wait().await;
+    persister.pool().close().await;
+    tracing::info!("writer stopped");
+    result
+}

@@ -1,0 +1,66 @@
+//! The writer's Prometheus metrics: names, descriptions and the exporter.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const BATCHES: &str = "writer_batches_total";
+pub const BATCH_SIZE: &str = "writer_batch_size_records";
+pub const ROWS_STORED: &str = "writer_rows_stored_total";
+pub const ROWS_ALREADY_STORED: &str = "writer_rows_already_stored_total";
+pub const INSERT_SECONDS: &str = "writer_insert_duration_seconds";
+pub const CONSUMER_LAG: &str = "writer_consumer_lag_records";
+pub const DLQ_RECORDS: &str = "writer_dlq_records_total";
+pub const RETRIES: &str = "writer_batch_retries_total";
+
+/// The process-wide recorder, installed on first use (tests start several writers
+/// in one process; they share it).
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full(BATCH_SIZE.into()),
+                &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0],
+            )
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full(INSERT_SECONDS.into()),
+                    &[
+                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                    ],
+                )
+            })
+            .map(PrometheusBuilder::build_recorder)
+            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_ok() {
+            describe();
+        }
+        handle
+    })
+}
+
+fn describe() {
+    metrics::describe_counter!(BATCHES, "Batches stored");
+    metrics::describe_histogram!(BATCH_SIZE, "Records per batch");
+    metrics::describe_counter!(ROWS_STORED, "Message rows inserted");
+    metrics::describe_counter!(
+        ROWS_ALREADY_STORED,
+        "Redelivered records whose message was stored before"
+    );
+    metrics::describe_histogram!(
+        INSERT_SECONDS,
+        metrics::Unit::Seconds,
+        "Insert and commit time per batch"
+    );
+    metrics::describe_gauge!(
+        CONSUMER_LAG,
+        "Records behind the partition's end, by partition"
+    );
+    metrics::describe_counter!(DLQ_RECORDS, "Records sent to the dead-letter topic");
+    metrics::describe_counter!(
+        RETRIES,
+        "Batch tries that failed on a dependency and were retried"
+    );
+}

@@ -1,0 +1,55 @@
+//! G1: the writer killed with SIGKILL at random moments while events flow, and
+//! restarted, stores every produced event exactly once.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use rand::Rng;
+use test_support::{RedisServer, TestDatabase, kafka, wait_until};
+
+const TOTAL: usize = 4000;
+const KILLS: usize = 4;
+
+#[tokio::test]
+async fn a_writer_killed_at_random_moments_stores_every_event_exactly_once() {
+    let db = TestDatabase::new().await;
+    let redis = RedisServer::start();
+    let topics = kafka::unique_topics(4).await;
+    let (user, rooms) = seed_rooms(&db.pool, 8).await;
+    let all = events(user, &rooms, TOTAL);
+    let mut config = writer_config(&db.url, &redis.url(), &topics);
+    // static membership: the restarted process takes its partitions back at once
+    config.group_instance_id = Some("writer-under-test".into());
+    config.batch_max_rows = 100;
+
+    let producer = kafka::producer(&topics.brokers);
+    let topic = topics.topic.clone();
+    let to_send = all.clone();
+    let feeding = tokio::spawn(async move {
+        for chunk in to_send.chunks(100) {
+            produce_all(&producer, &topic, chunk).await;
+        }
+    });
+
+    let mut writer = spawn_writer_process(&config, test_support::free_port());
+    for kill in 0..KILLS {
+        // a random point in the stream: kill once that many rows are stored
+        let target = rand::rng()
+            .random_range((kill * TOTAL / KILLS) as i64..((kill + 1) * TOTAL / KILLS) as i64);
+        wait_until("rows before the kill", Duration::from_secs(120), || async {
+            (row_count(&db.pool).await >= target).then_some(())
+        })
+        .await;
+        writer.kill().expect("SIGKILL the writer");
+        writer.wait().expect("reap the writer");
+        writer = spawn_writer_process(&config, test_support::free_port());
+    }
+    feeding.await.expect("every event produced");
+    wait_for_rows(&db.pool, TOTAL as i64, Duration::from_secs(120)).await;
+    writer.kill().expect("stop the writer");
+    writer.wait().expect("reap");
+
+    assert_stored_exactly(&db.pool, &all).await;
+}
