@@ -24,26 +24,29 @@ async fn a_writer_killed_at_random_moments_stores_every_event_exactly_once() {
     config.group_instance_id = Some("writer-under-test".into());
     config.batch_max_rows = 100;
 
-    let producer = kafka::producer(&topics.brokers);
-    let topic = topics.topic.clone();
-    let to_send = all.clone();
-    let feeding = tokio::spawn(async move {
-        for chunk in to_send.chunks(100) {
-            produce_all(&producer, &topic, chunk).await;
-        }
-    });
+    let feeding = feed_with_backlog(
+        kafka::producer(&topics.brokers),
+        topics.topic.clone(),
+        all.clone(),
+        db.pool.clone(),
+        100,
+        3,
+    );
 
     let mut writer = spawn_writer_process(&config, test_support::free_port());
+    let mut stored_at_kills = Vec::new();
     for kill in 0..KILLS {
         // a random point in the stream: kill once that many rows are stored
-        let target = rand::rng()
-            .random_range((kill * TOTAL / KILLS) as i64..((kill + 1) * TOTAL / KILLS) as i64);
+        // a random point in the first three quarters of the stream
+        let span = (3 * TOTAL / 4 / KILLS) as i64;
+        let target = rand::rng().random_range(kill as i64 * span..(kill as i64 + 1) * span);
         wait_until("rows before the kill", Duration::from_secs(120), || async {
             (row_count(&db.pool).await >= target).then_some(())
         })
         .await;
         writer.kill().expect("SIGKILL the writer");
         writer.wait().expect("reap the writer");
+        stored_at_kills.push(row_count(&db.pool).await);
         writer = spawn_writer_process(&config, test_support::free_port());
     }
     feeding.await.expect("every event produced");
@@ -51,5 +54,9 @@ async fn a_writer_killed_at_random_moments_stores_every_event_exactly_once() {
     writer.kill().expect("stop the writer");
     writer.wait().expect("reap");
 
+    assert!(
+        stored_at_kills.iter().all(|&n| n < TOTAL as i64),
+        "every kill landed mid-stream: {stored_at_kills:?}"
+    );
     assert_stored_exactly(&db.pool, &all).await;
 }

@@ -20,14 +20,14 @@ async fn a_writer_joining_and_leaving_the_group_loses_nothing_and_duplicates_not
     let mut config = writer_config(&db.url, &redis.url(), &topics);
     config.batch_max_rows = 50;
 
-    let producer = kafka::producer(&topics.brokers);
-    let topic = topics.topic.clone();
-    let to_send = all.clone();
-    let feeding = tokio::spawn(async move {
-        for chunk in to_send.chunks(50) {
-            produce_all(&producer, &topic, chunk).await;
-        }
-    });
+    let feeding = feed_with_backlog(
+        kafka::producer(&topics.brokers),
+        topics.topic.clone(),
+        all.clone(),
+        db.pool.clone(),
+        50,
+        2,
+    );
 
     let first = InProcessWriter::start(config.clone()).await;
     wait_until("a third stored", Duration::from_secs(60), || async {
@@ -35,15 +35,27 @@ async fn a_writer_joining_and_leaving_the_group_loses_nothing_and_duplicates_not
     })
     .await;
     let second = InProcessWriter::start(config.clone()).await;
+    wait_until(
+        "the second writer in the group",
+        Duration::from_secs(60),
+        || async { (group_members(&topics.brokers, &topics.group) == 2).then_some(()) },
+    )
+    .await;
+    let joined_at = row_count(&db.pool).await;
     wait_until("two thirds stored", Duration::from_secs(60), || async {
         (row_count(&db.pool).await >= (2 * TOTAL / 3) as i64).then_some(())
     })
     .await;
     second.stop().await;
+    let left_at = row_count(&db.pool).await;
 
     feeding.await.expect("every event produced");
     wait_for_rows(&db.pool, TOTAL as i64, Duration::from_secs(90)).await;
     first.stop().await;
 
+    assert!(
+        joined_at < TOTAL as i64 && left_at < TOTAL as i64,
+        "both rebalances happened mid-stream (joined at {joined_at}, left at {left_at} rows)"
+    );
     assert_stored_exactly(&db.pool, &all).await;
 }
