@@ -12,6 +12,9 @@
 #   ensure_apt PKG...               apt-get install only the missing packages, no daemons started
 #   as_pg_user CMD...               run CMD as the postgres user when we are root
 #   pg_bindir                       /usr/lib/postgresql/<newest>/bin
+#   load_dotenv                     source $ROOT/.env (if present) with set -a: the user's overrides
+#   pid_runs_binary PID PATH        PID is alive and executes PATH (also after PATH was rebuilt)
+#   stop_pid DESC PID TIMEOUT       SIGTERM, wait up to TIMEOUT s for PID to exit, then SIGKILL
 #
 # Variables: ROOT (repo root), STACK_DIR (default $ROOT/.stack), LOG_NAME.
 
@@ -234,4 +237,49 @@ pg_bindir() {
     die "no Postgres server binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql)"
   fi
   printf '/usr/lib/postgresql/%s/bin' "$v"
+}
+
+# load_dotenv: sources $ROOT/.env when it exists, exporting every variable it
+# sets (set -a), so a user can override any setting without editing scripts.
+load_dotenv() {
+  local f="$ROOT/.env"
+  [[ -f "$f" ]] || return 0
+  set -a
+  # shellcheck source=/dev/null
+  if ! source "$f"; then
+    set +a
+    die "sourcing $f failed"
+  fi
+  set +a
+}
+
+# pid_runs_binary PID PATH: PID is alive and its executable is PATH. A binary
+# that was rebuilt (unlinked, linked again) since PID started shows up in
+# /proc/PID/exe as "PATH (deleted)": that still counts.
+pid_runs_binary() {
+  local pid=$1 path exe
+  pid_alive "$pid" || return 1
+  path="$(readlink -f -- "$2")" || return 1
+  exe="$(readlink -- "/proc/$pid/exe" 2>/dev/null)" || return 1
+  [[ "${exe% (deleted)}" == "$path" ]]
+}
+
+pid_gone() {
+  ! pid_alive "$1"
+}
+
+# stop_pid DESC PID TIMEOUT: SIGTERM, give PID up to TIMEOUT seconds to finish
+# (e.g. drain its work), then SIGKILL. Returns at once when PID is not running.
+stop_pid() {
+  local desc=$1 pid=$2 timeout=$3
+  pid_alive "$pid" || return 0
+  log "stopping $desc pid $pid (SIGTERM, up to ${timeout}s)"
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_until "$desc pid $pid exits" "$timeout" pid_gone "$pid"; then
+    log "$desc pid $pid still running after ${timeout}s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_until "$desc pid $pid exits after SIGKILL" 10 pid_gone "$pid" ||
+      die "$desc pid $pid survived SIGKILL"
+  fi
+  log "$desc stopped"
 }

@@ -43,6 +43,10 @@ pub struct ChatEvent {
     pub id: Uuid,
     pub room_id: Uuid,
     pub sender_id: Uuid,
+    /// The sender's username when sent, shown to live recipients (the database
+    /// keeps only `sender_id`).
+    #[serde(default)]
+    pub sender_name: String,
     /// The sender's own id for the message: resends carry the same one.
     pub client_msg_id: String,
     pub kind: MessageKind,
@@ -95,6 +99,7 @@ impl ChatEvent {
             id: Uuid::now_v7(),
             room_id,
             sender_id,
+            sender_name: String::new(),
             client_msg_id: client_msg_id.into(),
             kind,
             body: body.into(),

@@ -269,6 +269,23 @@ impl Sequencer {
             .all(|((_, want), have)| have == Some(*want)))
     }
 
+    /// The room's latest seq and epoch, restoring its state from Postgres if Redis has none.
+    pub async fn head(&self, room: Uuid) -> Result<(i64, u64), SequencerError> {
+        for _ in 0..MAX_ROUNDS {
+            let (seq, epoch): (Option<i64>, Option<u64>) = redis::cmd("HMGET")
+                .arg(state_key(room))
+                .arg("seq")
+                .arg("epoch")
+                .query_async(&mut self.redis.clone())
+                .await?;
+            if let (Some(seq), Some(epoch)) = (seq, epoch) {
+                return Ok((seq, epoch));
+            }
+            self.restore_room(room).await?;
+        }
+        Err(SequencerError::Unsettled)
+    }
+
     /// The room's current epoch, if it has state.
     pub async fn epoch(&self, room: Uuid) -> Result<Option<u64>, SequencerError> {
         let mut conn = self.redis.clone();

@@ -1,0 +1,87 @@
+//! Stored messages: reading a room's log by seq.
+
+use chat_core::{ChatEvent, MessageKind, SequencedEvent};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Most messages one query returns.
+pub const PAGE_MAX: i64 = 100;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    room_id: Uuid,
+    seq: i64,
+    sender_id: Uuid,
+    sender_name: String,
+    client_msg_id: String,
+    kind: MessageKind,
+    body: String,
+    sent_at: DateTime<Utc>,
+}
+
+impl Row {
+    fn into_record(self, epoch: u64) -> SequencedEvent {
+        SequencedEvent {
+            seq: self.seq,
+            epoch,
+            event: ChatEvent {
+                v: chat_core::event::SCHEMA_VERSION,
+                id: self.id,
+                room_id: self.room_id,
+                sender_id: self.sender_id,
+                sender_name: self.sender_name,
+                client_msg_id: self.client_msg_id,
+                kind: self.kind,
+                body: self.body,
+                sent_at: self.sent_at,
+            },
+        }
+    }
+}
+
+const SELECT: &str = "SELECT m.id, m.room_id, m.seq, m.sender_id, u.username::text AS sender_name,
+                             m.client_msg_id, m.kind, m.body, m.sent_at
+                      FROM messages m JOIN users u ON u.id = m.sender_id";
+
+/// Up to `limit` messages of `room` with `after < seq < before`, oldest first.
+pub async fn after(
+    pool: &PgPool,
+    room: Uuid,
+    after: i64,
+    before: Option<i64>,
+    limit: i64,
+    epoch: u64,
+) -> Result<Vec<SequencedEvent>, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE m.room_id = $1 AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq LIMIT $4"
+    ))
+    .bind(room)
+    .bind(after)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit.clamp(1, 1000))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.into_record(epoch)).collect())
+}
+
+/// Up to `limit` messages of `room` with `seq < before` (the newest of them), oldest first.
+pub async fn before(
+    pool: &PgPool,
+    room: Uuid,
+    before: i64,
+    limit: i64,
+    epoch: u64,
+) -> Result<Vec<SequencedEvent>, sqlx::Error> {
+    let mut rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"
+    ))
+    .bind(room)
+    .bind(before)
+    .bind(limit.clamp(1, PAGE_MAX))
+    .fetch_all(pool)
+    .await?;
+    rows.reverse();
+    Ok(rows.into_iter().map(|r| r.into_record(epoch)).collect())
+}

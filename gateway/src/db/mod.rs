@@ -1,0 +1,5 @@
+//! The gateway's SQL, one module per table group. Handlers call these functions;
+//! no SQL lives in a handler.
+
+pub mod messages;
+pub mod rooms;

@@ -1,0 +1,9 @@
+//! Placeholder: routes of this resource are being written.
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

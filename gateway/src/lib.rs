@@ -1,0 +1,132 @@
+//! The gateway: the HTTP API and the WebSocket chat every user touches.
+//!
+//! - [`config`]: settings from the environment; [`error`]: the API error type.
+//! - [`auth`]: argon2id passwords, JWT access tokens, WebSocket tickets, extractors.
+//! - [`http`]: the HTTP API (accounts, rooms, history, health, OpenAPI).
+//! - [`db`]: the SQL the API and the sockets run.
+//! - [`ws`]: one task pair per WebSocket, the wire frames, the send path, resume.
+//! - [`relay`]: one Redis subscription per room with local members, fanned out to sockets.
+//! - [`presence`]: who is online in a room, across every gateway, with expiry.
+//! - [`state`]: the instance's shared state.
+//!
+//! [`run`] is the whole service; `main` only reads the config and calls it.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod presence;
+pub mod relay;
+pub mod state;
+pub mod ws;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::GatewayConfig;
+use state::{App, AppState};
+
+/// Why the gateway could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    #[error("postgres: {0}")]
+    Postgres(#[from] sqlx::Error),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("sequencer: {0}")]
+    Sequencer(#[from] chat_core::SequencerError),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("start-up: {0}")]
+    Startup(String),
+}
+
+/// Builds the instance's state: connections are lazy, so the gateway starts
+/// even while a dependency is down and reports it in `/readyz`.
+pub fn build_state(
+    config: GatewayConfig,
+    shutdown: CancellationToken,
+) -> Result<AppState, GatewayError> {
+    config.validate()?;
+    metrics::handle();
+    let pool = chat_core::db::lazy_pool(&config.database_url, config.db_max_connections)?;
+    let redis = chat_core::sequencer::redis_connection(&config.sequencer.redis_url)?;
+    let sequencer = chat_core::Sequencer::new(&config.sequencer, pool.clone())?;
+    let producer = chat_core::kafka::durable_producer(&config.kafka.brokers)
+        .set("message.timeout.ms", config.send_timeout_ms.to_string())
+        .create()?;
+    let passwords = auth::Passwords::new(config.argon2_memory_kib, config.argon2_iterations)
+        .map_err(|e| GatewayError::Startup(e.to_string()))?;
+    let instance_id = config
+        .instance_id
+        .clone()
+        .unwrap_or_else(|| format!("gw-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+    let relay = relay::Relay::start(&config.sequencer.redis_url, shutdown.clone())?;
+    let presence = presence::Presence::new(redis.clone(), &instance_id, config.presence_ttl_secs);
+    Ok(AppState(Arc::new(App {
+        tokens: auth::TokenKeys::new(&config),
+        passwords,
+        instance_id,
+        pool,
+        redis,
+        sequencer,
+        producer,
+        relay,
+        presence,
+        send_limiter: governor::RateLimiter::keyed(ws::session::quota(
+            config.ws_messages_per_sec,
+            config.ws_messages_burst,
+        )),
+        shutdown,
+        sockets: TaskTracker::new(),
+        config,
+    })))
+}
+
+/// Serves the API and the WebSocket on `listener` until `shutdown` is cancelled;
+/// then closes every socket with 1001 (going away) and flushes the producer.
+pub async fn run(
+    config: GatewayConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), GatewayError> {
+    let state = build_state(config, shutdown.clone())?;
+    let background = presence::spawn_upkeep(state.clone());
+    tracing::info!(
+        gateway.instance = %state.instance_id,
+        gateway.addr = %listener.local_addr()?,
+        "gateway started"
+    );
+    let router = http::router(state.clone());
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+    .await?;
+    state.sockets.close();
+    if tokio::time::timeout(Duration::from_secs(10), state.sockets.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("sockets still open after 10 s of shutdown");
+    }
+    background.abort();
+    use rdkafka::producer::Producer;
+    if let Err(error) = state.producer.flush(Duration::from_secs(5)) {
+        tracing::warn!(%error, "producer flush at shutdown");
+    }
+    tracing::info!("gateway stopped");
+    Ok(())
+}

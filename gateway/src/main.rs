@@ -1,0 +1,18 @@
+//! The `gateway` binary: reads its config from the environment and runs the service.
+
+use anyhow::Context;
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    chat_core::telemetry::init("info,librdkafka=warn,rdkafka=warn");
+    let config = chat_gateway::GatewayConfig::parse();
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let shutdown = CancellationToken::new();
+    chat_core::shutdown::cancel_on_signal(shutdown.clone());
+    chat_gateway::run(config, listener, shutdown).await?;
+    Ok(())
+}

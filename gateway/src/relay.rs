@@ -1,0 +1,312 @@
+//! The relay: one Redis subscription per room that has local members, shared
+//! by every socket of this instance in that room.
+//!
+//! Each room has a bounded broadcast channel. A record published by the
+//! sequencer is turned into its `message` frame once and handed to every local
+//! socket; a socket that falls behind the channel's capacity is told to resync
+//! (the answer to a lagging receiver), it never silently misses a message.
+//! When the Redis connection drops, it is re-established, every room is
+//! subscribed again, and every socket is told to catch up from its last seq.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use chat_core::SequencedEvent;
+use chat_core::sequencer::room_channel;
+use futures::StreamExt;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::metrics as m;
+use crate::ws::protocol::message_frame;
+
+/// Frames buffered per room for the local sockets; a socket further behind is lagging.
+const ROOM_CAPACITY: usize = 1024;
+
+/// What a room's local sockets receive.
+#[derive(Debug, Clone)]
+pub enum RoomFrame {
+    /// A sequenced message, already serialised as a `message` frame.
+    Message {
+        seq: i64,
+        epoch: u64,
+        text: Utf8Bytes,
+    },
+    /// An ephemeral frame (presence, typing), serialised by its publisher.
+    Live(Utf8Bytes),
+    /// The Redis subscription was interrupted: messages may have been missed.
+    Interrupted,
+}
+
+/// The ephemeral channel of a room (presence, typing): never stored.
+pub fn live_channel(room: Uuid) -> String {
+    format!("chat:room:{room}:live")
+}
+
+enum Command {
+    Subscribe(Uuid, oneshot::Sender<()>),
+    Unsubscribe(Uuid),
+}
+
+struct Room {
+    sender: broadcast::Sender<RoomFrame>,
+    members: usize,
+    /// Resolves once Redis confirmed the subscription.
+    ready: futures::future::Shared<oneshot::Receiver<()>>,
+}
+
+struct Inner {
+    rooms: Mutex<HashMap<Uuid, Room>>,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+/// Handle on this instance's relay; cheap to clone.
+#[derive(Clone)]
+pub struct Relay {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay").finish_non_exhaustive()
+    }
+}
+
+/// A socket's membership in a room's fan-out; dropping it leaves.
+#[derive(Debug)]
+pub struct Lease {
+    relay: Relay,
+    room: Uuid,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let mut rooms = self
+            .relay
+            .inner
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(room) = rooms.get_mut(&self.room) {
+            room.members -= 1;
+            if room.members == 0 {
+                rooms.remove(&self.room);
+                let _ = self
+                    .relay
+                    .inner
+                    .commands
+                    .send(Command::Unsubscribe(self.room));
+            }
+        }
+    }
+}
+
+/// Why joining a room's fan-out failed.
+#[derive(Debug, thiserror::Error)]
+#[error("the relay is not running")]
+pub struct RelayDown;
+
+impl Relay {
+    /// Starts the relay's Redis connection task.
+    pub fn start(redis_url: &str, shutdown: CancellationToken) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(redis_url)?;
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let relay = Self {
+            inner: Arc::new(Inner {
+                rooms: Mutex::new(HashMap::new()),
+                commands,
+            }),
+        };
+        tokio::spawn(relay.clone().connection_loop(client, receiver, shutdown));
+        Ok(relay)
+    }
+
+    /// Joins the room's fan-out and waits until Redis delivers its channel to
+    /// this instance, so that anything published afterwards reaches the receiver.
+    pub async fn join(
+        &self,
+        room: Uuid,
+    ) -> Result<(broadcast::Receiver<RoomFrame>, Lease), RelayDown> {
+        let (receiver, ready) = {
+            let mut rooms = self
+                .inner
+                .rooms
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let entry = rooms.entry(room).or_insert_with(|| {
+                let (done, ready) = oneshot::channel();
+                let _ = self.inner.commands.send(Command::Subscribe(room, done));
+                Room {
+                    sender: broadcast::channel(ROOM_CAPACITY).0,
+                    members: 0,
+                    ready: futures::FutureExt::shared(ready),
+                }
+            });
+            entry.members += 1;
+            (entry.sender.subscribe(), entry.ready.clone())
+        };
+        let lease = Lease {
+            relay: self.clone(),
+            room,
+        };
+        match tokio::time::timeout(Duration::from_secs(10), ready).await {
+            Ok(Ok(())) => Ok((receiver, lease)),
+            _ => Err(RelayDown),
+        }
+    }
+
+    /// Rooms with local members right now.
+    pub fn rooms(&self) -> Vec<Uuid> {
+        self.inner
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .copied()
+            .collect()
+    }
+
+    /// After a reconnect, joiners of these rooms need not wait: they are subscribed.
+    fn mark_ready(&self, rooms: &[Uuid]) {
+        let mut all = self
+            .inner
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for room in rooms {
+            if let Some(entry) = all.get_mut(room) {
+                let (done, ready) = oneshot::channel();
+                let _ = done.send(());
+                entry.ready = futures::FutureExt::shared(ready);
+            }
+        }
+    }
+
+    fn dispatch(&self, room: Uuid, frame: RoomFrame) {
+        let rooms = self
+            .inner
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = rooms.get(&room) {
+            let _ = entry.sender.send(frame);
+        }
+    }
+
+    /// Keeps one pub/sub connection to Redis alive, re-subscribing every room after a drop.
+    async fn connection_loop(
+        self,
+        client: redis::Client,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        shutdown: CancellationToken,
+    ) {
+        let mut backoff = Duration::from_millis(100);
+        let mut first = true;
+        loop {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            match client.get_async_pubsub().await {
+                Ok(pubsub) => {
+                    backoff = Duration::from_millis(100);
+                    let (sink, stream) = pubsub.split();
+                    if !first {
+                        tracing::warn!("redis pub/sub reconnected; rooms told to catch up");
+                    }
+                    first = false;
+                    self.serve(sink, stream, &mut commands, &shutdown).await;
+                    // every room may have missed messages while the connection was down
+                    for room in self.rooms() {
+                        self.dispatch(room, RoomFrame::Interrupted);
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "redis pub/sub unavailable"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = shutdown.cancelled() => return,
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// Runs one connection until it drops or shutdown.
+    async fn serve(
+        &self,
+        mut sink: redis::aio::PubSubSink,
+        mut stream: redis::aio::PubSubStream,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+        shutdown: &CancellationToken,
+    ) {
+        // rooms that had members before a reconnect are subscribed again first
+        let existing = self.rooms();
+        for room in &existing {
+            if sink
+                .subscribe(&[room_channel(*room), live_channel(*room)])
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        self.mark_ready(&existing);
+        metrics::gauge!(m::ROOM_SUBSCRIPTIONS).set(existing.len() as f64);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                command = commands.recv() => match command {
+                    Some(Command::Subscribe(room, done)) => {
+                        if sink.subscribe(&[room_channel(room), live_channel(room)]).await.is_err() {
+                            return;
+                        }
+                        metrics::gauge!(m::ROOM_SUBSCRIPTIONS).increment(1.0);
+                        let _ = done.send(());
+                    }
+                    Some(Command::Unsubscribe(room)) => {
+                        if sink.unsubscribe(&[room_channel(room), live_channel(room)]).await.is_err() {
+                            return;
+                        }
+                        metrics::gauge!(m::ROOM_SUBSCRIPTIONS).decrement(1.0);
+                    }
+                    None => return,
+                },
+                message = stream.next() => match message {
+                    Some(message) => self.on_message(message.get_channel_name(), message.get_payload_bytes()),
+                    None => return,
+                },
+            }
+        }
+    }
+
+    fn on_message(&self, channel: &str, payload: &[u8]) {
+        let Some(rest) = channel.strip_prefix("chat:room:") else {
+            return;
+        };
+        if let Some(room) = rest.strip_suffix(":live") {
+            if let (Ok(room), Ok(text)) = (room.parse(), std::str::from_utf8(payload)) {
+                self.dispatch(room, RoomFrame::Live(Utf8Bytes::from(text.to_owned())));
+            }
+            return;
+        }
+        let Ok(room) = rest.parse::<Uuid>() else {
+            return;
+        };
+        match serde_json::from_slice::<SequencedEvent>(payload) {
+            Ok(record) => {
+                let text = message_frame(&record);
+                self.dispatch(
+                    room,
+                    RoomFrame::Message {
+                        seq: record.seq,
+                        epoch: record.epoch,
+                        text,
+                    },
+                );
+            }
+            Err(error) => tracing::error!(%error, room.id = %room, "unreadable sequenced record"),
+        }
+    }
+}

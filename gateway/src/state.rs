@@ -1,0 +1,58 @@
+//! The shared state of one gateway instance, handed to every handler.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use chat_core::Sequencer;
+use rdkafka::producer::FutureProducer;
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::{Passwords, TokenKeys};
+use crate::config::GatewayConfig;
+use crate::presence::Presence;
+use crate::relay::Relay;
+
+/// Cheap-to-clone handle on the instance's [`App`].
+#[derive(Clone, Debug)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// Everything a request or a socket of this instance may need.
+pub struct App {
+    pub config: GatewayConfig,
+    /// Name of this instance (logs, presence entries).
+    pub instance_id: String,
+    pub pool: PgPool,
+    pub redis: ConnectionManager,
+    pub sequencer: Sequencer,
+    /// Idempotent, `acks=all` producer to the messages topic.
+    pub producer: FutureProducer,
+    pub tokens: TokenKeys,
+    pub passwords: Passwords,
+    /// Per-room Redis subscriptions shared by this instance's sockets.
+    pub relay: Relay,
+    pub presence: Presence,
+    /// Sends per user on this instance (`WS_MESSAGES_PER_SEC`, `WS_MESSAGES_BURST`).
+    pub send_limiter: governor::DefaultKeyedRateLimiter<uuid::Uuid>,
+    /// Cancelled on shutdown: sockets close with 1001.
+    pub shutdown: CancellationToken,
+    /// Every socket task, so that shutdown can wait for them.
+    pub sockets: TaskTracker,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("instance_id", &self.instance_id)
+            .finish_non_exhaustive()
+    }
+}

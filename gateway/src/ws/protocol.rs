@@ -1,0 +1,244 @@
+//! The WebSocket wire protocol, version 1: every frame is one JSON text message
+//! with a `type`. Documented in `docs/protocol.md`.
+
+use axum::extract::ws::Utf8Bytes;
+use chat_core::{MessageKind, SequencedEvent};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The protocol version this gateway speaks (also the `chat.v1` subprotocol).
+pub const PROTOCOL_VERSION: u32 = 1;
+pub const SUBPROTOCOL: &str = "chat.v1";
+
+/// A frame from the client.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// Start receiving a room. With `last_seq`, everything after it is replayed
+    /// first (resume); `epoch` is the room epoch the client's seqs belong to.
+    Subscribe {
+        room: Uuid,
+        #[serde(default)]
+        last_seq: Option<i64>,
+        #[serde(default)]
+        epoch: Option<u64>,
+    },
+    Unsubscribe {
+        room: Uuid,
+    },
+    /// Send a message; resending with the same `client_msg_id` is safe.
+    Send {
+        room: Uuid,
+        client_msg_id: String,
+        body: String,
+    },
+    /// "I am typing" in a room; ephemeral, throttled.
+    Typing {
+        room: Uuid,
+    },
+    /// Application-level keepalive.
+    Ping {
+        #[serde(default)]
+        nonce: Option<u64>,
+    },
+    /// A fresher access token, extending the connection's life.
+    Auth {
+        token: String,
+    },
+}
+
+/// A user as frames show it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserRef {
+    pub id: Uuid,
+    pub username: String,
+}
+
+/// A frame from the server.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame<'a> {
+    Hello {
+        protocol: u32,
+        session: &'a str,
+        user: UserRef,
+        /// The server pings at this interval; a client may ping too.
+        heartbeat_ms: u64,
+        limits: Limits,
+    },
+    Subscribed {
+        room: Uuid,
+        epoch: u64,
+        /// The room's latest seq when the subscription started (0: none yet).
+        head_seq: i64,
+        online: Vec<UserRef>,
+    },
+    Unsubscribed {
+        room: Uuid,
+    },
+    Ack {
+        room: Uuid,
+        client_msg_id: &'a str,
+        id: Uuid,
+        seq: i64,
+        epoch: u64,
+    },
+    Error {
+        code: ErrorCode,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        room: Option<Uuid>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_msg_id: Option<&'a str>,
+    },
+    /// The client missed messages of this room: reload it (history, then subscribe with the last seq).
+    Resync {
+        room: Uuid,
+        reason: &'a str,
+    },
+    Presence {
+        room: Uuid,
+        user: UserRef,
+        online: bool,
+    },
+    Typing {
+        room: Uuid,
+        user: UserRef,
+    },
+    Pong {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        nonce: Option<u64>,
+    },
+}
+
+/// Limits the client should respect (sent in `hello`).
+#[derive(Debug, Serialize)]
+pub struct Limits {
+    pub max_body_chars: usize,
+    pub max_message_bytes: usize,
+    pub messages_per_sec: u32,
+    pub messages_burst: u32,
+    pub max_rooms: usize,
+}
+
+/// Machine-readable error codes of `error` frames.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not valid JSON or not a known frame.
+    BadFrame,
+    /// A field is invalid (empty or oversized body, bad client message id).
+    Invalid,
+    /// Not a member of the room, or the room does not exist.
+    Forbidden,
+    /// Too many messages; slow down.
+    RateLimited,
+    /// Too many rooms on this connection.
+    TooManyRooms,
+    /// Not subscribed to that room.
+    NotSubscribed,
+    /// The message could not be made durable in time; resend it with the same client_msg_id.
+    Unavailable,
+    /// The token in an `auth` frame is not valid for this connection.
+    Unauthenticated,
+}
+
+/// A sequenced message as it travels: the `message` frame.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MessageFrame {
+    #[serde(rename = "type")]
+    pub kind_tag: MessageTag,
+    pub room: Uuid,
+    pub seq: i64,
+    pub epoch: u64,
+    pub id: Uuid,
+    pub sender: UserRef,
+    pub client_msg_id: String,
+    pub kind: MessageKind,
+    pub body: String,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// The constant `"message"` tag.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageTag {
+    Message,
+}
+
+impl MessageFrame {
+    pub fn from_record(record: &SequencedEvent) -> Self {
+        let e = &record.event;
+        Self {
+            kind_tag: MessageTag::Message,
+            room: e.room_id,
+            seq: record.seq,
+            epoch: record.epoch,
+            id: e.id,
+            sender: UserRef {
+                id: e.sender_id,
+                username: e.sender_name.clone(),
+            },
+            client_msg_id: e.client_msg_id.clone(),
+            kind: e.kind,
+            body: e.body.clone(),
+            sent_at: e.sent_at,
+        }
+    }
+}
+
+/// The `message` frame of a sequenced record, serialised once for every socket.
+pub fn message_frame(record: &SequencedEvent) -> Utf8Bytes {
+    encode(&MessageFrame::from_record(record))
+}
+
+/// Serialises a frame to a WebSocket text payload.
+pub fn encode<T: Serialize>(frame: &T) -> Utf8Bytes {
+    Utf8Bytes::from(serde_json::to_string(frame).unwrap_or_else(|error| {
+        tracing::error!(%error, "frame serialisation failed");
+        String::from(r#"{"type":"error","code":"bad_frame","message":"internal"}"#)
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frames_parse_and_unknown_ones_are_refused() {
+        let room = Uuid::now_v7();
+        let send: ClientFrame = serde_json::from_str(&format!(
+            r#"{{"type":"send","room":"{room}","client_msg_id":"c1","body":"hi"}}"#
+        ))
+        .expect("send parses");
+        assert!(matches!(send, ClientFrame::Send { .. }));
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"launch_missiles"}"#).is_err());
+        assert!(
+            serde_json::from_str::<ClientFrame>(&format!(
+                r#"{{"type":"typing","room":"{room}","extra":1}}"#
+            ))
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_message_frame_round_trips() {
+        let event = chat_core::ChatEvent::new(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            "c",
+            MessageKind::User,
+            "<b>x</b>",
+        );
+        let record = SequencedEvent {
+            seq: 7,
+            epoch: 3,
+            event,
+        };
+        let text = message_frame(&record);
+        let back: MessageFrame = serde_json::from_str(text.as_str()).expect("parses");
+        assert_eq!(back, MessageFrame::from_record(&record));
+        assert!(text.as_str().starts_with(r#"{"type":"message""#));
+    }
+}

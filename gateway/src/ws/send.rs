@@ -1,0 +1,167 @@
+//! The send path: a message is durable in Kafka before anyone sees it (G3),
+//! gets its seq from the shared sequencer (G4), and a resend with the same
+//! client message id gets the same id and seq (G2).
+//!
+//! 1. Validate and check membership.
+//! 2. Claim `chat:dedupe:{sender}:{client_msg_id}` with the new event (SET NX GET):
+//!    a resend finds the original event there and goes on with it.
+//! 3. Produce the event to Kafka and wait for the delivery report (bounded).
+//!    Producing a resend again is harmless: the writer stores an id once.
+//! 4. Sequence it: assigns the seq and publishes it, or returns the seq it has.
+//! 5. Ack.
+
+use chat_core::{ChatEvent, MessageKind, event};
+use rdkafka::producer::FutureRecord;
+use uuid::Uuid;
+
+use crate::db;
+use crate::metrics as m;
+use crate::state::AppState;
+use crate::ws::protocol::{ErrorCode, UserRef};
+
+/// What the sender is told when the message is durable and sequenced.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The room of the original message (a resend names the same one).
+    pub room: Uuid,
+    pub id: Uuid,
+    pub seq: i64,
+    pub epoch: u64,
+}
+
+/// Why a send was refused; the message is not stored and not shown.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub code: ErrorCode,
+    pub message: &'static str,
+}
+
+impl Refused {
+    fn new(code: ErrorCode, message: &'static str) -> Self {
+        Self { code, message }
+    }
+}
+
+fn dedupe_key(sender: Uuid, client_msg_id: &str) -> String {
+    format!("chat:dedupe:{sender}:{client_msg_id}")
+}
+
+/// Runs the whole send path for one message.
+pub async fn send_message(
+    state: &AppState,
+    sender: &UserRef,
+    room: Uuid,
+    client_msg_id: &str,
+    body: String,
+) -> Result<Accepted, Refused> {
+    let result = send_inner(state, sender, room, client_msg_id, body).await;
+    match &result {
+        Ok(_) => metrics::counter!(m::MESSAGES_SENT).increment(1),
+        Err(_) => metrics::counter!(m::SEND_FAILURES).increment(1),
+    }
+    result
+}
+
+async fn send_inner(
+    state: &AppState,
+    sender: &UserRef,
+    room: Uuid,
+    client_msg_id: &str,
+    body: String,
+) -> Result<Accepted, Refused> {
+    let unavailable = || {
+        Refused::new(
+            ErrorCode::Unavailable,
+            "the message could not be stored; resend it with the same client_msg_id",
+        )
+    };
+    let mut fresh = ChatEvent::new(room, sender.id, client_msg_id, MessageKind::User, body);
+    fresh.sender_name = sender.username.clone();
+    fresh.validate().map_err(|e| match e {
+        event::InvalidEvent::BadClientMsgId => {
+            Refused::new(ErrorCode::Invalid, "client_msg_id must be 1 to 64 bytes")
+        }
+        event::InvalidEvent::BodyTooLong => {
+            Refused::new(ErrorCode::Invalid, "the message is too long")
+        }
+        _ => Refused::new(
+            ErrorCode::Invalid,
+            "the message is empty or contains invalid characters",
+        ),
+    })?;
+    match db::rooms::is_member(&state.pool, room, sender.id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(Refused::new(
+                ErrorCode::Forbidden,
+                "not a member of this room",
+            ));
+        }
+        Err(error) => {
+            tracing::warn!(%error, "membership check failed");
+            return Err(unavailable());
+        }
+    }
+
+    // 2. claim the client message id, or find the original event
+    let key = dedupe_key(sender.id, client_msg_id);
+    let previous: Option<String> = redis::cmd("SET")
+        .arg(&key)
+        .arg(String::from_utf8_lossy(&fresh.encode()).as_ref())
+        .arg("NX")
+        .arg("GET")
+        .arg("EX")
+        .arg(state.config.sequencer.ttl_secs)
+        .query_async(&mut state.redis.clone())
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "dedupe claim failed");
+            unavailable()
+        })?;
+    let (event, claimed) = match previous.as_deref().map(|p| ChatEvent::decode(p.as_bytes())) {
+        None => (fresh, true),
+        Some(Ok(original)) => (original, false),
+        Some(Err(_)) => return Err(unavailable()),
+    };
+
+    // 3. durable in Kafka before anything else
+    let payload = event.encode();
+    let key_bytes = event.room_id.to_string();
+    let record = FutureRecord::to(&state.config.kafka.topic)
+        .key(&key_bytes)
+        .payload(&payload);
+    let delivered = tokio::time::timeout(
+        state.config.send_timeout(),
+        state.producer.send(record, state.config.send_timeout()),
+    )
+    .await;
+    if !matches!(delivered, Ok(Ok(_))) {
+        tracing::warn!(room.id = %room, "message not made durable in time");
+        if claimed {
+            // nothing durable exists under this client message id: let a resend try afresh
+            let _ = redis::cmd("DEL")
+                .arg(&key)
+                .query_async::<()>(&mut state.redis.clone())
+                .await;
+        }
+        return Err(unavailable());
+    }
+
+    // 4. seq and publish (or the seq it already has)
+    let assigned = state
+        .sequencer
+        .sequence(std::slice::from_ref(&event))
+        .await
+        .map_err(|error| {
+            // durable but not yet sequenced: the writer will publish it; a resend gets its seq
+            tracing::warn!(%error, "sequencer unavailable after produce");
+            unavailable()
+        })?;
+    let a = assigned.first().ok_or_else(unavailable)?;
+    Ok(Accepted {
+        room: event.room_id,
+        id: event.id,
+        seq: a.seq,
+        epoch: a.epoch,
+    })
+}

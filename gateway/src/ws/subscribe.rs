@@ -1,0 +1,160 @@
+//! Subscribing a connection to a room, with gap-free resume (G5).
+//!
+//! Order matters: join the room's fan-out first (the receiver then holds
+//! everything published from now on), read the room's head seq, replay what
+//! the client lacks up to the head from Postgres and the Redis tail, and only
+//! then hand the receiver to the writer, which drops anything at or below the
+//! last replayed seq. Every message after `last_seq` arrives once, in order.
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::db;
+use crate::state::AppState;
+use crate::ws::protocol::{ErrorCode, ServerFrame, UserRef, encode, message_frame};
+use crate::ws::send::Refused;
+use crate::ws::session::Outbound;
+
+/// Messages read from Postgres per query while replaying.
+const REPLAY_PAGE: i64 = 500;
+
+fn refused(code: ErrorCode, message: &'static str) -> Refused {
+    Refused { code, message }
+}
+
+/// Subscribes the connection to `room`, replaying everything after `last_seq`.
+pub async fn subscribe(
+    state: &AppState,
+    user: &UserRef,
+    connection: &str,
+    room: Uuid,
+    last_seq: Option<i64>,
+    client_epoch: Option<u64>,
+    out: &mpsc::Sender<Outbound>,
+) -> Result<(), Refused> {
+    let unavailable = || refused(ErrorCode::Unavailable, "the room is unavailable; try again");
+    match db::rooms::is_member(&state.pool, room, user.id).await {
+        Ok(true) => {}
+        Ok(false) => return Err(refused(ErrorCode::Forbidden, "not a member of this room")),
+        Err(_) => return Err(unavailable()),
+    }
+    let (receiver, lease) = state.relay.join(room).await.map_err(|_| unavailable())?;
+    let (head, epoch) = state
+        .sequencer
+        .head(room)
+        .await
+        .map_err(|_| unavailable())?;
+    let online = state
+        .presence
+        .join(room, user, connection)
+        .await
+        .map_err(|_| unavailable())?;
+    send(
+        out,
+        encode(&ServerFrame::Subscribed {
+            room,
+            epoch,
+            head_seq: head,
+            online,
+        }),
+    )
+    .await?;
+
+    let mut last = head;
+    if let Some(after) = last_seq.filter(|&after| after < head) {
+        if client_epoch.is_some_and(|e| e != epoch) {
+            // the client's seqs belong to a room state Redis has lost: it reloads
+            send(
+                out,
+                encode(&ServerFrame::Resync {
+                    room,
+                    reason: "epoch",
+                }),
+            )
+            .await?;
+        } else {
+            let replayed = replay(state, room, after, head, epoch, out).await?;
+            if replayed < head {
+                tracing::warn!(room.id = %room, replayed, head, "replay could not reach the head");
+                send(
+                    out,
+                    encode(&ServerFrame::Resync {
+                        room,
+                        reason: "gap",
+                    }),
+                )
+                .await?;
+            }
+            last = replayed.max(after);
+        }
+    }
+    out.send(Outbound::Attach {
+        room,
+        receiver,
+        lease,
+        last_seq: last,
+    })
+    .await
+    .map_err(|_| unavailable())
+}
+
+/// Sends the messages `after < seq <= head` in order: the older ones from
+/// Postgres, the newest from the Redis tail (which also holds what the writer
+/// has not stored yet). Returns the last seq sent (or `after`).
+async fn replay(
+    state: &AppState,
+    room: Uuid,
+    after: i64,
+    head: i64,
+    epoch: u64,
+    out: &mpsc::Sender<Outbound>,
+) -> Result<i64, Refused> {
+    let unavailable = || refused(ErrorCode::Unavailable, "the room is unavailable; try again");
+    let tail = state
+        .sequencer
+        .tail_after(room, after)
+        .await
+        .map_err(|_| unavailable())?;
+    let tail_start = tail.first().map_or(head + 1, |r| r.seq);
+    let mut cursor = after;
+    while cursor + 1 < tail_start {
+        let page = db::messages::after(
+            &state.pool,
+            room,
+            cursor,
+            Some(tail_start),
+            REPLAY_PAGE,
+            epoch,
+        )
+        .await
+        .map_err(|_| unavailable())?;
+        if page.is_empty() {
+            break;
+        }
+        for record in &page {
+            if record.seq != cursor + 1 {
+                return Ok(cursor); // not stored yet and no longer in the tail
+            }
+            send(out, message_frame(record)).await?;
+            cursor = record.seq;
+        }
+    }
+    for record in tail.iter().filter(|r| r.seq <= head) {
+        if record.seq <= cursor {
+            continue;
+        }
+        if record.seq != cursor + 1 {
+            break;
+        }
+        send(out, message_frame(record)).await?;
+        cursor = record.seq;
+    }
+    Ok(cursor)
+}
+
+async fn send(out: &mpsc::Sender<Outbound>, text: Utf8Bytes) -> Result<(), Refused> {
+    out.send(Outbound::Text(text))
+        .await
+        .map_err(|_| refused(ErrorCode::Unavailable, "connection closing"))
+}
