@@ -28,6 +28,7 @@ use crate::event::{ChatEvent, SequencedEvent};
 
 const SEQUENCE_LUA: &str = include_str!("sequence.lua");
 const RESTORE_LUA: &str = include_str!("restore_room.lua");
+const REPAIR_LUA: &str = include_str!("repair_room.lua");
 /// Advisory lock key that orders counter restores after in-flight inserts.
 const COUNTER_LOCK: i64 = 0x0063_6861_7473_6571; // "chatseq"
 /// Rounds of "restore missing rooms, call again" before a batch gives up.
@@ -96,6 +97,7 @@ pub struct Sequencer {
     pool: PgPool,
     sequence: Script,
     restore: Script,
+    repair: Script,
     tail_len: u32,
     ttl_secs: u64,
 }
@@ -127,6 +129,7 @@ impl Sequencer {
             pool,
             sequence: Script::new(SEQUENCE_LUA),
             restore: Script::new(RESTORE_LUA),
+            repair: Script::new(REPAIR_LUA),
             tail_len: config.tail_len.max(1),
             ttl_secs: config.ttl_secs.max(1),
         })
@@ -237,6 +240,35 @@ impl Sequencer {
         if created == 1 {
             tracing::info!(room.id = %room, room.max_seq = max_seq, "sequencer state restored");
         }
+        Ok(())
+    }
+
+    /// Repairs a room whose counter fell behind what is stored (Redis came back
+    /// with a stale copy): the counter moves past Postgres' highest seq, the
+    /// epoch changes (clients reload), and `stale` messages lose their seq so
+    /// that they are sequenced again.
+    pub async fn repair_room(&self, room: Uuid, stale: &[Uuid]) -> Result<(), SequencerError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(COUNTER_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let max_seq: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = $1")
+                .bind(room)
+                .fetch_one(&mut *tx)
+                .await?;
+        let mut invocation = self.repair.key(state_key(room));
+        for id in stale {
+            invocation.key(message_key(room, *id));
+        }
+        let counter: i64 = invocation
+            .arg(max_seq)
+            .arg(new_epoch())
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        tx.commit().await?;
+        tracing::warn!(room.id = %room, room.max_seq = max_seq, room.counter = counter, "stale sequencer state repaired");
         Ok(())
     }
 

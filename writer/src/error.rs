@@ -12,6 +12,8 @@ pub enum WriterError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("the sequencer state changed during the batch; sequencing again")]
     EpochChanged,
+    #[error("{} messages got a seq that is stored already: their rooms' sequencer state was stale", .0.len())]
+    StaleSequence(Vec<(uuid::Uuid, uuid::Uuid)>),
     #[error("http endpoint: {0}")]
     Http(#[from] std::io::Error),
     #[error("shut down before the batch could be stored")]
@@ -23,6 +25,12 @@ impl WriterError {
     pub fn is_transient(&self) -> bool {
         !matches!(self, Self::Abandoned | Self::Http(_))
     }
+}
+
+/// True when the row clashes with a stored one on (room, seq): not poison, but a
+/// sign that the room's sequencer state is stale.
+pub fn is_seq_conflict(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.constraint() == Some("messages_room_seq_key"))
 }
 
 /// True when Postgres refused the data itself (SQLSTATE class 22 or 23): trying

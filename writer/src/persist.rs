@@ -13,7 +13,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::batch::Record;
 use crate::dlq::DeadLetters;
-use crate::error::{WriterError, is_data_error};
+use crate::error::{WriterError, is_data_error, is_seq_conflict};
 use crate::metrics as m;
 use crate::store;
 
@@ -89,9 +89,18 @@ impl Persister {
                 tx.rollback().await?;
                 tx = self.pool.begin().await?;
                 Sequencer::hold_counters(&mut tx).await?;
-                let (n, rejected) = insert_one_by_one(&mut tx, &decoded, &assigned).await?;
-                outcome.stored = n;
-                poison.extend(rejected);
+                match insert_one_by_one(&mut tx, &decoded, &assigned).await {
+                    Ok((n, rejected)) => {
+                        outcome.stored = n;
+                        poison.extend(rejected);
+                    }
+                    Err(WriterError::StaleSequence(stale)) => {
+                        tx.rollback().await?;
+                        self.repair(&stale).await?;
+                        return Err(WriterError::StaleSequence(stale));
+                    }
+                    Err(other) => return Err(other),
+                }
             }
             Err(e) => return Err(e.into()),
         }
@@ -108,6 +117,20 @@ impl Persister {
         }
         outcome.dead_lettered = poison.len();
         Ok(outcome)
+    }
+}
+
+impl Persister {
+    /// Repairs each room of `stale` (room, message) pairs once; the batch is then tried again.
+    async fn repair(&self, stale: &[(uuid::Uuid, uuid::Uuid)]) -> Result<(), WriterError> {
+        let mut rooms: std::collections::BTreeMap<uuid::Uuid, Vec<uuid::Uuid>> = Default::default();
+        for (room, id) in stale {
+            rooms.entry(*room).or_default().push(*id);
+        }
+        for (room, ids) in rooms {
+            self.sequencer.repair_room(room, &ids).await?;
+        }
+        Ok(())
     }
 }
 
@@ -130,7 +153,8 @@ fn decode(records: &[Record]) -> (Vec<Decoded<'_>>, Vec<(&Record, String)>) {
 }
 
 /// Inserts rows one at a time, each under a savepoint; returns the count inserted
-/// and the records Postgres refused, with its reason.
+/// and the records Postgres refused, with its reason. Rows whose seq is taken
+/// (a stale sequencer) are collected and returned as `StaleSequence`.
 async fn insert_one_by_one<'a>(
     conn: &mut PgConnection,
     decoded: &[Decoded<'a>],
@@ -138,6 +162,7 @@ async fn insert_one_by_one<'a>(
 ) -> Result<(u64, Vec<(&'a Record, String)>), WriterError> {
     let mut stored = 0;
     let mut rejected = Vec::new();
+    let mut stale = Vec::new();
     for (d, a) in decoded.iter().zip(assigned) {
         sqlx::query("SAVEPOINT one_row").execute(&mut *conn).await?;
         match store::insert_messages(&mut *conn, &[(&d.event, a.seq)]).await {
@@ -147,6 +172,12 @@ async fn insert_one_by_one<'a>(
                     .execute(&mut *conn)
                     .await?;
             }
+            Err(e) if is_seq_conflict(&e) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT one_row")
+                    .execute(&mut *conn)
+                    .await?;
+                stale.push((d.event.room_id, d.event.id));
+            }
             Err(e) if is_data_error(&e) => {
                 sqlx::query("ROLLBACK TO SAVEPOINT one_row")
                     .execute(&mut *conn)
@@ -155,6 +186,9 @@ async fn insert_one_by_one<'a>(
             }
             Err(e) => return Err(e.into()),
         }
+    }
+    if !stale.is_empty() {
+        return Err(WriterError::StaleSequence(stale));
     }
     Ok((stored, rejected))
 }

@@ -145,3 +145,54 @@ async fn a_poison_record_goes_to_the_dead_letter_topic_and_the_good_ones_are_sto
         "the original bytes are kept"
     );
 }
+
+#[tokio::test]
+async fn a_sequencer_that_fell_behind_after_a_redis_restart_loses_no_message() {
+    let db = TestDatabase::new().await;
+    let redis = RedisServer::start();
+    let topics = kafka::unique_topics(1).await;
+    let (user, rooms) = seed_rooms(&db.pool, 1).await;
+    let room = rooms[0];
+    let all = events(user, &rooms, 8);
+    let producer = kafka::producer(&topics.brokers);
+    let writer = InProcessWriter::start(writer_config(&db.url, &redis.url(), &topics)).await;
+    produce_all(&producer, &topics.topic, &all[..5]).await;
+    wait_for_rows(&db.pool, 5, DEADLINE).await;
+    let state = chat_core::sequencer::state_key(room);
+    let mut conn = redis::Client::open(redis.url())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let old_epoch: u64 = redis::cmd("HGET")
+        .arg(&state)
+        .arg("epoch")
+        .query_async(&mut conn)
+        .await
+        .expect("epoch");
+
+    // Redis came back from an append-only file that missed its last writes
+    redis::cmd("HSET")
+        .arg(&state)
+        .arg("seq")
+        .arg(2)
+        .query_async::<()>(&mut conn)
+        .await
+        .expect("rewind");
+    produce_all(&producer, &topics.topic, &all[5..]).await;
+    wait_for_rows(&db.pool, 8, DEADLINE).await;
+    writer.stop().await;
+
+    assert_stored_exactly(&db.pool, &all).await;
+    let new_epoch: u64 = redis::cmd("HGET")
+        .arg(&state)
+        .arg("epoch")
+        .query_async(&mut conn)
+        .await
+        .expect("epoch");
+    assert_ne!(new_epoch, old_epoch, "clients are told to reload the room");
+    assert!(
+        kafka::read_all(&topics.brokers, &topics.dlq, 1, Duration::from_secs(2)).is_empty(),
+        "nothing dead-lettered"
+    );
+}

@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# Everything a developer needs running, in one command (`make up`): installs
+# what is missing, builds the release binaries, starts the dev stack
+# (Postgres, Redis, Kafka), applies the migrations, starts the services and
+# waits until they are ready, then prints where everything is. Safe to run
+# again: it rebuilds, keeps the stack, and restarts the services so that they
+# run the new binaries. `make down` (scripts/down.sh) stops it all.
+#
+#   scripts/up.sh
+#
+#   1. scripts/deps.sh
+#   2. cargo build --release --locked --bins
+#   3. scripts/stack.sh up dev, then the variables of $STACK_DIR/dev/env
+#   4. target/release/migrate
+#   5. the services in SERVICES below, in the background (a running one is stopped first)
+#   6. wait until each answers 200 on http://ADDRESS/readyz
+#
+# Settings: the environment, then $ROOT/.env (if present, sourced with set -a;
+# it wins over everything, including the stack's DATABASE_URL & co.). Also:
+#   READY_TIMEOUT          seconds a service has to become ready         (60)
+#   SERVICE_STOP_TIMEOUT   seconds a service has to drain on SIGTERM     (30)
+#   MIGRATE_TIMEOUT        seconds the migrations may take               (120)
+set -euo pipefail
+
+LOG_NAME=up
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+load_dotenv
+
+# The services built from this workspace, in start order (down.sh stops them
+# in reverse). One line per service: NAME ADDR_VAR=ADDRESS [VAR=VALUE...]
+#   NAME       binary target/release/NAME, log $LOG_DIR/NAME.log, pid $RUN_DIR/NAME.pid
+#   ADDR_VAR   where it serves /readyz (waited for) and /metrics
+#   VAR=VALUE  more settings for it alone
+# Every VALUE is a default: the environment and .env override it.
+SERVICES=(
+  "writer WRITER_HTTP_ADDR=127.0.0.1:19100 WRITER_GROUP_INSTANCE_ID=writer-1"
+)
+# Settings every service gets unless the environment or .env set them.
+: "${LOG_FORMAT:=json}" "${RUST_LOG:=info}"
+export LOG_FORMAT RUST_LOG
+
+READY_TIMEOUT="${READY_TIMEOUT:-60}"
+SERVICE_STOP_TIMEOUT="${SERVICE_STOP_TIMEOUT:-30}"
+MIGRATE_TIMEOUT="${MIGRATE_TIMEOUT:-120}"
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+[[ "$TARGET_DIR" == /* ]] || TARGET_DIR="$ROOT/$TARGET_DIR"
+BIN_DIR="$TARGET_DIR/release"
+PROFILE_DIR="$STACK_DIR/dev"
+RUN_DIR="$PROFILE_DIR/run"
+LOG_DIR="$PROFILE_DIR/logs"
+ENV_FILE="$PROFILE_DIR/env"
+LOCK_FILE="$STACK_DIR/.dev.services.lock"
+
+# parse_service LINE: sets SVC_NAME, SVC_ADDR_VAR, SVC_ADDR and SVC_ENV (the
+# VAR=VALUE settings with the environment's values where it has them).
+parse_service() {
+  local kv var value
+  local -a fields
+  read -r -a fields <<<"$1"
+  ((${#fields[@]} >= 2)) || die "SERVICES entry '$1': want NAME ADDR_VAR=ADDRESS [VAR=VALUE...]"
+  SVC_NAME="${fields[0]}"
+  SVC_ADDR_VAR=""
+  SVC_ENV=()
+  for kv in "${fields[@]:1}"; do
+    var="${kv%%=*}"
+    [[ "$kv" == *=* && "$var" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] ||
+      die "SERVICES entry '$1': '$kv' is not VAR=VALUE"
+    value="${!var:-${kv#*=}}"
+    SVC_ENV+=("$var=$value")
+    if [[ -z "$SVC_ADDR_VAR" ]]; then
+      SVC_ADDR_VAR="$var"
+      SVC_ADDR="$value"
+    fi
+  done
+}
+
+# One up.sh or down.sh at a time: flock on fd 8. Like stack.sh's fd 9, a
+# process that may outlive this script must not inherit it (`8>&-`, or
+# close_inherited_fds), or it would hold the lock forever.
+take_lock() {
+  mkdir -p "$STACK_DIR"
+  exec 8>"$LOCK_FILE"
+  if ! flock -n 8; then
+    log "another scripts/up.sh or scripts/down.sh holds $LOCK_FILE: waiting (up to 300s)"
+    flock -w 300 8 || die "timed out waiting for $LOCK_FILE"
+  fi
+}
+
+# close_inherited_fds: closes every fd above 2 of the current (sub)shell: the
+# lock, and whatever our caller left open (a pipe someone waits on to close).
+close_inherited_fds() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd="${fd##*/}"
+    if ((fd > 2)); then
+      exec {fd}>&-
+    fi
+  done
+}
+
+# http_code URL: the HTTP status URL answers with ("000": no answer).
+http_code() {
+  curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null || true
+}
+
+# service_ready PIDFILE URL: URL answers 200; $WAIT_ABORT once the process is gone.
+service_ready() {
+  local pid
+  pid="$(read_pidfile "$1")"
+  if [[ -z "$pid" ]] || ! pid_alive "$pid"; then
+    return "$WAIT_ABORT"
+  fi
+  [[ "$(http_code "$2")" == 200 ]]
+}
+
+# start_service: starts $SVC_NAME in its own session (it outlives this script
+# and a Ctrl-C here), after stopping the one a previous `up` left running.
+start_service() {
+  local name=$SVC_NAME
+  local bin="$BIN_DIR/$name" pidfile="$RUN_DIR/$name.pid" logfile="$LOG_DIR/$name.log"
+  local pid host port
+  pid="$(read_pidfile "$pidfile")"
+  if [[ -n "$pid" ]] && pid_runs_binary "$pid" "$bin"; then
+    stop_pid "$name (started by a previous make up)" "$pid" "$SERVICE_STOP_TIMEOUT"
+  elif [[ -n "$pid" ]]; then
+    log "$pidfile names pid $pid, which is not a running $bin: ignoring it"
+  fi
+  rm -f "$pidfile"
+
+  host="${SVC_ADDR%:*}"
+  host="${host#[}"
+  host="${host%]}"
+  port="${SVC_ADDR##*:}"
+  if port_open "$port" "$host"; then
+    die "$SVC_ADDR ($SVC_ADDR_VAR) is taken by another process (stop it, or set $SVC_ADDR_VAR in $ROOT/.env)"
+  fi
+
+  # The previous run's log is kept as NAME.log.1; NAME.log is this run's alone.
+  if [[ -e "$logfile" ]]; then
+    mv -f "$logfile" "$logfile.1"
+  fi
+  log "starting $name on $SVC_ADDR (${SVC_ENV[*]}), log $logfile"
+  # The child writes its own pid before exec'ing the binary, so the pid file is
+  # exact whether or not setsid had to fork.
+  (
+    close_inherited_fds
+    export "${SVC_ENV[@]}"
+    # shellcheck disable=SC2016 # $$, $1 and $@ are for the inner bash
+    exec setsid bash -c 'echo "$$" >"$1"; shift; exec "$@"' "$name-launch" "$pidfile" "$bin"
+  ) </dev/null >"$logfile" 2>&1 &
+  wait_until "$name pid file" 10 test -s "$pidfile" ||
+    die_with_log "$logfile" "$name did not start"
+}
+
+# wait_service_ready: waits for $SVC_NAME's /readyz; on failure, its log.
+wait_service_ready() {
+  local name=$SVC_NAME
+  local pidfile="$RUN_DIR/$name.pid" logfile="$LOG_DIR/$name.log"
+  local url="http://$SVC_ADDR/readyz"
+  if ! wait_until "$name answers 200 on $url" "$READY_TIMEOUT" service_ready "$pidfile" "$url"; then
+    local pid
+    pid="$(read_pidfile "$pidfile")"
+    if [[ -z "$pid" ]] || ! pid_alive "$pid"; then
+      die_with_log "$logfile" "$name exited during startup"
+    fi
+    die_with_log "$logfile" "$name is not ready on $url after ${READY_TIMEOUT}s (still running as pid $pid; make down stops it)"
+  fi
+}
+
+# print_summary: one line per service (status, pid, address), then where the
+# logs are and how to stop.
+print_summary() {
+  local line status pid code
+  printf '\nchat dev stack is up (make up took %s)\n\n' "$(_fmt_us $(($(_now_us) - CHAT_T0_US)))"
+  "$ROOT/scripts/stack.sh" status dev 2>&1 || true
+  for line in "${SERVICES[@]}"; do
+    parse_service "$line"
+    pid="$(read_pidfile "$RUN_DIR/$SVC_NAME.pid")"
+    code="$(http_code "http://$SVC_ADDR/readyz")"
+    if [[ -n "$pid" ]] && pid_alive "$pid" && [[ "$code" == 200 ]]; then
+      status=up
+    else
+      status="down?"
+    fi
+    printf '%-9s %-5s pid %-7s %s  (ready http://%s/readyz -> %s, metrics http://%s/metrics)\n' \
+      "$SVC_NAME" "$status" "${pid:--}" "$SVC_ADDR" "$SVC_ADDR" "$code" "$SVC_ADDR"
+  done
+  print_site
+
+  printf '\nlogs\n'
+  for line in "${SERVICES[@]}"; do
+    parse_service "$line"
+    printf '  %-9s %s\n' "$SVC_NAME" "$LOG_DIR/$SVC_NAME.log"
+  done
+  printf '  %-9s %s\n' \
+    migrate "$LOG_DIR/migrate.log" \
+    postgres "$PROFILE_DIR/postgres/postgres.log" \
+    redis "$PROFILE_DIR/redis/redis.log" \
+    kafka "$PROFILE_DIR/kafka/kafka.log"
+  printf '\nenv       source %s   (DATABASE_URL, REDIS_URL, KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_DLQ_TOPIC)\n' "$ENV_FILE"
+  printf 'stop      make down\n'
+}
+
+# print_site: where a browser goes. Nothing yet: the gateway issue puts nginx
+# in front of the gateway and prints the site's URL here, e.g.
+#   printf '%-9s %-5s %s\n' site up "http://127.0.0.1:PORT/"
+print_site() {
+  :
+}
+
+names=()
+for line in "${SERVICES[@]}"; do
+  parse_service "$line"
+  names+=("$SVC_NAME")
+done
+
+phase 1 6 "installing what is missing (scripts/deps.sh)"
+"$ROOT/scripts/deps.sh" >/dev/null
+phase_done "dependencies ready"
+
+phase 2 6 "building the release binaries (migrate ${names[*]}) into $BIN_DIR"
+cargo build --release --locked --bins || die "cargo build --release --locked --bins failed (see above)"
+for name in migrate "${names[@]}"; do
+  [[ -x "$BIN_DIR/$name" ]] || die "cargo build did not produce $BIN_DIR/$name (is there a binary target named $name?)"
+done
+phase_done "built"
+
+take_lock
+
+phase 3 6 "starting the dev stack (scripts/stack.sh up dev)"
+"$ROOT/scripts/stack.sh" up dev >/dev/null 8>&-
+# shellcheck source=/dev/null
+source "$ENV_FILE"
+# Again, so that .env wins over the stack's values too.
+load_dotenv
+phase_done "dev stack up ($DATABASE_URL, $REDIS_URL, kafka $KAFKA_BROKERS)"
+
+phase 4 6 "applying the migrations (log $LOG_DIR/migrate.log)"
+mkdir -p "$RUN_DIR" "$LOG_DIR"
+if ! timeout "$MIGRATE_TIMEOUT" "$BIN_DIR/migrate" </dev/null >"$LOG_DIR/migrate.log" 2>&1; then
+  die_with_log "$LOG_DIR/migrate.log" "migrations failed (or took over ${MIGRATE_TIMEOUT}s)"
+fi
+phase_done "migrations applied"
+
+phase 5 6 "starting ${names[*]}"
+for line in "${SERVICES[@]}"; do
+  parse_service "$line"
+  start_service
+done
+phase_done "started"
+
+phase 6 6 "waiting for ${names[*]} to answer 200 on /readyz (up to ${READY_TIMEOUT}s each)"
+for line in "${SERVICES[@]}"; do
+  parse_service "$line"
+  wait_service_ready
+done
+phase_done "ready"
+
+print_summary
