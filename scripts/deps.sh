@@ -5,7 +5,8 @@
 #   scripts/deps.sh
 #
 #   1. Debian packages: Postgres, Redis, nginx (never started by apt: scripts/stack.sh
-#      runs our own instances), the C toolchain and headers rdkafka's build needs
+#      and scripts/nginx.sh run our own instances), gettext-base (envsubst renders
+#      the nginx config), the C toolchain and headers rdkafka's build needs
 #      (cmake, libssl, zlib, sasl, zstd, curl), python3
 #   2. Java 17+ and Maven (installed from Debian when missing), for the Kafka broker
 #   3. cargo (must already be there: no way to fetch a toolchain here), node and npm
@@ -17,7 +18,7 @@ LOG_NAME=deps
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DEBIAN_PACKAGES=(
-  postgresql redis-server nginx
+  postgresql redis-server nginx gettext-base
   build-essential cmake pkg-config
   libssl-dev zlib1g-dev libsasl2-dev libzstd-dev libcurl4-openssl-dev
   python3

@@ -81,6 +81,9 @@ pub struct GatewayConfig {
     /// Messages a user may send in a burst on one connection.
     #[arg(long, env = "WS_MESSAGES_BURST", default_value_t = 30)]
     pub ws_messages_burst: u32,
+    /// Sends one connection may have waiting for their ack; past it, sends are refused.
+    #[arg(long, env = "WS_MAX_IN_FLIGHT", default_value_t = 64)]
+    pub ws_max_in_flight: usize,
     /// Rooms one connection may subscribe to.
     #[arg(long, env = "WS_MAX_ROOMS", default_value_t = 100)]
     pub ws_max_rooms: usize,

@@ -5,13 +5,16 @@
 //! shared services ([`TestDatabase`]: a fresh database each; [`kafka::unique_topics`]:
 //! fresh topics and group ids each) and start dedicated processes when they need
 //! to break one ([`PostgresServer`], [`RedisServer`]: real servers on free ports).
+//! [`NginxServer`] puts the project's nginx config in front of test gateways.
 //! [`wait_until`] waits on a condition with a deadline, never on a fixed sleep.
 
 pub mod kafka;
+pub mod nginx;
 pub mod postgres;
 pub mod redis_server;
 pub mod wait;
 
+pub use nginx::NginxServer;
 pub use postgres::{PostgresServer, TestDatabase};
 pub use redis_server::RedisServer;
 pub use wait::wait_until;

@@ -3,3 +3,5 @@
 
 pub mod messages;
 pub mod rooms;
+pub mod tokens;
+pub mod users;

@@ -7,8 +7,10 @@
 //! - [`tickets`]: single-use WebSocket tickets.
 //! - [`health`]: liveness, readiness, metrics.
 //! - [`openapi`]: the OpenAPI document of all of the above.
+//! - [`extract`]: `Json`, `Path` and `Query` that reject with the API's error body.
 
 pub mod accounts;
+pub mod extract;
 pub mod health;
 pub mod history;
 pub mod openapi;

@@ -1,9 +1,277 @@
-//! Placeholder: routes of this resource are being written.
+//! Rooms: create, search, the caller's rooms, join, leave, members, invite,
+//! direct rooms and read markers. Who may do what is decided in `db::rooms`;
+//! a room the caller may not see answers 403 whether or not it exists.
 
-use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
+use super::extract::{self, Path, Query};
+use crate::auth::AuthUser;
+use crate::db;
+use crate::db::rooms::{Invite, Member, MyRoom, Room};
+use crate::domain::{Limit, NewRoomKind, RoomName, Username};
+use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
+
+/// Most rooms one search returns.
+pub const SEARCH_MAX: i64 = 50;
+const SEARCH_DEFAULT: i64 = 20;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/rooms", post(create).get(search))
+        .route("/api/rooms/mine", get(mine))
+        .route("/api/rooms/{id}/join", post(join))
+        .route("/api/rooms/{id}/leave", post(leave))
+        .route("/api/rooms/{id}/members", get(members))
+        .route("/api/rooms/{id}/invite", post(invite))
+        .route("/api/rooms/{id}/read", post(mark_read))
+        .route("/api/dm", post(direct))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewRoom {
+    /// 1 to 80 characters.
+    #[schema(example = "general")]
+    pub name: String,
+    pub kind: NewRoomKind,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Part of the name, in any case (empty or absent: every public room).
+    pub q: Option<String>,
+    /// At most 50; 20 when absent.
+    pub limit: Option<i64>,
+}
+
+/// Someone to invite or to talk to directly.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UsernameBody {
+    #[schema(example = "bob")]
+    pub username: String,
+}
+
+/// The caller has read the room up to `seq`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReadMarker {
+    pub seq: i64,
+}
+
+/// The direct room between the caller and another user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectRoom {
+    pub room: Room,
+}
+
+/// Creates a public or private room; the caller is its owner.
+#[utoipa::path(
+    post, path = "/api/rooms", tag = "rooms",
+    security(("bearer" = [])),
+    request_body = NewRoom,
+    responses(
+        (status = 201, description = "The new room", body = Room),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 422, description = "Invalid name or kind", body = ErrorBody),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    extract::Json(body): extract::Json<NewRoom>,
+) -> Result<(StatusCode, Json<Room>), ApiError> {
+    let name = RoomName::parse(&body.name)?;
+    let room = db::rooms::create(&state.pool, &name, body.kind.into(), user.id).await?;
+    Ok((StatusCode::CREATED, Json(room)))
+}
+
+/// Searches public rooms by name, newest first.
+#[utoipa::path(
+    get, path = "/api/rooms", tag = "rooms",
+    security(("bearer" = [])),
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "Matching public rooms", body = Vec<Room>),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    )
+)]
+pub async fn search(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<Vec<Room>>, ApiError> {
+    let limit = Limit::parse(query.limit, SEARCH_DEFAULT, SEARCH_MAX)?;
+    let text = query.q.unwrap_or_default();
+    Ok(Json(
+        db::rooms::search_public(&state.pool, text.trim(), limit).await?,
+    ))
+}
+
+/// The caller's rooms (public, private and direct) with unread counts.
+#[utoipa::path(
+    get, path = "/api/rooms/mine", tag = "rooms",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's rooms", body = Vec<MyRoom>),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    )
+)]
+pub async fn mine(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<MyRoom>>, ApiError> {
+    Ok(Json(db::rooms::of_member(&state.pool, user.id).await?))
+}
+
+/// Joins a public room (or accepts an invitation to a private one); joining twice is harmless.
+#[utoipa::path(
+    post, path = "/api/rooms/{id}/join", tag = "rooms",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The room")),
+    responses(
+        (status = 200, description = "The caller is a member", body = Room),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "A private room without an invitation, a direct room, or no such room", body = ErrorBody),
+    )
+)]
+pub async fn join(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(room): Path<Uuid>,
+) -> Result<Json<Room>, ApiError> {
+    db::rooms::join(&state.pool, room, user.id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::Forbidden)
+}
+
+/// Leaves a room (harmless if the caller was not a member).
+#[utoipa::path(
+    post, path = "/api/rooms/{id}/leave", tag = "rooms",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The room")),
+    responses(
+        (status = 204, description = "The caller is not a member any more"),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    )
+)]
+pub async fn leave(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(room): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    db::rooms::leave(&state.pool, room, user.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The members of a room the caller belongs to.
+#[utoipa::path(
+    get, path = "/api/rooms/{id}/members", tag = "rooms",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The room")),
+    responses(
+        (status = 200, description = "The members", body = Vec<Member>),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "The caller is not a member (or no such room)", body = ErrorBody),
+    )
+)]
+pub async fn members(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(room): Path<Uuid>,
+) -> Result<Json<Vec<Member>>, ApiError> {
+    let members = db::rooms::members(&state.pool, room, user.id).await?;
+    if members.is_empty() {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(Json(members))
+}
+
+/// Adds a user to a private room the caller is a member of.
+#[utoipa::path(
+    post, path = "/api/rooms/{id}/invite", tag = "rooms",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The room")),
+    request_body = UsernameBody,
+    responses(
+        (status = 200, description = "The invited user is a member", body = Member),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not a private room the caller is a member of", body = ErrorBody),
+        (status = 404, description = "No user has that name", body = ErrorBody),
+    )
+)]
+pub async fn invite(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(room): Path<Uuid>,
+    extract::Json(body): extract::Json<UsernameBody>,
+) -> Result<Json<Member>, ApiError> {
+    let invitee = Username::parse(&body.username).map_err(|_| ApiError::NotFound)?;
+    match db::rooms::invite(&state.pool, room, user.id, &invitee).await? {
+        Invite::Added(member) => Ok(Json(member)),
+        Invite::NotAllowed => Err(ApiError::Forbidden),
+        Invite::UnknownUser => Err(ApiError::NotFound),
+    }
+}
+
+/// The direct room between the caller and another user, created on first use.
+#[utoipa::path(
+    post, path = "/api/dm", tag = "rooms",
+    security(("bearer" = [])),
+    request_body = UsernameBody,
+    responses(
+        (status = 200, description = "The direct room, named after the other user", body = DirectRoom),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No user has that name", body = ErrorBody),
+        (status = 422, description = "That is the caller", body = ErrorBody),
+    )
+)]
+pub async fn direct(
+    State(state): State<AppState>,
+    user: AuthUser,
+    extract::Json(body): extract::Json<UsernameBody>,
+) -> Result<Json<DirectRoom>, ApiError> {
+    let name = Username::parse(&body.username).map_err(|_| ApiError::NotFound)?;
+    let other = db::users::by_username(&state.pool, &name)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if other.id == user.id {
+        return Err(ApiError::invalid("a direct room is with someone else"));
+    }
+    let room = db::rooms::open_direct(&state.pool, user.id, &other).await?;
+    Ok(Json(DirectRoom { room }))
+}
+
+/// Moves the caller's read marker forward to `seq` (never back).
+#[utoipa::path(
+    post, path = "/api/rooms/{id}/read", tag = "rooms",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The room")),
+    request_body = ReadMarker,
+    responses(
+        (status = 204, description = "Marked"),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "The caller is not a member (or no such room)", body = ErrorBody),
+        (status = 422, description = "A negative seq", body = ErrorBody),
+    )
+)]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(room): Path<Uuid>,
+    extract::Json(body): extract::Json<ReadMarker>,
+) -> Result<StatusCode, ApiError> {
+    if body.seq < 0 {
+        return Err(ApiError::invalid("seq must not be negative"));
+    }
+    if !db::rooms::mark_read(&state.pool, room, user.id, body.seq).await? {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -61,6 +61,8 @@ pub struct UserRef {
 pub enum ServerFrame<'a> {
     Hello {
         protocol: u32,
+        /// The gateway instance serving this connection (for diagnostics).
+        server: &'a str,
         session: &'a str,
         user: UserRef,
         /// The server pings at this interval; a client may ping too.

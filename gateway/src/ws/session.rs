@@ -42,8 +42,6 @@ const FRAMES_PER_SEC: u32 = 20;
 const FRAMES_BURST: u32 = 60;
 /// Typing frames per room are forwarded at most this often.
 const TYPING_EVERY: Duration = Duration::from_secs(2);
-/// Sends queued behind the one in progress.
-const SEND_QUEUE: usize = 16;
 
 /// What the reader and the send worker hand to the writer.
 #[derive(Debug)]
@@ -76,7 +74,7 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder) {
     };
     let (sink, stream) = socket.split();
     let (out, out_rx) = mpsc::channel(state.config.ws_send_queue.max(8));
-    let (sends, sends_rx) = mpsc::channel(SEND_QUEUE);
+    let (sends, sends_rx) = mpsc::channel(state.config.ws_max_in_flight.max(1));
     let (expiry, expiry_rx) = watch::channel(holder.token_exp);
     let done = state.shutdown.child_token();
     metrics::gauge!(m::CONNECTIONS).increment(1.0);
@@ -84,6 +82,7 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder) {
 
     let hello = ServerFrame::Hello {
         protocol: PROTOCOL_VERSION,
+        server: &state.instance_id,
         session: &connection,
         user: user.clone(),
         heartbeat_ms: state.config.ws_ping_secs * 1000,
@@ -120,16 +119,19 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder) {
         rooms: HashSet::new(),
         typing: HashMap::new(),
         frames: RateLimiter::direct(quota(FRAMES_PER_SEC, FRAMES_BURST)),
+        closing: false,
     };
     reader.read_loop(stream, &done).await;
-    done.cancel();
 
     for room in std::mem::take(&mut reader.rooms) {
         let _ = state.presence.leave(room, &user, &connection).await;
     }
+    // closing the queue lets the writer send what is left (a close frame with its reason) and stop
     drop(reader);
-    let _ = writer.await;
     worker.abort();
+    let _ = worker.await;
+    let _ = writer.await;
+    done.cancel();
     metrics::gauge!(m::CONNECTIONS).decrement(1.0);
     tracing::debug!(user.id = %user.id, connection = %connection, "socket closed");
 }
@@ -152,6 +154,8 @@ struct Reader<'a> {
     rooms: HashSet<Uuid>,
     typing: HashMap<Uuid, Instant>,
     frames: governor::DefaultDirectRateLimiter,
+    /// Set once a close frame is queued: nothing more is read.
+    closing: bool,
 }
 
 impl Reader<'_> {
@@ -163,11 +167,10 @@ impl Reader<'_> {
             };
             match message {
                 Some(Ok(Message::Text(text))) => {
-                    if self.frames.check().is_err() {
-                        self.close(close_code::POLICY, "too many frames").await;
+                    self.on_text(text.as_str()).await;
+                    if self.closing {
                         return;
                     }
-                    self.on_text(text.as_str()).await;
                 }
                 Some(Ok(Message::Binary(_))) => {
                     self.error(ErrorCode::BadFrame, "frames are JSON text", None, None)
@@ -204,6 +207,11 @@ impl Reader<'_> {
                 return;
             }
         };
+        // sends have their own per-user limit; every other frame counts here
+        if !matches!(frame, ClientFrame::Send { .. }) && self.frames.check().is_err() {
+            self.close(close_code::POLICY, "too many frames").await;
+            return;
+        }
         match frame {
             ClientFrame::Subscribe {
                 room,
@@ -384,7 +392,8 @@ impl Reader<'_> {
         .await;
     }
 
-    async fn close(&self, code: u16, reason: &'static str) {
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        self.closing = true;
         let _ = self.out.send(Outbound::Close(code, reason)).await;
     }
 }

@@ -1,0 +1,416 @@
+//! Helpers for the gateway's black-box tests: a whole stack per test (fresh
+//! database, dedicated Redis, fresh topics, a writer) with gateways on port 0,
+//! an HTTP client per user and a WebSocket client that speaks the protocol.
+#![allow(dead_code, reason = "each test file uses a different subset")]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chat_core::kafka::KafkaConfig;
+use chat_core::sequencer::SequencerConfig;
+use chat_gateway::GatewayConfig;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use test_support::kafka::TestTopics;
+use test_support::{RedisServer, TestDatabase, kafka};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub const ORIGIN: &str = "http://chat.test";
+pub const SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// The services one test runs against.
+pub struct Stack {
+    pub db: TestDatabase,
+    pub redis: RedisServer,
+    pub topics: TestTopics,
+    pub writer: Option<Writer>,
+}
+
+/// A writer running in the test process.
+pub struct Writer {
+    shutdown: CancellationToken,
+    task: JoinHandle<Result<(), chat_writer::WriterError>>,
+}
+
+impl Writer {
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = tokio::time::timeout(WAIT, self.task).await;
+    }
+}
+
+impl Stack {
+    /// Fresh services and a running writer. `RUST_LOG` shows the services' logs.
+    pub async fn start() -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let mut stack = Self {
+            db: TestDatabase::new().await,
+            redis: RedisServer::start(),
+            topics: kafka::unique_topics(4).await,
+            writer: None,
+        };
+        stack.start_writer().await;
+        stack
+    }
+
+    pub async fn start_writer(&mut self) {
+        let config = chat_writer::WriterConfig {
+            database_url: self.db.url.clone(),
+            db_max_connections: 4,
+            kafka: self.kafka(),
+            sequencer: self.sequencer(),
+            group_id: self.topics.group.clone(),
+            group_instance_id: None,
+            session_timeout_ms: 6_000,
+            batch_max_rows: 500,
+            batch_max_bytes: 1 << 20,
+            batch_linger_ms: 5,
+            retry_max_backoff_ms: 500,
+            http_addr: "127.0.0.1:0".parse().expect("addr"),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(chat_writer::run(config, listener, shutdown.clone()));
+        self.writer = Some(Writer { shutdown, task });
+    }
+
+    pub async fn stop_writer(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            writer.stop().await;
+        }
+    }
+
+    fn kafka(&self) -> KafkaConfig {
+        self.topics.config()
+    }
+
+    fn sequencer(&self) -> SequencerConfig {
+        SequencerConfig {
+            redis_url: self.redis.url(),
+            tail_len: 1000,
+            ttl_secs: 3600,
+        }
+    }
+
+    /// Gateway settings for this stack (cheap-but-valid argon2 is not allowed: the
+    /// production minimum is used, argon2 is built optimised in tests).
+    pub fn gateway_config(&self) -> GatewayConfig {
+        GatewayConfig {
+            addr: "127.0.0.1:0".parse().expect("addr"),
+            instance_id: None,
+            database_url: self.db.url.clone(),
+            db_max_connections: 8,
+            kafka: self.kafka(),
+            sequencer: self.sequencer(),
+            jwt_secret: SECRET.into(),
+            jwt_issuer: "chat".into(),
+            jwt_audience: "chat-web".into(),
+            access_ttl_secs: 900,
+            refresh_ttl_secs: 3600,
+            cookie_secure: false,
+            allowed_origins: vec![ORIGIN.into()],
+            trust_forwarded_for: false,
+            argon2_memory_kib: 19456,
+            argon2_iterations: 2,
+            login_max_failures_per_account: 5,
+            login_max_attempts_per_address: 100,
+            ws_max_message_bytes: 32 * 1024,
+            ws_send_queue: 256,
+            ws_messages_per_sec: 1000,
+            ws_messages_burst: 1000,
+            ws_max_in_flight: 64,
+            ws_max_rooms: 100,
+            ws_ping_secs: 20,
+            send_timeout_ms: 10_000,
+            presence_ttl_secs: 30,
+        }
+    }
+
+    /// A gateway in this process on a free port.
+    pub async fn gateway(&self) -> Gateway {
+        Gateway::start(self.gateway_config()).await
+    }
+}
+
+/// A gateway running in the test process.
+pub struct Gateway {
+    pub addr: SocketAddr,
+    pub shutdown: CancellationToken,
+    task: JoinHandle<Result<(), chat_gateway::GatewayError>>,
+}
+
+impl Gateway {
+    pub async fn start(config: GatewayConfig) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(chat_gateway::run(config, listener, shutdown.clone()));
+        Self {
+            addr,
+            shutdown,
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = tokio::time::timeout(WAIT, self.task).await;
+    }
+}
+
+/// A signed-up user with an HTTP client that keeps its cookies.
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub token: String,
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl User {
+    /// Signs up a new user with a unique name through `gateway`.
+    pub async fn sign_up(gateway: &Gateway, prefix: &str) -> Self {
+        Self::sign_up_at(gateway.addr, prefix).await
+    }
+
+    /// Signs up a new user through whatever serves the API at `addr` (a gateway or nginx).
+    pub async fn sign_up_at(addr: SocketAddr, prefix: &str) -> Self {
+        let username = format!("{prefix}_{}", &Uuid::new_v4().simple().to_string()[..8]);
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        let response = http
+            .post(format!("http://{addr}/api/auth/signup"))
+            .json(&json!({ "username": username, "password": "correct horse battery staple" }))
+            .send()
+            .await
+            .expect("signup request");
+        assert_eq!(response.status(), 201, "signup answers 201");
+        let body: Value = response.json().await.expect("signup json");
+        Self {
+            id: body["user"]["id"]
+                .as_str()
+                .expect("user id")
+                .parse()
+                .expect("uuid"),
+            username,
+            token: body["access_token"].as_str().expect("token").to_owned(),
+            http,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates a room and returns its id.
+    pub async fn create_room(&self, name: &str, kind: &str) -> Uuid {
+        let response = self
+            .post("/api/rooms", json!({ "name": name, "kind": kind }))
+            .await;
+        assert_eq!(response.status(), 201, "room created");
+        let body: Value = response.json().await.expect("json");
+        body["id"].as_str().expect("room id").parse().expect("uuid")
+    }
+
+    pub async fn join(&self, room: Uuid) {
+        let response = self
+            .post(&format!("/api/rooms/{room}/join"), json!({}))
+            .await;
+        assert!(
+            response.status().is_success(),
+            "joined: {}",
+            response.status()
+        );
+    }
+
+    /// A single-use WebSocket ticket.
+    pub async fn ticket(&self) -> String {
+        let response = self.post("/api/ws-ticket", json!({})).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.expect("json");
+        body["ticket"].as_str().expect("ticket").to_owned()
+    }
+
+    /// Opens a WebSocket to `addr` and reads the hello.
+    pub async fn connect(&self, addr: SocketAddr) -> Socket {
+        let ticket = self.ticket().await;
+        Socket::open(addr, &ticket, ORIGIN)
+            .await
+            .expect("websocket opens")
+    }
+}
+
+/// A protocol client over a real WebSocket. Frames skipped while waiting for
+/// a particular one are kept, in order, for later reads.
+pub struct Socket {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pending: std::collections::VecDeque<Value>,
+}
+
+impl Socket {
+    /// Connects with `ticket` and `origin`; on success the hello has been read.
+    pub async fn open(
+        addr: SocketAddr,
+        ticket: &str,
+        origin: &str,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        Self::open_with_hello(addr, ticket, origin)
+            .await
+            .map(|(socket, _)| socket)
+    }
+
+    /// Connects and returns the socket with its hello frame.
+    pub async fn open_with_hello(
+        addr: SocketAddr,
+        ticket: &str,
+        origin: &str,
+    ) -> Result<(Self, Value), tokio_tungstenite::tungstenite::Error> {
+        let mut request = format!("ws://{addr}/ws?ticket={ticket}").into_client_request()?;
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().expect("origin header"));
+        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        let mut socket = Self {
+            ws,
+            pending: Default::default(),
+        };
+        let hello = socket.next_frame().await;
+        assert_eq!(hello["type"], "hello");
+        Ok((socket, hello))
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.ws
+            .send(Message::text(frame.to_string()))
+            .await
+            .expect("frame sent");
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        let _ = self.ws.send(message).await;
+    }
+
+    /// The next JSON frame (kept ones first; pings are skipped); panics after the deadline or on close.
+    pub async fn next_frame(&mut self) -> Value {
+        if let Some(frame) = self.pending.pop_front() {
+            return frame;
+        }
+        self.read_frame().await
+    }
+
+    async fn read_frame(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a frame within the deadline")
+                .expect("socket open")
+                .expect("socket ok");
+            match message {
+                Message::Text(text) => {
+                    return serde_json::from_str(text.as_str()).expect("json frame");
+                }
+                Message::Close(frame) => panic!("socket closed: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next frame of type `kind`, skipping others (presence, typing, …);
+    /// panics on an unexpected `error` frame or after the deadline.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        self.next_matching(kind, |f| f["type"] == kind).await
+    }
+
+    /// The first frame, kept or new, that `wanted` accepts; the others stay kept.
+    pub async fn next_matching(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.pending.iter().position(&wanted) {
+            return self.pending.remove(i).expect("index in range");
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.read_frame())
+                .await
+                .unwrap_or_else(|_| panic!("no {what} frame within {WAIT:?}"));
+            if wanted(&frame) {
+                return frame;
+            }
+            assert!(
+                frame["type"] != "error",
+                "unexpected error while waiting for {what}: {frame}"
+            );
+            self.pending.push_back(frame);
+        }
+    }
+
+    /// Subscribes and waits for `subscribed`.
+    pub async fn subscribe(&mut self, room: Uuid, last_seq: Option<i64>) -> Value {
+        let mut frame = json!({ "type": "subscribe", "room": room });
+        if let Some(seq) = last_seq {
+            frame["last_seq"] = json!(seq);
+        }
+        self.send(frame).await;
+        self.next_of("subscribed").await
+    }
+
+    /// Sends a message and returns the ack (or error) for it; other frames are kept.
+    pub async fn send_message(&mut self, room: Uuid, client_msg_id: &str, body: &str) -> Value {
+        self.send(
+            json!({ "type": "send", "room": room, "client_msg_id": client_msg_id, "body": body }),
+        )
+        .await;
+        self.next_matching("ack", |f| {
+            (f["type"] == "ack" || f["type"] == "error") && f["client_msg_id"] == client_msg_id
+        })
+        .await
+    }
+
+    /// Waits for the close frame and returns its code.
+    pub async fn closed_with(&mut self) -> Option<u16> {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("close within the deadline")
+            {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code.into()),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+}
