@@ -21,7 +21,7 @@ DEBIAN_PACKAGES=(
   postgresql redis-server nginx gettext-base
   build-essential cmake pkg-config
   libssl-dev zlib1g-dev libsasl2-dev libzstd-dev libcurl4-openssl-dev
-  python3
+  python3 curl shellcheck
 )
 
 # first_line CMD...: the first line CMD prints (stdout or stderr), or "?".
