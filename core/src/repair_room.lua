@@ -3,7 +3,8 @@
 -- last second): its counter had fallen behind and handed out a used seq.
 --
 -- KEYS[1]   room state hash
--- KEYS[2..] seq keys of messages that must be sequenced again
+-- KEYS[2]   room tail: emptied, since it may hold records at seqs now reused
+-- KEYS[3..] seq keys of messages that must be sequenced again
 -- ARGV[1]   the highest seq stored in Postgres for the room
 -- ARGV[2]   the new epoch
 -- Returns the counter's new value.
@@ -11,7 +12,8 @@ local current = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local floor = tonumber(ARGV[1])
 if current > floor then floor = current end
 redis.call('HSET', KEYS[1], 'seq', floor, 'epoch', ARGV[2])
-for i = 2, #KEYS do
+redis.call('DEL', KEYS[2])
+for i = 3, #KEYS do
   redis.call('DEL', KEYS[i])
 end
 return floor

@@ -217,8 +217,12 @@ impl Sequencer {
         }
     }
 
-    /// Restores a room's counter from Postgres with a new epoch, unless another caller did.
-    async fn restore_room(&self, room: Uuid) -> Result<(), SequencerError> {
+    /// Takes the counter lock exclusively (in-flight inserts finish first) and reads
+    /// the room's highest stored seq; the lock holds until the transaction ends.
+    async fn lock_counters_and_read_max(
+        &self,
+        room: Uuid,
+    ) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, i64), SequencerError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(COUNTER_LOCK)
@@ -229,6 +233,12 @@ impl Sequencer {
                 .bind(room)
                 .fetch_one(&mut *tx)
                 .await?;
+        Ok((tx, max_seq))
+    }
+
+    /// Restores a room's counter from Postgres with a new epoch, unless another caller did.
+    async fn restore_room(&self, room: Uuid) -> Result<(), SequencerError> {
+        let (tx, max_seq) = self.lock_counters_and_read_max(room).await?;
         let created: i64 = self
             .restore
             .key(state_key(room))
@@ -248,17 +258,9 @@ impl Sequencer {
     /// epoch changes (clients reload), and `stale` messages lose their seq so
     /// that they are sequenced again.
     pub async fn repair_room(&self, room: Uuid, stale: &[Uuid]) -> Result<(), SequencerError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(COUNTER_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        let max_seq: i64 =
-            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = $1")
-                .bind(room)
-                .fetch_one(&mut *tx)
-                .await?;
+        let (tx, max_seq) = self.lock_counters_and_read_max(room).await?;
         let mut invocation = self.repair.key(state_key(room));
+        invocation.key(tail_key(room));
         for id in stale {
             invocation.key(message_key(room, *id));
         }

@@ -72,13 +72,14 @@ pub struct GatewayConfig {
     /// Largest WebSocket message a client may send, in bytes.
     #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = 32 * 1024)]
     pub ws_max_message_bytes: usize,
-    /// Frames waiting for a slow client before it is told to resync (per room) or dropped.
+    /// Direct frames (acks, errors, replay) queued for a connection's writer; a full queue
+    /// holds the connection's reader back. (Room feeds lag per room and end in a resync.)
     #[arg(long, env = "WS_SEND_QUEUE", default_value_t = 256)]
     pub ws_send_queue: usize,
-    /// Messages a user may send per second (sustained) on one connection.
+    /// Messages a user may send per second (sustained), counted per gateway instance.
     #[arg(long, env = "WS_MESSAGES_PER_SEC", default_value_t = 10)]
     pub ws_messages_per_sec: u32,
-    /// Messages a user may send in a burst on one connection.
+    /// Messages a user may send in a burst, counted per gateway instance.
     #[arg(long, env = "WS_MESSAGES_BURST", default_value_t = 30)]
     pub ws_messages_burst: u32,
     /// Sends one connection may have waiting for their ack; past it, sends are refused.

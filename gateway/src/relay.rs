@@ -37,6 +37,8 @@ pub enum RoomFrame {
     },
     /// An ephemeral frame (presence, typing), serialised by its publisher.
     Live(Utf8Bytes),
+    /// A member left the room (the serialised `member_left` frame is for the others).
+    Left { user: Uuid, text: Utf8Bytes },
     /// The Redis subscription was interrupted: messages may have been missed.
     Interrupted,
 }
@@ -287,7 +289,12 @@ impl Relay {
         };
         if let Some(room) = rest.strip_suffix(":live") {
             if let (Ok(room), Ok(text)) = (room.parse(), std::str::from_utf8(payload)) {
-                self.dispatch(room, RoomFrame::Live(Utf8Bytes::from(text.to_owned())));
+                let text = Utf8Bytes::from(text.to_owned());
+                let frame = match left_member(text.as_str()) {
+                    Some(user) => RoomFrame::Left { user, text },
+                    None => RoomFrame::Live(text),
+                };
+                self.dispatch(room, frame);
             }
             return;
         }
@@ -309,4 +316,16 @@ impl Relay {
             Err(error) => tracing::error!(%error, room.id = %room, "unreadable sequenced record"),
         }
     }
+}
+
+/// The user of a `member_left` frame, if `text` is one.
+fn left_member(text: &str) -> Option<Uuid> {
+    #[derive(serde::Deserialize)]
+    struct Left {
+        user: crate::ws::protocol::UserRef,
+    }
+    if !text.starts_with(r#"{"type":"member_left""#) {
+        return None;
+    }
+    serde_json::from_str::<Left>(text).ok().map(|l| l.user.id)
 }

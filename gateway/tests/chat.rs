@@ -300,3 +300,40 @@ async fn presence_and_typing_cross_gateways() {
         (Some(bob.id.to_string().as_str()), Some(false))
     );
 }
+
+#[tokio::test]
+async fn a_member_who_leaves_stops_receiving_the_room_at_once() {
+    let stack = Stack::start().await;
+    let (east, west) = (stack.gateway().await, stack.gateway().await);
+    let alice = User::sign_up(&east, "alice").await;
+    let bob = User::sign_up(&west, "bob").await;
+    let room = alice.create_room("leaving", "public").await;
+    bob.join(room).await;
+    let mut a = alice.connect(east.addr).await;
+    let mut b = bob.connect(west.addr).await;
+    a.subscribe(room, Some(0)).await;
+    b.subscribe(room, Some(0)).await;
+
+    let response = bob
+        .post(&format!("/api/rooms/{room}/leave"), json!({}))
+        .await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(b.next_of("unsubscribed").await["room"], room.to_string());
+    let notice = a.next_of("member_left").await;
+    assert_eq!(notice["user"]["username"], bob.username.as_str());
+
+    let ack = a
+        .send_message(room, "after-leave", "bob must not see this")
+        .await;
+    assert_eq!(ack["type"], "ack");
+    a.next_of("message").await;
+    b.send(json!({"type": "subscribe", "room": room, "last_seq": 0}))
+        .await;
+    let refused = b
+        .next_matching("error", |f| f["type"] == "error" || f["type"] == "message")
+        .await;
+    assert_eq!(
+        refused["code"], "forbidden",
+        "no message reaches a former member: {refused}"
+    );
+}

@@ -154,3 +154,33 @@ async fn a_user_past_the_message_rate_is_told_to_slow_down() {
         "the burst passes, the rest is refused"
     );
 }
+
+#[tokio::test]
+async fn a_connection_whose_token_expires_is_closed_with_1008() {
+    let stack = Stack::start().await;
+    let mut config = stack.gateway_config();
+    config.access_ttl_secs = 2;
+    let gateway = Gateway::start(config).await;
+    let alice = User::sign_up(&gateway, "alice").await;
+    let mut socket = alice.connect(gateway.addr).await;
+
+    assert_eq!(socket.closed_with().await, Some(1008));
+}
+
+#[tokio::test]
+async fn a_gateway_shutting_down_closes_its_sockets_with_1001() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let alice = User::sign_up(&gateway, "alice").await;
+    let room = alice.create_room("going-away", "public").await;
+    let mut socket = alice.connect(gateway.addr).await;
+    socket.subscribe(room, Some(0)).await;
+
+    gateway.shutdown.cancel();
+
+    assert_eq!(
+        socket.closed_with().await,
+        Some(1001),
+        "clients are told to go elsewhere"
+    );
+}

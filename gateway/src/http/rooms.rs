@@ -16,7 +16,9 @@ use crate::db;
 use crate::db::rooms::{Invite, Member, MyRoom, Room};
 use crate::domain::{Limit, NewRoomKind, RoomName, Username};
 use crate::error::{ApiError, ErrorBody};
+use crate::relay::live_channel;
 use crate::state::AppState;
+use crate::ws::protocol::{ServerFrame, UserRef, encode};
 
 /// Most rooms one search returns.
 pub const SEARCH_MAX: i64 = 50;
@@ -167,6 +169,15 @@ pub async fn leave(
     Path(room): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     db::rooms::leave(&state.pool, room, user.id).await?;
+    announce_departure(
+        &state,
+        room,
+        UserRef {
+            id: user.id,
+            username: user.username,
+        },
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -274,4 +285,19 @@ pub async fn mark_read(
         return Err(ApiError::Forbidden);
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Tells every gateway that `user` left `room`: their open feeds of the room end
+/// at once, and the other members hear of it. Best effort: the per-action
+/// membership checks refuse the user's sends and subscriptions regardless.
+async fn announce_departure(state: &AppState, room: Uuid, user: UserRef) {
+    let frame = encode(&ServerFrame::MemberLeft { room, user });
+    let published: Result<i64, _> = redis::cmd("PUBLISH")
+        .arg(live_channel(room))
+        .arg(frame.as_str())
+        .query_async(&mut state.redis.clone())
+        .await;
+    if let Err(error) = published {
+        tracing::warn!(%error, room.id = %room, "could not announce a departure");
+    }
 }

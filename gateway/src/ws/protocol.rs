@@ -108,6 +108,11 @@ pub enum ServerFrame<'a> {
         room: Uuid,
         user: UserRef,
     },
+    /// A member left the room; if it is you, the room's feed has ended.
+    MemberLeft {
+        room: Uuid,
+        user: UserRef,
+    },
     Pong {
         #[serde(skip_serializing_if = "Option::is_none")]
         nonce: Option<u64>,

@@ -4,7 +4,9 @@
 //!
 //! 1. Validate and check membership.
 //! 2. Claim `chat:dedupe:{sender}:{client_msg_id}` with the new event (SET NX GET):
-//!    a resend finds the original event there and goes on with it.
+//!    a resend finds the original event there and goes on with it. The claim is
+//!    never released: whatever happened to the first try, a resend carries the
+//!    same id, and the writer and the sequencer treat an id once.
 //! 3. Produce the event to Kafka and wait for the delivery report (bounded).
 //!    Producing a resend again is harmless: the writer stores an id once.
 //! 4. Sequence it: assigns the seq and publishes it, or returns the seq it has.
@@ -118,9 +120,9 @@ async fn send_inner(
             tracing::warn!(%error, "dedupe claim failed");
             unavailable()
         })?;
-    let (event, claimed) = match previous.as_deref().map(|p| ChatEvent::decode(p.as_bytes())) {
-        None => (fresh, true),
-        Some(Ok(original)) => (original, false),
+    let event = match previous.as_deref().map(|p| ChatEvent::decode(p.as_bytes())) {
+        None => fresh,
+        Some(Ok(original)) => original,
         Some(Err(_)) => return Err(unavailable()),
     };
 
@@ -136,14 +138,9 @@ async fn send_inner(
     )
     .await;
     if !matches!(delivered, Ok(Ok(_))) {
+        // The claim stays: a timed-out record may still be persisted, so a resend
+        // must produce this same event (same id) again, never a second one.
         tracing::warn!(room.id = %room, "message not made durable in time");
-        if claimed {
-            // nothing durable exists under this client message id: let a resend try afresh
-            let _ = redis::cmd("DEL")
-                .arg(&key)
-                .query_async::<()>(&mut state.redis.clone())
-                .await;
-        }
         return Err(unavailable());
     }
 

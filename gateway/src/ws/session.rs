@@ -53,6 +53,8 @@ pub enum Outbound {
         receiver: broadcast::Receiver<RoomFrame>,
         lease: Lease,
         last_seq: i64,
+        /// Already told to resync: forward nothing until the client subscribes again.
+        stale: bool,
     },
     Detach(Uuid),
     Close(u16, &'static str),
@@ -96,12 +98,17 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder) {
     };
     let _ = out.send(Outbound::Text(encode(&hello))).await;
 
+    let me = Me {
+        user: user.clone(),
+        connection: connection.clone(),
+    };
     let writer = tokio::spawn(write_loop(
         sink,
         out_rx,
         expiry_rx,
         state.clone(),
         done.clone(),
+        me,
     ));
     let worker = tokio::spawn(send_worker(
         state.clone(),
@@ -173,6 +180,9 @@ impl Reader<'_> {
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
+                    if !self.count_frame().await {
+                        return;
+                    }
                     self.error(ErrorCode::BadFrame, "frames are JSON text", None, None)
                         .await;
                 }
@@ -193,10 +203,23 @@ impl Reader<'_> {
         }
     }
 
+    /// Counts a frame against the connection's frame rate; past it the
+    /// connection is closed with 1008. Returns false when closing.
+    async fn count_frame(&mut self) -> bool {
+        if self.frames.check().is_err() {
+            self.close(close_code::POLICY, "too many frames").await;
+            return false;
+        }
+        true
+    }
+
     async fn on_text(&mut self, text: &str) {
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
             Err(_) => {
+                if !self.count_frame().await {
+                    return;
+                }
                 self.error(
                     ErrorCode::BadFrame,
                     "not a valid frame of protocol 1",
@@ -207,9 +230,9 @@ impl Reader<'_> {
                 return;
             }
         };
-        // sends have their own per-user limit; every other frame counts here
-        if !matches!(frame, ClientFrame::Send { .. }) && self.frames.check().is_err() {
-            self.close(close_code::POLICY, "too many frames").await;
+        // sends have their own per-user limit (refused sends count here too);
+        // every other frame counts here
+        if !matches!(frame, ClientFrame::Send { .. }) && !self.count_frame().await {
             return;
         }
         match frame {
@@ -292,6 +315,12 @@ impl Reader<'_> {
             }
             Err(refused) => {
                 self.rooms.remove(&room);
+                // the refusal may come after the presence entry was made
+                let _ = self
+                    .state
+                    .presence
+                    .leave(room, self.user, self.connection)
+                    .await;
                 self.error(refused.code, refused.message, Some(room), None)
                     .await;
             }
@@ -300,6 +329,9 @@ impl Reader<'_> {
 
     async fn send(&mut self, room: Uuid, client_msg_id: String, body: String) {
         if self.state.send_limiter.check_key(&self.user.id).is_err() {
+            if !self.count_frame().await {
+                return;
+            }
             self.error(
                 ErrorCode::RateLimited,
                 "too many messages; slow down",
@@ -443,6 +475,12 @@ struct Feed {
     _lease: Lease,
 }
 
+/// Whose connection the writer serves.
+struct Me {
+    user: UserRef,
+    connection: String,
+}
+
 /// The writing half: the only place that writes to the socket.
 async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
@@ -450,6 +488,7 @@ async fn write_loop(
     mut expiry: watch::Receiver<u64>,
     state: AppState,
     done: CancellationToken,
+    me: Me,
 ) {
     let mut feeds: HashMap<Uuid, Feed> = HashMap::new();
     let mut streams: StreamMap<Uuid, BroadcastStream<RoomFrame>> = StreamMap::new();
@@ -472,9 +511,9 @@ async fn write_loop(
                 None => break None,
                 Some(Outbound::Text(text)) => Some(text),
                 Some(Outbound::Close(code, reason)) => break Some((code, reason)),
-                Some(Outbound::Attach { room, receiver, lease, last_seq }) => {
+                Some(Outbound::Attach { room, receiver, lease, last_seq, stale }) => {
                     streams.insert(room, BroadcastStream::new(receiver));
-                    feeds.insert(room, Feed { last_seq, stale: false, _lease: lease });
+                    feeds.insert(room, Feed { last_seq, stale, _lease: lease });
                     continue;
                 }
                 Some(Outbound::Detach(room)) => {
@@ -483,7 +522,16 @@ async fn write_loop(
                     continue;
                 }
             },
-            Some((room, item)) = streams.next() => room_frame(&mut feeds, room, item),
+            Some((room, item)) = streams.next() => match item {
+                Ok(RoomFrame::Left { user, .. }) if user == me.user.id => {
+                    // membership ended: this connection stops receiving the room
+                    streams.remove(&room);
+                    feeds.remove(&room);
+                    let _ = state.presence.leave(room, &me.user, &me.connection).await;
+                    Some(encode(&ServerFrame::Unsubscribed { room }))
+                }
+                item => room_frame(&mut feeds, room, item),
+            },
             _ = ping.tick() => {
                 if !write(&mut sink, Message::Ping(Default::default())).await {
                     break None;
@@ -515,7 +563,7 @@ fn room_frame(
 ) -> Option<Utf8Bytes> {
     let feed = feeds.get_mut(&room)?;
     match item {
-        Ok(RoomFrame::Live(text)) => Some(text),
+        Ok(RoomFrame::Live(text) | RoomFrame::Left { text, .. }) => Some(text),
         Ok(RoomFrame::Message { seq, text, .. }) => {
             if feed.stale || seq <= feed.last_seq {
                 None

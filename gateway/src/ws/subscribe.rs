@@ -62,38 +62,40 @@ pub async fn subscribe(
     .await?;
 
     let mut last = head;
-    if let Some(after) = last_seq.filter(|&after| after < head) {
-        if client_epoch.is_some_and(|e| e != epoch) {
-            // the client's seqs belong to a room state Redis has lost: it reloads
+    let mut stale = false;
+    if client_epoch.is_some_and(|e| e != epoch) {
+        // the client's seqs belong to a room state Redis has lost: it reloads
+        send(
+            out,
+            encode(&ServerFrame::Resync {
+                room,
+                reason: "epoch",
+            }),
+        )
+        .await?;
+        stale = true;
+    } else if let Some(after) = last_seq.filter(|&after| after < head) {
+        let replayed = replay(state, room, after, head, epoch, out).await?;
+        if replayed < head {
+            tracing::warn!(room.id = %room, replayed, head, "replay could not reach the head");
             send(
                 out,
                 encode(&ServerFrame::Resync {
                     room,
-                    reason: "epoch",
+                    reason: "gap",
                 }),
             )
             .await?;
-        } else {
-            let replayed = replay(state, room, after, head, epoch, out).await?;
-            if replayed < head {
-                tracing::warn!(room.id = %room, replayed, head, "replay could not reach the head");
-                send(
-                    out,
-                    encode(&ServerFrame::Resync {
-                        room,
-                        reason: "gap",
-                    }),
-                )
-                .await?;
-            }
-            last = replayed.max(after);
+            stale = true;
         }
+        last = replayed.max(after);
     }
     out.send(Outbound::Attach {
         room,
         receiver,
         lease,
         last_seq: last,
+        stale,
     })
     .await
     .map_err(|_| unavailable())
