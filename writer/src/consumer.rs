@@ -1,4 +1,5 @@
-//! The consume loop: gather a batch, store it, then commit its offsets.
+//! The consume loop in two overlapping stages: gather and prepare a batch
+//! (Redis), while the previous one is inserted (Postgres) and its offsets committed.
 //!
 //! Offsets are committed only after the batch's database commit, so a crash at
 //! any point replays records that are stored already (and skipped), never skips
@@ -14,6 +15,7 @@ use rdkafka::consumer::{
 };
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, TopicPartitionList};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -21,7 +23,7 @@ use crate::batch::{Batch, Record};
 use crate::config::WriterConfig;
 use crate::error::WriterError;
 use crate::metrics as m;
-use crate::persist::Persister;
+use crate::persist::{Persister, Prepared};
 
 /// Hears rebalances and statistics from librdkafka.
 #[derive(Debug, Default)]
@@ -94,13 +96,48 @@ pub fn create_consumer(
     Ok(consumer)
 }
 
-/// Runs until `shutdown`, then stores and commits the batch in hand and returns.
+/// A gathered batch on its way to Postgres, with its sequencing done if it could be.
+struct Staged {
+    batch: Batch,
+    prepared: Option<Prepared>,
+}
+
+/// Runs until `shutdown`, then stores and commits the batches in hand and returns.
+///
+/// Two stages overlap: this task gathers a batch and prepares it (decode,
+/// stored-id check, sequencing in Redis) while a second task inserts the
+/// previous one into Postgres and commits its offsets. Batches are stored and
+/// committed one at a time, in order.
 pub async fn consume(
     config: &WriterConfig,
     persister: &Persister,
     shutdown: &CancellationToken,
 ) -> Result<(), WriterError> {
-    let consumer = create_consumer(config)?;
+    let consumer = Arc::new(create_consumer(config)?);
+    let (to_store, staged) = mpsc::channel(1);
+    let storing = tokio::spawn(store_loop(
+        consumer.clone(),
+        persister.clone(),
+        staged,
+        config.clone(),
+        shutdown.clone(),
+    ));
+    let gathered = gather(config, persister, shutdown, &consumer, &to_store).await;
+    drop(to_store);
+    let stored = storing
+        .await
+        .unwrap_or_else(|e| Err(WriterError::Internal(format!("store task: {e}"))));
+    gathered.and(stored)
+}
+
+/// The first stage: gathers batches by count, bytes and linger, and prepares them.
+async fn gather(
+    config: &WriterConfig,
+    persister: &Persister,
+    shutdown: &CancellationToken,
+    consumer: &StreamConsumer<WriterContext>,
+    to_store: &mpsc::Sender<Staged>,
+) -> Result<(), WriterError> {
     let mut batch = Batch::default();
     let mut flush_at: Option<Instant> = None;
     loop {
@@ -126,14 +163,38 @@ pub async fn consume(
                 }
             },
         };
-        abandon_revoked(&consumer, &mut batch);
+        abandon_revoked(consumer, &mut batch);
         if full {
-            flush(&consumer, persister, &mut batch, config, shutdown).await?;
+            hand_off(persister, &mut batch, to_store).await?;
             flush_at = None;
         }
     }
-    abandon_revoked(&consumer, &mut batch);
-    flush(&consumer, persister, &mut batch, config, shutdown).await
+    abandon_revoked(consumer, &mut batch);
+    hand_off(persister, &mut batch, to_store).await
+}
+
+/// Prepares the batch and passes it to the store stage. A failed preparation
+/// (Redis down) is not an error here: the store stage retries the whole batch.
+async fn hand_off(
+    persister: &Persister,
+    batch: &mut Batch,
+    to_store: &mpsc::Sender<Staged>,
+) -> Result<(), WriterError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let batch = std::mem::take(batch);
+    let prepared = match persister.prepare(batch.records()).await {
+        Ok(prepared) => Some(prepared),
+        Err(error) => {
+            tracing::warn!(%error, "batch not prepared; the store stage will retry it");
+            None
+        }
+    };
+    to_store
+        .send(Staged { batch, prepared })
+        .await
+        .map_err(|_| WriterError::Internal("the store stage stopped".into()))
 }
 
 fn abandon_revoked(consumer: &StreamConsumer<WriterContext>, batch: &mut Batch) {
@@ -146,54 +207,64 @@ fn abandon_revoked(consumer: &StreamConsumer<WriterContext>, batch: &mut Batch) 
     }
 }
 
-/// Stores the batch (waiting out outages) and then commits its offsets.
-async fn flush(
-    consumer: &StreamConsumer<WriterContext>,
-    persister: &Persister,
-    batch: &mut Batch,
-    config: &WriterConfig,
-    shutdown: &CancellationToken,
+/// The second stage: stores each batch (waiting out outages) and then commits its offsets.
+async fn store_loop(
+    consumer: Arc<StreamConsumer<WriterContext>>,
+    persister: Persister,
+    mut staged: mpsc::Receiver<Staged>,
+    config: WriterConfig,
+    shutdown: CancellationToken,
 ) -> Result<(), WriterError> {
-    if batch.is_empty() {
-        return Ok(());
+    while let Some(Staged { batch, prepared }) = staged.recv().await {
+        let first_try = match &prepared {
+            Some(prepared) => persister.store_prepared(batch.records(), prepared).await,
+            None => Err(WriterError::NotPrepared),
+        };
+        let outcome = match first_try {
+            Err(error) if error.is_transient() => {
+                store_with_retry(&persister, &batch, &config, &shutdown, error).await
+            }
+            other => other,
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(WriterError::Abandoned) => {
+                // nothing after it may be committed either: its offsets would pass it
+                tracing::warn!(
+                    records = batch.len(),
+                    "shutdown during an outage: batch left uncommitted"
+                );
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
+        metrics::counter!(m::BATCHES).increment(1);
+        metrics::histogram!(m::BATCH_SIZE).record(batch.len() as f64);
+        tracing::debug!(
+            batch.records = batch.len(),
+            batch.stored = outcome.stored,
+            batch.already_stored = outcome.already_stored,
+            batch.dead_lettered = outcome.dead_lettered,
+            "batch stored"
+        );
+        commit(&consumer, &batch.next_offsets(), shutdown.is_cancelled());
     }
-    let outcome = match store_with_retry(persister, batch, config, shutdown).await {
-        Ok(outcome) => outcome,
-        Err(WriterError::Abandoned) => {
-            tracing::warn!(
-                records = batch.len(),
-                "shutdown during an outage: batch left uncommitted"
-            );
-            batch.clear();
-            return Ok(());
-        }
-        Err(error) => return Err(error),
-    };
-    metrics::counter!(m::BATCHES).increment(1);
-    metrics::histogram!(m::BATCH_SIZE).record(batch.len() as f64);
-    tracing::debug!(
-        batch.records = batch.len(),
-        batch.stored = outcome.stored,
-        batch.already_stored = outcome.already_stored,
-        batch.dead_lettered = outcome.dead_lettered,
-        "batch stored"
-    );
-    commit(consumer, &batch.next_offsets(), shutdown.is_cancelled());
-    batch.clear();
     Ok(())
 }
 
-/// Tries the batch until it is stored, backing off while a dependency is down.
-/// Gives up only on shutdown, with nothing committed.
+/// Tries the whole batch again (prepare and store) until it is stored, backing
+/// off while a dependency is down. Gives up only on shutdown, with nothing committed.
 async fn store_with_retry(
     persister: &Persister,
     batch: &Batch,
     config: &WriterConfig,
     shutdown: &CancellationToken,
+    first_error: WriterError,
 ) -> Result<crate::persist::Outcome, WriterError> {
     let mut backoff = Duration::from_millis(50);
+    let mut attempt = Err(first_error);
     loop {
-        match persister.store_batch(batch.records()).await {
+        match attempt {
             Ok(outcome) => return Ok(outcome),
             Err(error) if error.is_transient() => {
                 metrics::counter!(m::RETRIES).increment(1);
@@ -203,6 +274,7 @@ async fn store_with_retry(
                     () = shutdown.cancelled() => return Err(WriterError::Abandoned),
                 }
                 backoff = (backoff * 2).min(config.max_backoff());
+                attempt = persister.store_batch(batch.records()).await;
             }
             Err(error) => return Err(error),
         }

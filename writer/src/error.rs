@@ -18,12 +18,16 @@ pub enum WriterError {
     Http(#[from] std::io::Error),
     #[error("shut down before the batch could be stored")]
     Abandoned,
+    #[error("the batch could not be prepared (sequenced) before it reached the store stage")]
+    NotPrepared,
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl WriterError {
     /// True for an outage that will pass (the batch is retried); false for a bug or shutdown.
     pub fn is_transient(&self) -> bool {
-        !matches!(self, Self::Abandoned | Self::Http(_))
+        !matches!(self, Self::Abandoned | Self::Http(_) | Self::Internal(_))
     }
 }
 

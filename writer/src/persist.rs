@@ -36,12 +36,6 @@ pub struct Persister {
     dead_letters: DeadLetters,
 }
 
-/// A decoded record and where it came from.
-struct Decoded<'a> {
-    record: &'a Record,
-    event: ChatEvent,
-}
-
 impl Persister {
     pub fn new(pool: PgPool, sequencer: Sequencer, dead_letters: DeadLetters) -> Self {
         Self {
@@ -57,30 +51,57 @@ impl Persister {
 
     /// Stores every storable record of `records` exactly once and dead-letters the rest.
     pub async fn store_batch(&self, records: &[Record]) -> Result<Outcome, WriterError> {
-        let mut outcome = Outcome::default();
-        let (mut decoded, mut poison) = decode(records);
+        let prepared = self.prepare(records).await?;
+        self.store_prepared(records, &prepared).await
+    }
 
+    /// The first half of storing a batch: decode it, skip what is stored, and
+    /// sequence the rest (Redis). It may run while the previous batch's
+    /// [`Persister::store_prepared`] is still inserting (Postgres).
+    pub async fn prepare(&self, records: &[Record]) -> Result<Prepared, WriterError> {
+        let (mut decoded, poison) = decode(records);
         let mut conn = self.pool.acquire().await?;
-        let ids: Vec<_> = decoded.iter().map(|d| d.event.id).collect();
+        let ids: Vec<_> = decoded.iter().map(|(_, e)| e.id).collect();
         let stored = store::stored_ids(&mut conn, &ids).await?;
-        let before = decoded.len();
-        decoded.retain(|d| !stored.contains(&d.event.id));
-        outcome.already_stored = records.len() - poison.len() - decoded.len();
         drop(conn);
+        let before = decoded.len();
+        decoded.retain(|(_, e)| !stored.contains(&e.id));
         if before != decoded.len() {
             metrics::counter!(m::ROWS_ALREADY_STORED).increment((before - decoded.len()) as u64);
         }
-
-        let events: Vec<ChatEvent> = decoded.iter().map(|d| d.event.clone()).collect();
+        let already_stored = records.len() - poison.len() - decoded.len();
+        let (sources, events): (Vec<usize>, Vec<ChatEvent>) = decoded.into_iter().unzip();
         let assigned = self.sequencer.sequence(&events).await?;
+        Ok(Prepared {
+            sources,
+            events,
+            assigned,
+            poison,
+            already_stored,
+        })
+    }
 
+    /// The second half: insert the sequenced rows in one statement (isolating
+    /// poison row by row if it fails on the data), check the epochs, commit,
+    /// and send the poison to the dead-letter topic.
+    pub async fn store_prepared(
+        &self,
+        records: &[Record],
+        prepared: &Prepared,
+    ) -> Result<Outcome, WriterError> {
+        let mut outcome = Outcome {
+            already_stored: prepared.already_stored,
+            ..Outcome::default()
+        };
+        let mut poison: Vec<Rejected> = prepared.poison.clone();
         let started = Instant::now();
         let mut tx = self.pool.begin().await?;
         Sequencer::hold_counters(&mut tx).await?;
-        let rows: Vec<(&ChatEvent, i64)> = decoded
+        let rows: Vec<(&ChatEvent, i64)> = prepared
+            .events
             .iter()
-            .zip(&assigned)
-            .map(|(d, a)| (&d.event, a.seq))
+            .zip(&prepared.assigned)
+            .map(|(e, a)| (e, a.seq))
             .collect();
         match store::insert_messages(&mut tx, &rows).await {
             Ok(n) => outcome.stored = n,
@@ -89,7 +110,7 @@ impl Persister {
                 tx.rollback().await?;
                 tx = self.pool.begin().await?;
                 Sequencer::hold_counters(&mut tx).await?;
-                match insert_one_by_one(&mut tx, &decoded, &assigned).await {
+                match insert_one_by_one(&mut tx, prepared).await {
                     Ok((n, rejected)) => {
                         outcome.stored = n;
                         poison.extend(rejected);
@@ -104,7 +125,7 @@ impl Persister {
             }
             Err(e) => return Err(e.into()),
         }
-        if !self.sequencer.epochs_unchanged(&assigned).await? {
+        if !self.sequencer.epochs_unchanged(&prepared.assigned).await? {
             tx.rollback().await?;
             return Err(WriterError::EpochChanged);
         }
@@ -112,12 +133,29 @@ impl Persister {
         metrics::histogram!(m::INSERT_SECONDS).record(started.elapsed().as_secs_f64());
         metrics::counter!(m::ROWS_STORED).increment(outcome.stored);
 
-        for (record, error) in &poison {
-            self.dead_letters.send(record, error).await?;
+        for (index, error) in &poison {
+            self.dead_letters.send(&records[*index], error).await?;
         }
         outcome.dead_lettered = poison.len();
         Ok(outcome)
     }
+}
+
+/// A record Postgres or the decoder refused: its index in the batch and the reason.
+type Rejected = (usize, String);
+
+/// A batch decoded and sequenced, ready to insert; indices refer to the batch's records.
+#[derive(Debug)]
+pub struct Prepared {
+    /// For each event, the index of its record.
+    sources: Vec<usize>,
+    /// Events to insert (first copy of each id, not stored yet).
+    events: Vec<ChatEvent>,
+    /// Their places, in the same order.
+    assigned: Vec<Assigned>,
+    /// Records that are not chat events, with the reason.
+    poison: Vec<Rejected>,
+    already_stored: usize,
 }
 
 impl Persister {
@@ -134,19 +172,20 @@ impl Persister {
     }
 }
 
-/// Splits records into valid events (first copy of each id) and poison.
-fn decode(records: &[Record]) -> (Vec<Decoded<'_>>, Vec<(&Record, String)>) {
+/// Splits records into valid events (first copy of each id, with its record's
+/// index) and poison (index and reason).
+fn decode(records: &[Record]) -> (Vec<(usize, ChatEvent)>, Vec<Rejected>) {
     let mut seen = HashSet::new();
     let mut decoded = Vec::with_capacity(records.len());
     let mut poison = Vec::new();
-    for record in records {
+    for (index, record) in records.iter().enumerate() {
         match ChatEvent::decode(&record.payload) {
             Ok(event) => {
                 if seen.insert(event.id) {
-                    decoded.push(Decoded { record, event });
+                    decoded.push((index, event));
                 }
             }
-            Err(error) => poison.push((record, error.to_string())),
+            Err(error) => poison.push((index, error.to_string())),
         }
     }
     (decoded, poison)
@@ -155,17 +194,21 @@ fn decode(records: &[Record]) -> (Vec<Decoded<'_>>, Vec<(&Record, String)>) {
 /// Inserts rows one at a time, each under a savepoint; returns the count inserted
 /// and the records Postgres refused, with its reason. Rows whose seq is taken
 /// (a stale sequencer) are collected and returned as `StaleSequence`.
-async fn insert_one_by_one<'a>(
+async fn insert_one_by_one(
     conn: &mut PgConnection,
-    decoded: &[Decoded<'a>],
-    assigned: &[Assigned],
-) -> Result<(u64, Vec<(&'a Record, String)>), WriterError> {
+    prepared: &Prepared,
+) -> Result<(u64, Vec<Rejected>), WriterError> {
     let mut stored = 0;
     let mut rejected = Vec::new();
     let mut stale = Vec::new();
-    for (d, a) in decoded.iter().zip(assigned) {
+    for ((event, assigned), source) in prepared
+        .events
+        .iter()
+        .zip(&prepared.assigned)
+        .zip(&prepared.sources)
+    {
         sqlx::query("SAVEPOINT one_row").execute(&mut *conn).await?;
-        match store::insert_messages(&mut *conn, &[(&d.event, a.seq)]).await {
+        match store::insert_messages(&mut *conn, &[(event, assigned.seq)]).await {
             Ok(n) => {
                 stored += n;
                 sqlx::query("RELEASE SAVEPOINT one_row")
@@ -176,13 +219,13 @@ async fn insert_one_by_one<'a>(
                 sqlx::query("ROLLBACK TO SAVEPOINT one_row")
                     .execute(&mut *conn)
                     .await?;
-                stale.push((d.event.room_id, d.event.id));
+                stale.push((event.room_id, event.id));
             }
             Err(e) if is_data_error(&e) => {
                 sqlx::query("ROLLBACK TO SAVEPOINT one_row")
                     .execute(&mut *conn)
                     .await?;
-                rejected.push((d.record, e.to_string()));
+                rejected.push((*source, e.to_string()));
             }
             Err(e) => return Err(e.into()),
         }
