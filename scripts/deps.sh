@@ -69,7 +69,14 @@ command -v cargo >/dev/null ||
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   ensure_apt nodejs npm
 fi
-phase_done "cargo, node and npm present"
+# the web client's toolchain (Vite) needs Node 20.19+ or 22.12+
+node_version="$(node --version)"
+node_version="${node_version#v}"
+IFS=. read -r node_major node_minor _ <<<"$node_version"
+if ((node_major < 20 || (node_major == 20 && node_minor < 19) || (node_major == 21) || (node_major == 22 && node_minor < 12))); then
+  die "node $node_version is too old for the web client: Node 20.19+ or 22.12+ is needed"
+fi
+phase_done "cargo, node $node_version and npm present"
 
 phase 4 4 "Kafka broker jars (Maven Central -> ~/.m2)"
 cp_file="$(LOG_NAME=kafka "$ROOT/scripts/kafka.sh" classpath)"

@@ -18,8 +18,9 @@ phase 1 4 "installing what is missing"
 "$ROOT/scripts/deps.sh"
 phase_done "dependencies ready"
 
-phase 2 4 "building the workspace and its tests"
+phase 2 4 "building the workspace and its tests, and the web client"
 cargo build --workspace --all-targets --locked
+(cd "$ROOT/frontend" && npm ci --no-audit --no-fund && npm run build)
 phase_done "built"
 
 phase 3 4 "starting the test stack"
@@ -31,5 +32,8 @@ export TEST_DATABASE_URL="$DATABASE_URL" TEST_KAFKA_BROKERS="$KAFKA_BROKERS"
 phase_done "test stack up"
 
 phase 4 4 "running the tests"
+log "web client unit tests (vitest)"
+(cd "$ROOT/frontend" && npm test)
+log "Rust tests against the real services"
 RUST_LOG="${RUST_LOG:-warn}" cargo test --workspace --locked --no-fail-fast "$@"
 phase_done "all tests passed"

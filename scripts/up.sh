@@ -341,7 +341,8 @@ phase 1 7 "installing what is missing (scripts/deps.sh)"
 "$ROOT/scripts/deps.sh" >/dev/null
 phase_done "dependencies ready"
 
-phase 2 7 "building the release binaries (${bins[*]}) into $BIN_DIR"
+phase 2 7 "building the web client (frontend/dist) and the release binaries (${bins[*]}) into $BIN_DIR"
+(cd "$ROOT/frontend" && npm ci --no-audit --no-fund && npm run build) || die "building the web client failed (see above)"
 cargo build --release --locked --bins || die "cargo build --release --locked --bins failed (see above)"
 for bin in "${bins[@]}"; do
   [[ -x "$BIN_DIR/$bin" ]] || die "cargo build did not produce $BIN_DIR/$bin (is there a binary target named $bin?)"

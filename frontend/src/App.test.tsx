@@ -1,0 +1,94 @@
+// @vitest-environment jsdom
+// The whole app against a fake server: restore, log in, the room list, a room, the socket.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { act } from 'react';
+import { App } from './App';
+import { ChatApi } from './api/endpoints';
+import { HttpClient } from './api/http';
+import { FakeWebSocket, hello } from './test/fakeSocket';
+import { ALICE, EPOCH, ROOM, page, range } from './test/fixtures';
+import { byLabel, byRole, cleanup, click, render, type } from './test/render';
+
+const json = (status: number, body?: unknown) =>
+  new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+const session = { user: ALICE, access_token: 'token-1', token_type: 'Bearer', expires_in: 900 };
+const general = { id: ROOM, name: 'general', kind: 'public', created_at: '2026-01-01T00:00:00Z', role: 'member', last_seq: 3, last_read_seq: 1, unread: 2 };
+
+function fakeServer(loggedIn: boolean) {
+  const paths: string[] = [];
+  const fetch = vi.fn(async (url: RequestInfo | URL, init?: RequestInit) => {
+    const path = String(url).split('?')[0] ?? '';
+    paths.push(`${init?.method ?? 'GET'} ${path}`);
+    switch (path) {
+      case '/api/auth/refresh':
+        return loggedIn ? json(200, session) : json(401, { error: { code: 'unauthenticated', message: 'no' } });
+      case '/api/auth/login':
+        return json(200, session);
+      case '/api/rooms/mine':
+        return json(200, [general]);
+      case '/api/ws-ticket':
+        return json(200, { ticket: 'tk', expires_in: 30 });
+      case `/api/rooms/${ROOM}/messages`:
+        return json(200, page(range(1, 3), false));
+      default:
+        return json(204);
+    }
+  });
+  return { api: new ChatApi(new HttpClient({ fetch: fetch as unknown as typeof globalThis.fetch })), paths };
+}
+
+async function settle() {
+  await act(async () => {
+    await vi.advanceTimersByTimeAsync(10);
+  });
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  FakeWebSocket.reset();
+  vi.stubGlobal('WebSocket', FakeWebSocket);
+});
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+  vi.useRealTimers();
+});
+
+describe('App', () => {
+  it('shows the log-in screen when the refresh cookie is refused, and the chat after logging in', async () => {
+    const { api, paths } = fakeServer(false);
+    const { container } = render(<App api={api} />);
+    await settle();
+    expect(container.querySelector('h1')?.textContent).toBe('Log in');
+
+    type(byLabel(container, 'Username'), 'alice');
+    type(byLabel(container, 'Password'), 'correct horse battery');
+    await act(async () => container.querySelector('form')?.requestSubmit());
+    await settle();
+    expect(paths).toContain('POST /api/auth/login');
+    expect(container.querySelector('nav[aria-label="Rooms"]')).not.toBeNull();
+    expect(byRole(container, 'button', '#general, 2 unread')).toBeTruthy();
+  });
+
+  it('restores a session, connects, opens a room and goes live', async () => {
+    const { api } = fakeServer(true);
+    const { container } = render(<App api={api} />);
+    await settle();
+    expect(byRole(container, 'status').textContent).toBe('Connecting…');
+
+    const ws = FakeWebSocket.latest();
+    expect(ws.url).toBe(`ws://${window.location.host}/ws?ticket=tk`);
+    act(() => ws.receive(hello()));
+    expect(byRole(container, 'status').textContent).toBe('');
+
+    click(byRole(container, 'button', '#general, 2 unread'));
+    await settle();
+    expect(ws.sentOfType('subscribe')).toEqual([{ type: 'subscribe', room: ROOM, last_seq: 3, epoch: EPOCH }]);
+    act(() => ws.receive({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online: [ALICE] }));
+    expect(container.querySelectorAll('.message-list .msg')).toHaveLength(3);
+    expect(container.ownerDocument.activeElement?.id).toBe('composer');
+
+    act(() => ws.drop(1006));
+    expect(byRole(container, 'status').textContent).toMatch(/^Reconnecting…/);
+  });
+});

@@ -1,0 +1,278 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ChatApi } from '../api/endpoints';
+import type { SocketEvents } from '../api/socket';
+import type { ClientFrame, HistoryPage, MyRoom } from '../wire';
+import { ChatController, type SocketLike } from './controller';
+import { SEND_TIMEOUT_MS, UNAVAILABLE_RESEND_MS } from './outbox';
+import { ALICE, BOB, EPOCH, OTHER_ROOM, ROOM, message, page, range } from '../test/fixtures';
+import { hello } from '../test/fakeSocket';
+import { selectTimeline } from '../store/messages';
+
+const myRoom = (id: string, name: string): MyRoom => ({
+  id,
+  name,
+  kind: 'public',
+  created_at: '2026-01-01T00:00:00Z',
+  role: 'member',
+  last_seq: 0,
+  last_read_seq: 0,
+  unread: 0,
+});
+
+function setup(history: (room: string, query: { before?: number; after?: number; limit?: number }) => HistoryPage = () => page(range(1, 10), false)) {
+  let events!: SocketEvents;
+  const sent: ClientFrame[] = [];
+  let ready = false;
+  const socket: SocketLike = {
+    start: vi.fn(),
+    stop: vi.fn(),
+    retryNow: vi.fn(),
+    send: (frame) => {
+      if (!ready) return false;
+      sent.push(frame);
+      return true;
+    },
+  };
+  const api = {
+    history: vi.fn(async (room: string, query = {}) => history(room, query)),
+    myRooms: vi.fn(async () => [myRoom(ROOM, 'general'), myRoom(OTHER_ROOM, 'random')]),
+    markRead: vi.fn(async () => {}),
+    leaveRoom: vi.fn(async () => {}),
+  } as unknown as ChatApi;
+  const controller = new ChatController({
+    api,
+    me: ALICE,
+    createSocket: (e) => {
+      events = e;
+      return socket;
+    },
+  });
+  const connect = () => {
+    ready = true;
+    events.onState({ status: 'online', attempt: 0, retryAt: null });
+    events.onReady(hello() as never);
+  };
+  const disconnect = () => {
+    ready = false;
+    events.onState({ status: 'reconnecting', attempt: 1, retryAt: Date.now() + 1000 });
+  };
+  const frame = (f: Parameters<SocketEvents['onFrame']>[0]) => events.onFrame(f);
+  const subscribes = () => sent.filter((f) => f.type === 'subscribe');
+  const sends = () => sent.filter((f) => f.type === 'send');
+  return { controller, api, sent, connect, disconnect, frame, subscribes, sends };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('opening a room', () => {
+  it('loads the newest page, then subscribes from its last seq and epoch', async () => {
+    const t = setup();
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.api.history).toHaveBeenCalledWith(ROOM, { limit: 50 });
+    expect(t.subscribes()).toEqual([{ type: 'subscribe', room: ROOM, last_seq: 10, epoch: EPOCH }]);
+    expect(t.controller.getState().feeds[ROOM]?.status).toBe('subscribing');
+
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 12, online: [ALICE, BOB] });
+    expect(t.controller.getState().feeds[ROOM]?.status).toBe('live');
+    expect(Object.keys(t.controller.getState().presence[ROOM] ?? {})).toHaveLength(2);
+  });
+
+  it('opened while offline, subscribes once connected', async () => {
+    const t = setup();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.subscribes()).toEqual([]);
+    t.connect();
+    expect(t.subscribes()).toEqual([{ type: 'subscribe', room: ROOM, last_seq: 10, epoch: EPOCH }]);
+  });
+});
+
+describe('reconnecting', () => {
+  it('subscribes every open room again from its own last seq and epoch', async () => {
+    const t = setup((room) => (room === ROOM ? page(range(1, 10), false) : page([1, 2, 3], false, { room: OTHER_ROOM })));
+    t.connect();
+    t.controller.openRoom(ROOM);
+    t.controller.openRoom(OTHER_ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online: [] });
+    t.frame({ type: 'message', ...message(11) });
+    t.frame({ type: 'message', ...message(12) });
+
+    t.disconnect();
+    t.sent.length = 0;
+    t.connect();
+    expect(t.subscribes()).toEqual([
+      { type: 'subscribe', room: ROOM, last_seq: 12, epoch: EPOCH },
+      { type: 'subscribe', room: OTHER_ROOM, last_seq: 3, epoch: EPOCH },
+    ]);
+  });
+
+  it('resends unconfirmed messages with the same client_msg_id once the room is live again', async () => {
+    const t = setup();
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online: [] });
+    t.controller.send(ROOM, 'hello');
+    const [first] = t.sends();
+    expect(first).toMatchObject({ type: 'send', room: ROOM, body: 'hello' });
+
+    t.disconnect();
+    await vi.advanceTimersByTimeAsync(SEND_TIMEOUT_MS * 2);
+    expect(selectTimeline(t.controller.getState().messages, ROOM).pending[0]?.state).toBe('sending');
+    t.connect();
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online: [] });
+    const resent = t.sends();
+    expect(resent).toHaveLength(2);
+    expect(resent[1]).toEqual(first);
+  });
+});
+
+describe('resync', () => {
+  it('reloads what follows the last seq, then subscribes again from the new last seq', async () => {
+    const t = setup((_room, query) => (query.after === 10 ? page(range(11, 15), false) : page(range(1, 10), false)));
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online: [] });
+    t.sent.length = 0;
+
+    t.frame({ type: 'resync', room: ROOM, reason: 'lagging' });
+    expect(t.controller.getState().feeds[ROOM]?.status).toBe('resyncing');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.api.history).toHaveBeenLastCalledWith(ROOM, { after: 10, limit: 100 });
+    expect(t.subscribes()).toEqual([{ type: 'subscribe', room: ROOM, last_seq: 15, epoch: EPOCH }]);
+  });
+
+  it('starts the room over from the newest page when its epoch changed', async () => {
+    let epoch = EPOCH;
+    const t = setup(() => page(range(1, 10), false, { epoch }));
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online: [] });
+
+    t.disconnect();
+    epoch = EPOCH + 1;
+    t.connect();
+    t.sent.length = 0;
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH + 1, head_seq: 10, online: [] });
+    t.frame({ type: 'resync', room: ROOM, reason: 'epoch' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.api.history).toHaveBeenLastCalledWith(ROOM, { limit: 50 });
+    expect(t.subscribes()).toEqual([{ type: 'subscribe', room: ROOM, last_seq: 10, epoch: EPOCH + 1 }]);
+    expect(selectTimeline(t.controller.getState().messages, ROOM).epoch).toBe(EPOCH + 1);
+  });
+});
+
+describe('own messages', () => {
+  async function live() {
+    const t = setup();
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online: [] });
+    return t;
+  }
+  const pendingOf = (t: Awaited<ReturnType<typeof live>>) => selectTimeline(t.controller.getState().messages, ROOM).pending;
+
+  it('fail after the timeout and are retried under the same client_msg_id', async () => {
+    const t = await live();
+    t.controller.send(ROOM, 'hi');
+    await vi.advanceTimersByTimeAsync(SEND_TIMEOUT_MS);
+    expect(pendingOf(t)[0]).toMatchObject({ state: 'failed', error: { code: 'timeout' } });
+
+    const id = pendingOf(t)[0]?.clientMsgId;
+    t.controller.retry(ROOM, id ?? '');
+    expect(t.sends().map((f) => (f as { client_msg_id: string }).client_msg_id)).toEqual([id, id]);
+    t.frame({ type: 'ack', room: ROOM, client_msg_id: id ?? '', id: message(11).id, seq: 11, epoch: EPOCH });
+    expect(pendingOf(t)[0]?.state).toBe('sent');
+    t.frame({ type: 'message', ...message(11, { sender: ALICE, client_msg_id: id ?? '', body: 'hi' }) });
+    expect(pendingOf(t)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(SEND_TIMEOUT_MS);
+    expect(pendingOf(t)).toEqual([]);
+  });
+
+  it('are resent once by themselves after `unavailable`, then shown as failed', async () => {
+    const t = await live();
+    t.controller.send(ROOM, 'hi');
+    const id = pendingOf(t)[0]?.clientMsgId ?? '';
+    t.frame({ type: 'error', code: 'unavailable', message: 'not durable', room: ROOM, client_msg_id: id });
+    expect(pendingOf(t)[0]?.state).toBe('sending');
+    await vi.advanceTimersByTimeAsync(UNAVAILABLE_RESEND_MS);
+    expect(t.sends()).toHaveLength(2);
+    expect(t.sends()[1]).toEqual(t.sends()[0]);
+
+    t.frame({ type: 'error', code: 'unavailable', message: 'not durable', room: ROOM, client_msg_id: id });
+    expect(pendingOf(t)[0]).toMatchObject({ state: 'failed', error: { code: 'unavailable' } });
+  });
+
+  it('fail at once on other errors', async () => {
+    const t = await live();
+    t.controller.send(ROOM, 'x');
+    const id = pendingOf(t)[0]?.clientMsgId ?? '';
+    t.frame({ type: 'error', code: 'rate_limited', message: 'slow down', room: ROOM, client_msg_id: id });
+    expect(pendingOf(t)[0]).toMatchObject({ state: 'failed', error: { code: 'rate_limited' } });
+  });
+});
+
+describe('rooms', () => {
+  it('count unread messages of rooms not on screen', async () => {
+    const t = setup();
+    t.controller.start();
+    t.connect();
+    t.controller.openRoom(OTHER_ROOM);
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'message', ...message(11, { room: OTHER_ROOM }) });
+    t.frame({ type: 'message', ...message(12, { room: OTHER_ROOM }) });
+    t.frame({ type: 'message', ...message(11) });
+    const rooms = t.controller.getState().rooms ?? [];
+    expect(rooms.find((r) => r.id === OTHER_ROOM)?.unread).toBe(2);
+    expect(rooms.find((r) => r.id === ROOM)?.unread).toBe(0);
+  });
+
+  it('marks the open room read up to its last message', async () => {
+    const t = setup();
+    t.controller.start();
+    t.connect();
+    await vi.advanceTimersByTimeAsync(0);
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(t.api.markRead).toHaveBeenCalledWith(ROOM, 10);
+  });
+
+  it('drops a room when the server says the caller left it', async () => {
+    const t = setup();
+    t.controller.start();
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'member_left', room: ROOM, user: ALICE });
+    const state = t.controller.getState();
+    expect(state.activeRoom).toBeNull();
+    expect(state.openRooms).toEqual([]);
+    expect(state.rooms?.map((r) => r.id)).toEqual([OTHER_ROOM]);
+    expect(state.messages.rooms[ROOM]).toBeUndefined();
+    expect(state.notice).toBe('You are no longer a member of #general.');
+  });
+
+  it('shows who is typing, but not oneself, until their message arrives', async () => {
+    const t = setup();
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'typing', room: ROOM, user: BOB });
+    t.frame({ type: 'typing', room: ROOM, user: ALICE });
+    expect(Object.keys(t.controller.getState().typing[ROOM] ?? {})).toEqual([BOB.id]);
+    t.frame({ type: 'message', ...message(11, { sender: BOB }) });
+    expect(t.controller.getState().typing[ROOM]).toEqual({});
+  });
+});

@@ -1,0 +1,441 @@
+// The chat controller: joins the HTTP API, the socket and the pure stores into
+// one observable state for the UI. Room feeds: history first, then `subscribe`
+// with the resume point; on every (re)connect each open room is subscribed
+// again from its last seq and epoch; a `resync` reloads history, then
+// subscribes again. Own messages are resent with the same client_msg_id.
+import type { ChatApi } from '../api/endpoints';
+import type { ConnectionState, SocketEvents } from '../api/socket';
+import { newClientMsgId } from '../api/ids';
+import {
+  messagesReducer,
+  selectOldestSeq,
+  selectPending,
+  selectTimeline,
+  selectUnconfirmed,
+  type MessagesAction,
+} from '../store/messages';
+import type { ClientFrame, NewRoomKind, Room, ServerFrame, ServerFrameOf, UserRef } from '../wire';
+import { presenceChanged, presenceReplaced, roomDropped, typingStarted, typingStopped } from './presence';
+import { messageArrived, roomAdded, roomLabel, roomRead, roomRemoved, sortRooms } from './rooms';
+import { errorText } from './errors';
+import { Outbox } from './outbox';
+import { PAGE_SIZE, RETRY_FEED_MS, RoomFeeds } from './feeds';
+import { idleFeed, initialChatState, type ChatState, type Feed } from './state';
+
+/** What the controller needs of the socket (ChatSocket, or a fake in tests). */
+export interface SocketLike {
+  start(): void;
+  stop(): void;
+  send(frame: ClientFrame): boolean;
+  retryNow(): void;
+}
+
+export interface ChatControllerDeps {
+  api: ChatApi;
+  me: UserRef;
+  createSocket: (events: SocketEvents) => SocketLike;
+  now?: () => number;
+  /** Whether the person can see the page (read markers, unread counts). */
+  isVisible?: () => boolean;
+}
+
+/** Rooms followed at once; the least recently opened is dropped past this. */
+export const MAX_OPEN_ROOMS = 20;
+const READ_MARK_DELAY_MS = 800;
+const TYPING_EVERY_MS = 2_000;
+const NOTICE_MS = 6_000;
+/**
+ * How often the room list is fetched again while the page is visible: rooms
+ * others open with the caller (a direct message, an invitation) have no frame
+ * of their own yet.
+ */
+const ROOMS_EVERY_MS = 60_000;
+
+type Listener = () => void;
+
+export class ChatController {
+  private state: ChatState;
+  private readonly listeners = new Set<Listener>();
+  private readonly socket: SocketLike;
+  private readonly api: ChatApi;
+  private readonly now: () => number;
+  private readonly isVisible: () => boolean;
+  private readonly outbox: Outbox;
+  private readonly feeds: RoomFeeds;
+  private readonly closing = new Set<string>();
+  private readonly lastTypingSent = new Map<string, number>();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readTimer: ReturnType<typeof setTimeout> | undefined;
+  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  private roomsPoll: ReturnType<typeof setInterval> | undefined;
+  private roomsFetchedAt = -Infinity;
+  private ready = false;
+
+  constructor(deps: ChatControllerDeps) {
+    this.api = deps.api;
+    this.now = deps.now ?? Date.now;
+    this.isVisible = deps.isVisible ?? (() => true);
+    this.state = initialChatState(deps.me);
+    this.socket = deps.createSocket({
+      onReady: (hello) => this.onReady(hello),
+      onFrame: (frame) => this.onFrame(frame),
+      onState: (connection) => this.onConnection(connection),
+      onAuthLost: () => this.set({ notice: 'Your session has ended. Please log in again.' }),
+    });
+    this.outbox = new Outbox({
+      send: (frame) => this.socket.send(frame),
+      dispatch: (action) => this.dispatch(action),
+      pending: (room, clientMsgId) => selectPending(this.state.messages, room, clientMsgId),
+      isLive: (room) => this.feed(room).status === 'live',
+    });
+    this.feeds = new RoomFeeds({
+      api: this.api,
+      send: (frame) => this.socket.send(frame),
+      isReady: () => this.ready,
+      isOpen: (room) => this.state.openRooms.includes(room),
+      messages: () => this.state.messages,
+      dispatch: (action) => this.dispatch(action),
+      setFeed: (room, feed) => this.setFeed(room, feed),
+      later: (task, ms) => this.later(task, ms),
+    });
+  }
+
+  // ---- observation (useSyncExternalStore) ----
+
+  readonly subscribe = (listener: Listener): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  readonly getState = (): ChatState => this.state;
+
+  // ---- lifecycle ----
+
+  start(): void {
+    this.socket.start();
+    void this.refreshRooms();
+    clearInterval(this.roomsPoll);
+    this.roomsPoll = setInterval(() => {
+      if (this.isVisible()) void this.refreshRooms();
+    }, ROOMS_EVERY_MS);
+  }
+
+  stop(): void {
+    this.socket.stop();
+    this.outbox.stop();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    clearTimeout(this.readTimer);
+    clearTimeout(this.noticeTimer);
+    clearInterval(this.roomsPoll);
+  }
+
+  retryConnection(): void {
+    this.socket.retryNow();
+  }
+
+  /** The page became visible again: what is on screen is read. */
+  visibilityChanged(): void {
+    if (!this.isVisible()) return;
+    if (this.state.activeRoom !== null) this.scheduleRead(this.state.activeRoom);
+    if (this.now() - this.roomsFetchedAt > ROOMS_EVERY_MS / 2) void this.refreshRooms();
+  }
+
+  // ---- rooms ----
+
+  async refreshRooms(): Promise<void> {
+    this.roomsFetchedAt = this.now();
+    try {
+      const rooms = await this.api.myRooms();
+      this.set({ rooms: sortRooms(rooms), roomsError: null });
+    } catch (error) {
+      this.set({ roomsError: errorText(error, 'Could not load your rooms.') });
+    }
+  }
+
+  openRoom(room: string): void {
+    const open = [...this.state.openRooms.filter((r) => r !== room), room];
+    const evicted = open.length > MAX_OPEN_ROOMS ? open.shift() : undefined;
+    this.set({ activeRoom: room, openRooms: open });
+    if (evicted !== undefined) this.closeFeed(evicted);
+    const feed = this.feed(room);
+    if (feed.status === 'idle' || feed.status === 'error') this.feeds.start(room);
+    this.scheduleRead(room);
+  }
+
+  /** Back to the room list (narrow screens); the room stays followed. */
+  closeRoomView(): void {
+    this.set({ activeRoom: null });
+  }
+
+  reloadRoom(room: string): void {
+    this.feeds.start(room);
+  }
+
+  searchRooms(query: string): Promise<Room[]> {
+    return this.api.searchRooms(query.trim());
+  }
+
+  async createRoom(name: string, kind: NewRoomKind): Promise<void> {
+    const room = await this.api.createRoom(name.trim(), kind);
+    this.adopt(room, 'owner');
+  }
+
+  async joinRoom(room: string): Promise<void> {
+    this.adopt(await this.api.joinRoom(room), 'member');
+  }
+
+  async openDirect(username: string): Promise<void> {
+    const { room } = await this.api.openDirect(username.trim());
+    this.adopt(room, 'member');
+  }
+
+  async invite(room: string, username: string): Promise<void> {
+    await this.api.invite(room, username.trim());
+  }
+
+  async leaveRoom(room: string): Promise<void> {
+    const label = this.roomName(room);
+    await this.api.leaveRoom(room);
+    this.closing.add(room);
+    this.socket.send({ type: 'unsubscribe', room });
+    this.dropRoom(room, `You left ${label}.`);
+  }
+
+  async loadOlder(room: string): Promise<void> {
+    const timeline = selectTimeline(this.state.messages, room);
+    const before = selectOldestSeq(this.state.messages, room);
+    if (this.state.loadingOlder[room] === true || !timeline.hasOlder || before === null) return;
+    this.set({ loadingOlder: { ...this.state.loadingOlder, [room]: true } });
+    try {
+      const page = await this.api.history(room, { before, limit: PAGE_SIZE });
+      this.dispatch({ type: 'history/loaded', room, page, direction: 'older' });
+    } catch (error) {
+      this.notify(errorText(error, 'Could not load older messages.'));
+    } finally {
+      this.set({ loadingOlder: { ...this.state.loadingOlder, [room]: false } });
+    }
+  }
+
+  // ---- sending ----
+
+  send(room: string, body: string): void {
+    const clientMsgId = newClientMsgId();
+    this.dispatch({ type: 'send/queued', room, clientMsgId, body, sender: this.state.me, at: this.now() });
+    this.lastTypingSent.delete(room);
+    this.outbox.transmit(room, clientMsgId);
+  }
+
+  /** Sends a failed message again, under the same client_msg_id (the server dedupes). */
+  retry(room: string, clientMsgId: string): void {
+    this.outbox.retry(room, clientMsgId);
+  }
+
+  typing(room: string): void {
+    const last = this.lastTypingSent.get(room) ?? -Infinity;
+    if (this.now() - last < TYPING_EVERY_MS || this.feed(room).status !== 'live') return;
+    if (this.socket.send({ type: 'typing', room })) this.lastTypingSent.set(room, this.now());
+  }
+
+  // ---- socket events ----
+
+  private onConnection(connection: ConnectionState): void {
+    if (connection.status !== 'online') {
+      this.ready = false;
+      this.outbox.pause();
+      this.feeds.reset();
+      this.closing.clear();
+      const feeds = Object.fromEntries(
+        Object.entries(this.state.feeds).map(([room, feed]) => [room, feed.status === 'error' ? feed : idleFeed]),
+      );
+      this.set({ connection, feeds, presence: {}, typing: {} });
+    } else {
+      this.set({ connection });
+    }
+  }
+
+  private onReady(hello: ServerFrameOf<'hello'>): void {
+    this.ready = true;
+    this.set({ limits: hello.limits });
+    for (const room of this.state.openRooms) this.feeds.start(room);
+    void this.refreshRooms();
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'subscribed':
+        return this.onSubscribed(frame);
+      case 'message':
+        return this.onMessage(frame);
+      case 'ack':
+        this.outbox.settled(frame.client_msg_id);
+        return this.dispatch({ type: 'send/acked', room: frame.room, clientMsgId: frame.client_msg_id, id: frame.id, seq: frame.seq });
+      case 'error':
+        return this.onError(frame);
+      case 'resync':
+        return void this.feeds.resync(frame.room, frame.reason === 'epoch' ? 'newest' : 'after');
+      case 'presence':
+        return this.set({ presence: presenceChanged(this.state.presence, frame.room, frame.user, frame.online) });
+      case 'typing':
+        if (frame.user.id === this.state.me.id) return;
+        return this.set({ typing: typingStarted(this.state.typing, frame.room, frame.user, this.now()) });
+      case 'member_left':
+        if (frame.user.id === this.state.me.id) return this.dropRoom(frame.room, `You are no longer a member of ${this.roomName(frame.room)}.`);
+        return this.set({ presence: presenceChanged(this.state.presence, frame.room, frame.user, false) });
+      case 'unsubscribed':
+        if (this.closing.delete(frame.room)) return;
+        // Not asked for: membership ended elsewhere (another tab left the room).
+        if (this.state.openRooms.includes(frame.room)) this.dropRoom(frame.room, `You are no longer a member of ${this.roomName(frame.room)}.`);
+        return;
+      case 'hello':
+      case 'pong':
+        return;
+    }
+  }
+
+  private onSubscribed(frame: ServerFrameOf<'subscribed'>): void {
+    const { room } = frame;
+    if (!this.state.openRooms.includes(room)) return;
+    const before = selectTimeline(this.state.messages, room).epoch;
+    this.dispatch({ type: 'room/subscribed', room, epoch: frame.epoch, headSeq: frame.head_seq });
+    this.set({ presence: presenceReplaced(this.state.presence, room, frame.online) });
+    if (!this.feeds.isResyncing(room)) this.setFeed(room, { status: 'live' });
+    if (before !== null && before !== 0 && frame.epoch !== before) {
+      void this.feeds.resync(room, 'newest');
+      return;
+    }
+    this.outbox.resend(room, selectUnconfirmed(this.state.messages, room));
+  }
+
+  private onMessage(frame: ServerFrameOf<'message'>): void {
+    const { type: _type, ...message } = frame;
+    if (!this.state.openRooms.includes(message.room)) return;
+    const before = selectTimeline(this.state.messages, message.room).epoch;
+    this.dispatch({ type: 'message/received', message });
+    if (before !== null && before !== 0 && message.epoch !== before) void this.feeds.resync(message.room, 'newest');
+    const own = message.sender.id === this.state.me.id;
+    if (own) this.outbox.settled(message.client_msg_id);
+    const seen = this.state.activeRoom === message.room && this.isVisible();
+    this.set({
+      rooms: this.state.rooms && messageArrived(this.state.rooms, message.room, message.seq, !own && !seen),
+      typing: typingStopped(this.state.typing, message.room, message.sender.id),
+    });
+    if (seen) this.scheduleRead(message.room);
+  }
+
+  private onError(frame: ServerFrameOf<'error'>): void {
+    const { room, client_msg_id: clientMsgId } = frame;
+    if (clientMsgId !== undefined) return this.outbox.refused({ ...frame, client_msg_id: clientMsgId });
+    if (room === undefined || !this.state.openRooms.includes(room)) {
+      // A late `not_subscribed` for a room already left is expected; anything else is a client bug.
+      if (frame.code !== 'not_subscribed') console.warn('[chat] the server refused a frame', { code: frame.code });
+      return;
+    }
+    switch (frame.code) {
+      case 'not_subscribed':
+        return this.feeds.subscribe(room);
+      case 'unavailable':
+        this.setFeed(room, { status: 'error', error: 'The room is unavailable right now; trying again…' });
+        this.later(() => this.feeds.start(room), RETRY_FEED_MS);
+        return;
+      case 'forbidden':
+        return this.setFeed(room, { status: 'error', error: 'You are not a member of this room.' });
+      case 'too_many_rooms':
+        return this.setFeed(room, { status: 'error', error: 'Too many rooms are open at once. Leave one and try again.' });
+      default:
+        return this.setFeed(room, { status: 'error', error: frame.message });
+    }
+  }
+
+  // ---- leaving rooms ----
+
+  private closeFeed(room: string): void {
+    this.closing.add(room);
+    if (!this.socket.send({ type: 'unsubscribe', room })) this.closing.delete(room);
+    this.dispatch({ type: 'room/forgotten', room });
+    this.set({
+      feeds: roomDropped(this.state.feeds, room),
+      presence: roomDropped(this.state.presence, room),
+      typing: roomDropped(this.state.typing, room),
+    });
+  }
+
+  private dropRoom(room: string, notice: string): void {
+    this.dispatch({ type: 'room/forgotten', room });
+    this.feeds.forget(room);
+    this.set({
+      openRooms: this.state.openRooms.filter((r) => r !== room),
+      activeRoom: this.state.activeRoom === room ? null : this.state.activeRoom,
+      rooms: this.state.rooms && roomRemoved(this.state.rooms, room),
+      feeds: roomDropped(this.state.feeds, room),
+      presence: roomDropped(this.state.presence, room),
+      typing: roomDropped(this.state.typing, room),
+      loadingOlder: roomDropped(this.state.loadingOlder, room),
+    });
+    this.notify(notice);
+  }
+
+  private adopt(room: Room, role: 'owner' | 'member'): void {
+    this.set({ rooms: roomAdded(this.state.rooms ?? [], room, role) });
+    this.openRoom(room.id);
+  }
+
+  // ---- read markers ----
+
+  private scheduleRead(room: string): void {
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => void this.markRead(room), READ_MARK_DELAY_MS);
+  }
+
+  private async markRead(room: string): Promise<void> {
+    if (this.state.activeRoom !== room || !this.isVisible()) return;
+    const last = selectTimeline(this.state.messages, room).messages.at(-1)?.seq;
+    const known = this.state.rooms?.find((r) => r.id === room);
+    if (last === undefined || known === undefined || (known.last_read_seq >= last && known.unread === 0)) return;
+    try {
+      await this.api.markRead(room, last);
+      this.set({ rooms: this.state.rooms && roomRead(this.state.rooms, room, last) });
+    } catch {
+      // Unread counts are a convenience: the next read marker catches up.
+    }
+  }
+
+  // ---- helpers ----
+
+  private feed(room: string): Feed {
+    return this.state.feeds[room] ?? idleFeed;
+  }
+
+  private setFeed(room: string, feed: Feed): void {
+    this.set({ feeds: { ...this.state.feeds, [room]: feed } });
+  }
+
+  private roomName(room: string): string {
+    const known = this.state.rooms?.find((r) => r.id === room);
+    return known ? roomLabel(known) : 'the room';
+  }
+
+  private notify(notice: string): void {
+    clearTimeout(this.noticeTimer);
+    this.set({ notice });
+    this.noticeTimer = setTimeout(() => this.set({ notice: null }), NOTICE_MS);
+  }
+
+  private later(task: () => void, ms: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      task();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private dispatch(action: MessagesAction): void {
+    const messages = messagesReducer(this.state.messages, action);
+    if (messages !== this.state.messages) this.set({ messages });
+  }
+
+  private set(patch: Partial<ChatState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const listener of this.listeners) listener();
+  }
+}

@@ -1,0 +1,103 @@
+// Room feeds: how a room goes live and stays gap-free. History first, then
+// `subscribe` with the resume point (last seq and epoch); after a `resync`,
+// history again from the resume point (or the newest page for a new epoch),
+// then `subscribe` again. Feed states are written to the chat state for the UI.
+import type { ChatApi } from '../api/endpoints';
+import { selectResumePoint, type MessagesAction, type MessagesState } from '../store/messages';
+import type { ClientFrame } from '../wire';
+import { errorText } from './errors';
+import { idleFeed, type Feed } from './state';
+
+export const PAGE_SIZE = 50;
+const CATCH_UP_PAGE = 100;
+export const RETRY_FEED_MS = 3_000;
+
+export interface FeedDeps {
+  api: ChatApi;
+  send: (frame: ClientFrame) => boolean;
+  /** A connection is up (after `hello`). */
+  isReady: () => boolean;
+  isOpen: (room: string) => boolean;
+  messages: () => MessagesState;
+  dispatch: (action: MessagesAction) => void;
+  setFeed: (room: string, feed: Feed) => void;
+  later: (task: () => void, ms: number) => void;
+}
+
+export class RoomFeeds {
+  private readonly resyncing = new Set<string>();
+
+  constructor(private readonly deps: FeedDeps) {}
+
+  /** Starts a room's feed: from its resume point, or from the newest page when it has none. */
+  start(room: string): void {
+    if (selectResumePoint(this.deps.messages(), room).lastSeq === undefined) void this.loadNewest(room);
+    else this.subscribe(room);
+  }
+
+  /** Follows the room from its resume point (nothing missing, nothing twice). */
+  subscribe(room: string): void {
+    const { deps } = this;
+    if (!deps.isOpen(room)) return;
+    if (!deps.isReady()) return deps.setFeed(room, idleFeed);
+    const { lastSeq, epoch } = selectResumePoint(deps.messages(), room);
+    const frame: ClientFrame = {
+      type: 'subscribe',
+      room,
+      ...(lastSeq !== undefined ? { last_seq: lastSeq } : {}),
+      ...(epoch !== undefined ? { epoch } : {}),
+    };
+    if (deps.send(frame) && !this.resyncing.has(room)) deps.setFeed(room, { status: 'subscribing' });
+  }
+
+  isResyncing(room: string): boolean {
+    return this.resyncing.has(room);
+  }
+
+  /**
+   * Reloads a room whose feed the server stopped: `after` fetches what follows
+   * the resume point; `newest` (a new epoch) the latest page. Then subscribes again.
+   */
+  async resync(room: string, mode: 'after' | 'newest'): Promise<void> {
+    const { deps } = this;
+    if (this.resyncing.has(room) || !deps.isOpen(room)) return;
+    this.resyncing.add(room);
+    deps.setFeed(room, { status: 'resyncing' });
+    try {
+      const { lastSeq } = selectResumePoint(deps.messages(), room);
+      const after = mode === 'after' ? lastSeq : undefined;
+      const page =
+        after !== undefined
+          ? await deps.api.history(room, { after, limit: CATCH_UP_PAGE })
+          : await deps.api.history(room, { limit: PAGE_SIZE });
+      deps.dispatch({ type: 'history/loaded', room, page, direction: after !== undefined ? 'newer' : 'newest' });
+      this.resyncing.delete(room);
+      this.subscribe(room);
+    } catch (error) {
+      this.resyncing.delete(room);
+      deps.setFeed(room, { status: 'error', error: errorText(error, 'Could not catch up with the room; trying again…') });
+      deps.later(() => void this.resync(room, mode), RETRY_FEED_MS);
+    }
+  }
+
+  /** The connection is gone: every feed starts over on the next one. */
+  reset(): void {
+    this.resyncing.clear();
+  }
+
+  forget(room: string): void {
+    this.resyncing.delete(room);
+  }
+
+  private async loadNewest(room: string): Promise<void> {
+    const { deps } = this;
+    deps.setFeed(room, { status: 'loading' });
+    try {
+      const page = await deps.api.history(room, { limit: PAGE_SIZE });
+      deps.dispatch({ type: 'history/loaded', room, page, direction: 'newest' });
+      this.subscribe(room);
+    } catch (error) {
+      deps.setFeed(room, { status: 'error', error: errorText(error, 'Could not load the messages.') });
+    }
+  }
+}

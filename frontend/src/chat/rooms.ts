@@ -1,0 +1,46 @@
+// The caller's room list (`GET /api/rooms/mine`) and its live updates. Pure.
+import type { MyRoom, Room } from '../wire';
+
+/** Direct rooms last, then by name. */
+export function sortRooms(rooms: readonly MyRoom[]): MyRoom[] {
+  return [...rooms].sort((a, b) => {
+    const direct = Number(a.kind === 'direct') - Number(b.kind === 'direct');
+    return direct !== 0 ? direct : a.name.localeCompare(b.name);
+  });
+}
+
+/** A room just created or joined, before the list is fetched again. */
+export function roomAdded(rooms: readonly MyRoom[], room: Room, role: MyRoom['role']): MyRoom[] {
+  if (rooms.some((r) => r.id === room.id)) return [...rooms];
+  const { member_count: _count, ...fields } = room;
+  return sortRooms([...rooms, { ...fields, role, last_seq: 0, last_read_seq: 0, unread: 0 }]);
+}
+
+export function roomRemoved(rooms: readonly MyRoom[], room: string): MyRoom[] {
+  return rooms.filter((r) => r.id !== room);
+}
+
+/** A live message: the room's last seq moves, and it is unread unless read at once or one's own. */
+export function messageArrived(rooms: readonly MyRoom[], room: string, seq: number, unread: boolean): readonly MyRoom[] {
+  const index = rooms.findIndex((r) => r.id === room);
+  const current = rooms[index];
+  if (current === undefined || seq <= current.last_seq) return rooms;
+  const next = [...rooms];
+  next[index] = { ...current, last_seq: seq, unread: unread ? current.unread + 1 : current.unread };
+  return next;
+}
+
+export function roomRead(rooms: readonly MyRoom[], room: string, seq: number): readonly MyRoom[] {
+  const index = rooms.findIndex((r) => r.id === room);
+  const current = rooms[index];
+  if (current === undefined || (current.unread === 0 && current.last_read_seq >= seq)) return rooms;
+  const next = [...rooms];
+  const lastRead = Math.max(current.last_read_seq, seq);
+  next[index] = { ...current, last_read_seq: lastRead, unread: Math.max(0, current.last_seq - lastRead) };
+  return next;
+}
+
+/** The label of a room in lists and headers: `#name`, `@name` for a direct room. */
+export function roomLabel(room: Pick<MyRoom, 'name' | 'kind'>): string {
+  return room.kind === 'direct' ? `@${room.name}` : `#${room.name}`;
+}

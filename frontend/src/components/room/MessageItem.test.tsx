@@ -1,0 +1,49 @@
+// @vitest-environment jsdom
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MessageItem } from './MessageItem';
+import { PendingItem } from './PendingItem';
+import { ALICE, message } from '../../test/fixtures';
+import { byRole, cleanup, click, render } from '../../test/render';
+
+afterEach(cleanup);
+
+describe('MessageItem', () => {
+  it('renders a body as text, never as HTML', () => {
+    const body = '<img src=x onerror="alert(1)"><script>alert(2)</script><b>bold</b>';
+    const { container } = render(<MessageItem message={message(1, { body })} own={false} continued={false} />);
+    expect(container.querySelector('img, script, b')).toBeNull();
+    expect(container.querySelector('.msg-body')?.textContent).toBe(body);
+  });
+
+  it('marks a bot reply as a bot, in words and in style', () => {
+    const { container } = render(<MessageItem message={message(1, { kind: 'bot' })} own={false} continued={false} />);
+    expect(container.querySelector('li')?.classList.contains('msg-bot')).toBe(true);
+    expect(container.querySelector('.tag-bot')?.textContent).toBe('bot');
+  });
+
+  it('keeps the sender readable (folded only visually) for a continued message', () => {
+    const { container } = render(<MessageItem message={message(2)} own={false} continued />);
+    expect(container.querySelector('.msg-sender')?.textContent).toBe('bob');
+  });
+});
+
+describe('PendingItem', () => {
+  const pending = { room: 'r', clientMsgId: 'c-1', body: 'hello', sender: ALICE, createdAt: 0, retries: 0 } as const;
+
+  it('says it is sending, then sent', () => {
+    const { container, rerender } = render(<PendingItem pending={{ ...pending, state: 'sending' }} onRetry={() => {}} />);
+    expect(container.querySelector('.msg-state')?.textContent).toBe('Sending…');
+    rerender(<PendingItem pending={{ ...pending, state: 'sent' }} onRetry={() => {}} />);
+    expect(container.querySelector('.msg-state')?.textContent).toBe('Sent');
+    expect(container.querySelector('button')).toBeNull();
+  });
+
+  it('offers Retry when it failed, with the reason in an alert', () => {
+    const onRetry = vi.fn();
+    const failed = { ...pending, state: 'failed' as const, error: { code: 'timeout', message: 'No answer.' } };
+    const { container } = render(<PendingItem pending={failed} onRetry={onRetry} />);
+    expect(byRole(container, 'alert').textContent).toContain('No answer.');
+    click(byRole(container, 'button', 'Retry sending: hello'));
+    expect(onRetry).toHaveBeenCalledOnce();
+  });
+});

@@ -1,0 +1,91 @@
+// The room's messages, oldest first; older pages load as you scroll up (or
+// with the button, for keyboards); stays at the bottom as messages arrive when
+// it was at the bottom.
+import { useCallback, useEffect, useLayoutEffect, useRef } from 'react';
+import { useChat, useController } from '../../chat/context';
+import { selectTimeline } from '../../store/messages';
+import { MessageItem } from './MessageItem';
+import { PendingItem } from './PendingItem';
+
+/** Start loading older messages this close to the top (px). */
+const NEAR_TOP = 120;
+/** Counts as "at the bottom" within this (px). */
+const NEAR_BOTTOM = 48;
+
+export function MessageList({ room, loading }: { room: string; loading: boolean }) {
+  const timeline = useChat((s) => selectTimeline(s.messages, room));
+  const loadingOlder = useChat((s) => s.loadingOlder[room] === true);
+  const me = useChat((s) => s.me);
+  const controller = useController();
+  const scroller = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  const previous = useRef<{ firstId: string | undefined; height: number; top: number }>({ firstId: undefined, height: 0, top: 0 });
+
+  const { messages, pending, hasOlder } = timeline;
+  const firstId = messages[0]?.id;
+  const lastKey = pending.at(-1)?.clientMsgId ?? messages.at(-1)?.id;
+
+  const loadOlder = useCallback(() => {
+    if (hasOlder && !loadingOlder && messages.length > 0) void controller.loadOlder(room);
+  }, [controller, room, hasOlder, loadingOlder, messages.length]);
+
+  // Keep what was on screen in place when older messages are put above it;
+  // follow new messages when at the bottom.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el === null) return;
+    const before = previous.current;
+    if (before.firstId !== undefined && firstId !== before.firstId) {
+      el.scrollTop = before.top + (el.scrollHeight - before.height);
+    } else if (atBottom.current) {
+      el.scrollTop = el.scrollHeight;
+    }
+    previous.current = { firstId, height: el.scrollHeight, top: el.scrollTop };
+  }, [firstId, lastKey, messages.length]);
+
+  // A first page too short to scroll cannot be scrolled up: fetch more at once.
+  useEffect(() => {
+    const el = scroller.current;
+    if (el !== null && el.clientHeight > 0 && el.scrollHeight <= el.clientHeight) loadOlder();
+  }, [loadOlder]);
+
+  function onScroll() {
+    const el = scroller.current;
+    if (el === null) return;
+    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM;
+    previous.current = { firstId, height: el.scrollHeight, top: el.scrollTop };
+    if (el.scrollTop < NEAR_TOP) loadOlder();
+  }
+
+  const empty = messages.length === 0 && pending.length === 0;
+  return (
+    <div ref={scroller} className="messages" onScroll={onScroll} tabIndex={0} aria-label="Messages" aria-busy={loading || loadingOlder}>
+      {hasOlder && messages.length > 0 && (
+        <button type="button" className="load-older" onClick={loadOlder} disabled={loadingOlder}>
+          {loadingOlder ? 'Loading older messages…' : 'Load older messages'}
+        </button>
+      )}
+      {!hasOlder && messages.length > 0 && <p className="history-start muted">This is the start of the room.</p>}
+      {loading && empty && <p className="muted centered">Loading messages…</p>}
+      {!loading && empty && <p className="muted centered">No messages yet. Say hello!</p>}
+      <ol className="message-list">
+        {messages.map((m, i) => (
+          <MessageItem key={m.id} message={m} own={m.sender.id === me.id} continued={continues(messages[i - 1], m)} />
+        ))}
+        {pending.map((p) => (
+          <PendingItem key={p.clientMsgId} pending={p} onRetry={() => controller.retry(room, p.clientMsgId)} />
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+/** Whether a message follows one of the same sender within five minutes (its name is not repeated). */
+function continues(prev: { sender: { id: string }; sent_at: string; kind: string } | undefined, m: { sender: { id: string }; sent_at: string; kind: string }): boolean {
+  return (
+    prev !== undefined &&
+    prev.sender.id === m.sender.id &&
+    prev.kind === m.kind &&
+    Date.parse(m.sent_at) - Date.parse(prev.sent_at) < 5 * 60_000
+  );
+}

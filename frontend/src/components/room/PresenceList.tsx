@@ -1,0 +1,23 @@
+// Who is online in the room.
+import { useChat } from '../../chat/context';
+
+export function PresenceList({ room }: { room: string }) {
+  const online = useChat((s) => s.presence[room]);
+  const me = useChat((s) => s.me);
+  const users = Object.values(online ?? {}).sort((a, b) => a.username.localeCompare(b.username));
+  if (users.length === 0) return null;
+  return (
+    <details className="presence">
+      <summary>{users.length} online</summary>
+      <ul aria-label="Online now" className="presence-list">
+        {users.map((u) => (
+          <li key={u.id}>
+            <span className="dot" aria-hidden="true" />
+            {u.username}
+            {u.id === me.id && <span className="muted"> (you)</span>}
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}

@@ -1,0 +1,49 @@
+// The room's name, a way back to the list on narrow screens, invite and leave.
+import { useState } from 'react';
+import { useController } from '../../chat/context';
+import { errorText } from '../../chat/errors';
+import { roomLabel } from '../../chat/rooms';
+import type { MyRoom } from '../../wire';
+import { InviteForm } from './InviteForm';
+
+const KIND_TEXT = { public: 'Public room', private: 'Private room', direct: 'Direct messages' } as const;
+
+export function RoomHeader({ room, info, onBack }: { room: string; info: MyRoom | undefined; onBack: () => void }) {
+  const controller = useController();
+  const [error, setError] = useState<string | null>(null);
+  const label = info ? roomLabel(info) : 'Room';
+
+  async function leave() {
+    if (!window.confirm(`Leave ${label}?`)) return;
+    try {
+      await controller.leaveRoom(room);
+    } catch (caught) {
+      setError(errorText(caught, 'Could not leave the room.'));
+    }
+  }
+
+  return (
+    <header className="room-header">
+      <button type="button" className="back" onClick={onBack}>
+        <span aria-hidden="true">←</span> Rooms
+      </button>
+      <div className="room-title">
+        <h2 id="room-title" tabIndex={-1}>
+          {label}
+        </h2>
+        {info && <p className="muted">{KIND_TEXT[info.kind]}</p>}
+      </div>
+      <div className="room-actions">
+        {info?.kind === 'private' && <InviteForm room={room} />}
+        <button type="button" onClick={() => void leave()}>
+          Leave
+        </button>
+      </div>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+    </header>
+  );
+}

@@ -1,0 +1,94 @@
+// The signed-in app: one controller (socket, stores) for the session, the
+// room list beside the open room, the connection banner above them.
+import { useEffect, useState } from 'react';
+import type { ChatApi } from '../../api/endpoints';
+import { ChatSocket, siteWebSocketUrl } from '../../api/socket';
+import { ChatContext, useChat, useController } from '../../chat/context';
+import { ChatController } from '../../chat/controller';
+import type { UserRef } from '../../wire';
+import { RoomView } from '../room/RoomView';
+import { Sidebar } from '../sidebar/Sidebar';
+import { ConnectionBanner } from './ConnectionBanner';
+import { Notice } from './Notice';
+import './shell.css';
+
+export function createController(api: ChatApi, me: UserRef): ChatController {
+  return new ChatController({
+    api,
+    me,
+    isVisible: () => document.visibilityState === 'visible',
+    createSocket: (events) =>
+      new ChatSocket(
+        {
+          url: siteWebSocketUrl(window.location),
+          ticket: async () => (await api.wsTicket()).ticket,
+          freshToken: (ms) => api.http.freshToken(ms),
+          tokenExpiresAt: () => api.http.tokenExpiresAt(),
+        },
+        events,
+      ),
+  });
+}
+
+interface Props {
+  api: ChatApi;
+  me: UserRef;
+  onLoggedOut: () => void;
+}
+
+export function ChatApp({ api, me, onLoggedOut }: Props) {
+  const [controller] = useState(() => createController(api, me));
+
+  useEffect(() => {
+    controller.start();
+    const visibility = () => controller.visibilityChanged();
+    const online = () => controller.retryConnection();
+    document.addEventListener('visibilitychange', visibility);
+    window.addEventListener('online', online);
+    return () => {
+      document.removeEventListener('visibilitychange', visibility);
+      window.removeEventListener('online', online);
+      controller.stop();
+    };
+  }, [controller]);
+
+  async function logOut() {
+    controller.stop();
+    try {
+      await api.logOut();
+    } finally {
+      onLoggedOut();
+    }
+  }
+
+  return (
+    <ChatContext.Provider value={controller}>
+      <Shell onLogOut={logOut} />
+    </ChatContext.Provider>
+  );
+}
+
+function Shell({ onLogOut }: { onLogOut: () => void }) {
+  const active = useChat((s) => s.activeRoom);
+  const controller = useController();
+  return (
+    <div className="shell" data-pane={active === null ? 'list' : 'room'}>
+      <a className="skip-link" href={active === null ? '#room-search' : '#composer'}>
+        {active === null ? 'Skip to room search' : 'Skip to message box'}
+      </a>
+      <ConnectionBanner />
+      <Sidebar onLogOut={onLogOut} />
+      <main className="main" aria-label="Conversation">
+        {active === null ? (
+          <div className="empty-room">
+            <h2>No room open</h2>
+            <p>Pick a room from the list, find one, or start a direct message.</p>
+          </div>
+        ) : (
+          <RoomView key={active} room={active} onBack={() => controller.closeRoomView()} />
+        )}
+      </main>
+      <Notice />
+    </div>
+  );
+}

@@ -1,0 +1,299 @@
+// The message store: for each room, its messages in seq order, the resume point
+// (`lastSeq`, `epoch`) and the caller's own messages on their way. Pure: a
+// reducer and selectors over plain immutable data, no React, no I/O.
+import type { ChatMessage, HistoryPage, UserRef } from '../wire';
+
+export type PendingState = 'sending' | 'sent' | 'failed';
+
+/** One of the caller's messages that the room's feed has not delivered back yet. */
+export interface PendingMessage {
+  readonly room: string;
+  /** The idempotency key: every resend of this message uses it. */
+  readonly clientMsgId: string;
+  readonly body: string;
+  readonly sender: UserRef;
+  /** When it was written (ms since 1970), for display. */
+  readonly createdAt: number;
+  readonly state: PendingState;
+  /** How many times the user asked to retry it. */
+  readonly retries: number;
+  /** Known once acknowledged. */
+  readonly id?: string;
+  readonly seq?: number;
+  /** Why it failed (`timeout` or an `error` frame's code). */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export interface RoomTimeline {
+  /** The room epoch its seqs belong to; null until one is known. */
+  readonly epoch: number | null;
+  /** Ascending by seq; no two share a seq or an id. */
+  readonly messages: readonly ChatMessage[];
+  readonly ids: ReadonlySet<string>;
+  /**
+   * Where to resume: every message from the first one loaded up to this seq is
+   * here, without a hole. Null when nothing is known yet.
+   */
+  readonly lastSeq: number | null;
+  /** Whether older messages than the first loaded one may exist. */
+  readonly hasOlder: boolean;
+  /** The caller's own messages, in the order written. */
+  readonly pending: readonly PendingMessage[];
+}
+
+export interface MessagesState {
+  readonly rooms: Readonly<Record<string, RoomTimeline>>;
+}
+
+export type HistoryDirection = 'newest' | 'older' | 'newer';
+
+export type MessagesAction =
+  | { type: 'history/loaded'; room: string; page: HistoryPage; direction: HistoryDirection }
+  | { type: 'message/received'; message: ChatMessage }
+  | { type: 'room/subscribed'; room: string; epoch: number; headSeq: number }
+  | { type: 'room/forgotten'; room: string }
+  | { type: 'send/queued'; room: string; clientMsgId: string; body: string; sender: UserRef; at: number }
+  | { type: 'send/acked'; room: string; clientMsgId: string; id: string; seq: number }
+  | { type: 'send/failed'; room?: string | undefined; clientMsgId: string; code: string; message: string }
+  | { type: 'send/timedOut'; room: string; clientMsgId: string }
+  | { type: 'send/retried'; room: string; clientMsgId: string };
+
+export const TIMEOUT_ERROR = { code: 'timeout', message: 'The server did not confirm the message in time.' };
+
+export const emptyMessages: MessagesState = { rooms: {} };
+
+export const emptyTimeline: RoomTimeline = {
+  epoch: null,
+  messages: [],
+  ids: new Set(),
+  lastSeq: null,
+  hasOlder: true,
+  pending: [],
+};
+
+export function messagesReducer(state: MessagesState, action: MessagesAction): MessagesState {
+  switch (action.type) {
+    case 'history/loaded':
+      return update(state, action.room, (t) => historyLoaded(t, action.page, action.direction));
+    case 'message/received':
+      return update(state, action.message.room, (t) => merge(withEpoch(t, action.message.epoch), [action.message]));
+    case 'room/subscribed':
+      return update(state, action.room, (t) => {
+        const next = withEpoch(t, action.epoch);
+        // Subscribed without a resume point: the feed starts after head_seq.
+        return next.lastSeq === null ? { ...next, lastSeq: action.headSeq } : next;
+      });
+    case 'room/forgotten': {
+      if (!(action.room in state.rooms)) return state;
+      const rooms = { ...state.rooms };
+      delete rooms[action.room];
+      return { rooms };
+    }
+    case 'send/queued':
+      return update(state, action.room, (t) =>
+        t.pending.some((p) => p.clientMsgId === action.clientMsgId)
+          ? t
+          : {
+              ...t,
+              pending: [
+                ...t.pending,
+                {
+                  room: action.room,
+                  clientMsgId: action.clientMsgId,
+                  body: action.body,
+                  sender: action.sender,
+                  createdAt: action.at,
+                  state: 'sending',
+                  retries: 0,
+                },
+              ],
+            },
+      );
+    case 'send/acked':
+      return update(state, action.room, (t) =>
+        t.ids.has(action.id)
+          ? dropPending(t, (p) => p.clientMsgId === action.clientMsgId)
+          : editPending(t, action.clientMsgId, (p) =>
+              p.state === 'failed' || p.state === 'sending'
+                ? { ...withoutError(p), state: 'sent', id: action.id, seq: action.seq }
+                : p,
+            ),
+      );
+    case 'send/failed': {
+      const room = action.room ?? findPendingRoom(state, action.clientMsgId);
+      if (room === undefined) return state;
+      const error = { code: action.code, message: action.message };
+      return update(state, room, (t) =>
+        editPending(t, action.clientMsgId, (p) => (p.state === 'sending' ? { ...p, state: 'failed', error } : p)),
+      );
+    }
+    case 'send/timedOut':
+      return update(state, action.room, (t) =>
+        editPending(t, action.clientMsgId, (p) =>
+          p.state === 'sending' ? { ...p, state: 'failed', error: TIMEOUT_ERROR } : p,
+        ),
+      );
+    case 'send/retried':
+      return update(state, action.room, (t) =>
+        editPending(t, action.clientMsgId, (p) =>
+          p.state === 'failed' ? { ...withoutError(p), state: 'sending', retries: p.retries + 1 } : p,
+        ),
+      );
+  }
+}
+
+// ---- selectors ----
+
+export function selectTimeline(state: MessagesState, room: string): RoomTimeline {
+  return state.rooms[room] ?? emptyTimeline;
+}
+
+/** What a `subscribe` frame should carry to resume the room without a gap. */
+export function selectResumePoint(state: MessagesState, room: string): { lastSeq?: number; epoch?: number } {
+  const t = state.rooms[room];
+  if (t === undefined) return {};
+  return {
+    ...(t.lastSeq !== null ? { lastSeq: t.lastSeq } : {}),
+    ...(t.epoch !== null && t.epoch !== 0 ? { epoch: t.epoch } : {}),
+  };
+}
+
+/** Messages still waiting for an answer: resent (same client_msg_id) once the room is live again. */
+export function selectUnconfirmed(state: MessagesState, room: string): readonly PendingMessage[] {
+  return selectTimeline(state, room).pending.filter((p) => p.state === 'sending');
+}
+
+export function selectPending(state: MessagesState, room: string, clientMsgId: string): PendingMessage | undefined {
+  return state.rooms[room]?.pending.find((p) => p.clientMsgId === clientMsgId);
+}
+
+/** The seq of the oldest loaded message (the `before` of the next older page). */
+export function selectOldestSeq(state: MessagesState, room: string): number | null {
+  return state.rooms[room]?.messages[0]?.seq ?? null;
+}
+
+// ---- helpers ----
+
+function update(state: MessagesState, room: string, change: (t: RoomTimeline) => RoomTimeline): MessagesState {
+  const before = state.rooms[room] ?? emptyTimeline;
+  const after = change(before);
+  return after === before ? state : { rooms: { ...state.rooms, [room]: after } };
+}
+
+/**
+ * Adopts `epoch` for the room. Epoch 0 means "unknown" (history answers it when
+ * Redis is away) and changes nothing. Another epoch than the known one means the
+ * room's seqs were reassigned: every loaded message goes; the caller's own
+ * unconfirmed messages stay (they come back through history or a resend).
+ */
+function withEpoch(t: RoomTimeline, epoch: number): RoomTimeline {
+  if (epoch === 0 || t.epoch === epoch) return t;
+  if (t.epoch === null) return { ...t, epoch };
+  return { ...emptyTimeline, epoch, pending: t.pending };
+}
+
+function historyLoaded(t: RoomTimeline, page: HistoryPage, direction: HistoryDirection): RoomTimeline {
+  const epoch = page.messages.find((m) => m.epoch !== 0)?.epoch;
+  const current = epoch === undefined ? t : withEpoch(t, epoch);
+  const firstBefore = current.messages[0]?.seq;
+  const added = merge(current, page.messages);
+  // An empty room: resume from its start, so nothing sent meanwhile is missed.
+  const merged = direction === 'newest' && added.lastSeq === null ? { ...added, lastSeq: 0 } : added;
+  if (direction === 'newer') return merged;
+  const pageFirst = page.messages[0]?.seq;
+  // has_more speaks of what lies before this page: it matters when the page
+  // reaches further back than what was loaded.
+  const reachesBack = firstBefore === undefined || pageFirst === undefined || pageFirst <= firstBefore;
+  if (direction === 'older' && pageFirst === undefined) return { ...merged, hasOlder: false };
+  return reachesBack ? { ...merged, hasOlder: page.has_more } : merged;
+}
+
+/** Adds messages in seq order, drops ones already here, moves the resume point, replaces own pending ones. */
+function merge(t: RoomTimeline, incoming: readonly ChatMessage[]): RoomTimeline {
+  const seqs = new Set(t.messages.map((m) => m.seq));
+  const fresh: ChatMessage[] = [];
+  const ids = new Set(t.ids);
+  for (const m of incoming) {
+    // Seqs of another epoch are not comparable: such a message waits for the room's reload.
+    if (t.epoch !== null && m.epoch !== 0 && m.epoch !== t.epoch) continue;
+    if (ids.has(m.id) || seqs.has(m.seq)) continue;
+    ids.add(m.id);
+    seqs.add(m.seq);
+    fresh.push(m);
+  }
+  if (fresh.length === 0) return t;
+  const last = t.messages[t.messages.length - 1];
+  const combined = [...t.messages, ...fresh];
+  const inOrder = (last === undefined || (fresh[0] as ChatMessage).seq > last.seq) && isAscending(fresh);
+  const messages = inOrder ? combined : combined.sort((a, b) => a.seq - b.seq);
+  const delivered = (p: PendingMessage) =>
+    fresh.some((m) => m.client_msg_id === p.clientMsgId && m.sender.id === p.sender.id);
+  const pending = t.pending.some(delivered) ? t.pending.filter((p) => !delivered(p)) : t.pending;
+  return { ...t, messages, ids, pending, lastSeq: advance(messages, t.lastSeq) };
+}
+
+function isAscending(messages: readonly ChatMessage[]): boolean {
+  for (let i = 1; i < messages.length; i += 1) {
+    if ((messages[i] as ChatMessage).seq <= (messages[i - 1] as ChatMessage).seq) return false;
+  }
+  return true;
+}
+
+/**
+ * The resume point: from `lastSeq` (or just before the first loaded message),
+ * forward over consecutive seqs. A hole stops it, so a resume replays the hole.
+ */
+function advance(messages: readonly ChatMessage[], lastSeq: number | null): number | null {
+  const first = messages[0];
+  if (first === undefined) return lastSeq;
+  let frontier = lastSeq ?? first.seq - 1;
+  let i = firstIndexAfter(messages, frontier);
+  while (i < messages.length && (messages[i] as ChatMessage).seq === frontier + 1) {
+    frontier += 1;
+    i += 1;
+  }
+  return frontier;
+}
+
+/** Index of the first message with seq > `seq` (binary search). */
+function firstIndexAfter(messages: readonly ChatMessage[], seq: number): number {
+  let lo = 0;
+  let hi = messages.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((messages[mid] as ChatMessage).seq <= seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function editPending(
+  t: RoomTimeline,
+  clientMsgId: string,
+  change: (p: PendingMessage) => PendingMessage,
+): RoomTimeline {
+  const index = t.pending.findIndex((p) => p.clientMsgId === clientMsgId);
+  const found = t.pending[index];
+  if (found === undefined) return t;
+  const changed = change(found);
+  if (changed === found) return t;
+  const pending = [...t.pending];
+  pending[index] = changed;
+  return { ...t, pending };
+}
+
+function dropPending(t: RoomTimeline, match: (p: PendingMessage) => boolean): RoomTimeline {
+  return t.pending.some(match) ? { ...t, pending: t.pending.filter((p) => !match(p)) } : t;
+}
+
+function withoutError(p: PendingMessage): PendingMessage {
+  const { error: _error, ...rest } = p;
+  return rest;
+}
+
+function findPendingRoom(state: MessagesState, clientMsgId: string): string | undefined {
+  for (const [room, t] of Object.entries(state.rooms)) {
+    if (t.pending.some((p) => p.clientMsgId === clientMsgId)) return room;
+  }
+  return undefined;
+}

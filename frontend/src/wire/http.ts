@@ -1,0 +1,82 @@
+// Bodies of the HTTP API (`/api/...`), as `gateway/src/http` serialises them.
+import { z } from 'zod';
+import { ChatMessage, MemberRole, RoomKind, Seq, Timestamp, UserRef, Uuid } from './common';
+
+/** `db::users::User` (`GET /api/me`). */
+export const User = UserRef;
+export type User = z.infer<typeof User>;
+
+/** `http::accounts::Session`: sign-up, log-in and refresh. */
+export const Session = z.object({
+  user: User,
+  access_token: z.string().min(1),
+  token_type: z.string(),
+  /** Seconds until the access token expires. */
+  expires_in: z.int().nonnegative(),
+});
+export type Session = z.infer<typeof Session>;
+
+/** `http::tickets::Ticket` (`POST /api/ws-ticket`). */
+export const Ticket = z.object({
+  ticket: z.string().min(1),
+  expires_in: z.int().nonnegative(),
+});
+export type Ticket = z.infer<typeof Ticket>;
+
+/** `db::rooms::Room`: search results, a created or joined room. */
+export const Room = z.object({
+  id: Uuid,
+  /** For a direct room: the other member's username. */
+  name: z.string(),
+  kind: RoomKind,
+  created_at: Timestamp,
+  member_count: z.int().nonnegative().optional(),
+});
+export type Room = z.infer<typeof Room>;
+
+/** `db::rooms::MyRoom` (`GET /api/rooms/mine`). */
+export const MyRoom = z.object({
+  id: Uuid,
+  name: z.string(),
+  kind: RoomKind,
+  created_at: Timestamp,
+  role: MemberRole,
+  /** The room's highest stored seq (0: no message yet). */
+  last_seq: Seq,
+  last_read_seq: Seq,
+  unread: Seq,
+});
+export type MyRoom = z.infer<typeof MyRoom>;
+
+/** `db::rooms::Member`. */
+export const Member = z.object({
+  id: Uuid,
+  username: z.string(),
+  role: MemberRole,
+});
+export type Member = z.infer<typeof Member>;
+
+/** `http::rooms::DirectRoom` (`POST /api/dm`). */
+export const DirectRoom = z.object({ room: Room });
+export type DirectRoom = z.infer<typeof DirectRoom>;
+
+/** `http::history::History` (`GET /api/rooms/{id}/messages`), in seq order. */
+export const HistoryPage = z.object({
+  messages: z.array(ChatMessage),
+  /** More messages lie beyond this page in the direction asked for. */
+  has_more: z.boolean(),
+});
+export type HistoryPage = z.infer<typeof HistoryPage>;
+
+/** `error::ErrorBody`: every error answer. */
+export const ApiErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+  }),
+});
+export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
+
+export const RoomList = z.array(Room);
+export const MyRoomList = z.array(MyRoom);
+export const MemberList = z.array(Member);

@@ -1,0 +1,137 @@
+// One concrete example of every frame and body in docs/protocol.md, in the
+// shape of docs/wire-samples.json (which the Rust side is to generate from its
+// own types; see samples.test.ts). Used by the tests only.
+
+const room = '0197a7f0-1c2d-7e3f-8a4b-5c6d7e8f9a0b';
+const alice = { id: '0197a7f0-0000-7000-8000-0000000000a1', username: 'alice' };
+const messageId = '0197a7f1-2222-7333-8444-555566667777';
+const epoch = 1_760_000_000_000;
+
+/** The layout of docs/wire-samples.json. */
+export interface WireSamples {
+  server_frames: unknown[];
+  client_frames: unknown[];
+  http: {
+    session: unknown[];
+    ticket: unknown[];
+    user: unknown[];
+    room: unknown[];
+    my_room: unknown[];
+    member: unknown[];
+    direct_room: unknown[];
+    history: unknown[];
+    error: unknown[];
+  };
+}
+
+export const inlineSamples: WireSamples = {
+  server_frames: [
+    {
+      type: 'hello',
+      protocol: 1,
+      server: 'gateway-1',
+      session: '0197a7f0-aaaa-7bbb-8ccc-dddddddddddd',
+      user: alice,
+      heartbeat_ms: 20000,
+      limits: { max_body_chars: 4000, max_message_bytes: 32768, messages_per_sec: 5, messages_burst: 20, max_rooms: 100 },
+    },
+    { type: 'subscribed', room, epoch, head_seq: 41, online: [alice] },
+    { type: 'subscribed', room, epoch, head_seq: 0, online: [] },
+    { type: 'unsubscribed', room },
+    {
+      type: 'message',
+      room,
+      seq: 42,
+      epoch,
+      id: messageId,
+      sender: alice,
+      client_msg_id: '5f0c6c1e-8a52-4c1b-9a4e-2f3d4c5b6a79',
+      kind: 'user',
+      body: '<b>not bold</b> & text',
+      sent_at: '2026-01-02T03:04:05.678901234Z',
+    },
+    {
+      type: 'message',
+      room,
+      seq: 43,
+      epoch,
+      id: '0197a7f1-2222-7333-8444-555566667778',
+      sender: { id: '0197a7f0-0000-7000-8000-0000000000b0', username: 'helper-bot' },
+      client_msg_id: 'bot-1',
+      kind: 'bot',
+      body: 'Hello!',
+      sent_at: '2026-01-02T03:04:06Z',
+    },
+    { type: 'ack', room, client_msg_id: '5f0c6c1e-8a52-4c1b-9a4e-2f3d4c5b6a79', id: messageId, seq: 42, epoch },
+    { type: 'error', code: 'unavailable', message: 'not durable in time; resend', room, client_msg_id: 'c-1' },
+    { type: 'error', code: 'bad_frame', message: 'unknown frame' },
+    { type: 'resync', room, reason: 'lagging' },
+    { type: 'resync', room, reason: 'epoch' },
+    { type: 'presence', room, user: alice, online: true },
+    { type: 'presence', room, user: alice, online: false },
+    { type: 'typing', room, user: alice },
+    { type: 'member_left', room, user: alice },
+    { type: 'pong', nonce: 7 },
+    { type: 'pong' },
+  ],
+  client_frames: [
+    { type: 'subscribe', room, last_seq: 41, epoch },
+    { type: 'subscribe', room },
+    { type: 'unsubscribe', room },
+    { type: 'send', room, client_msg_id: '5f0c6c1e-8a52-4c1b-9a4e-2f3d4c5b6a79', body: 'hi' },
+    { type: 'typing', room },
+    { type: 'ping', nonce: 7 },
+    { type: 'ping' },
+    { type: 'auth', token: 'eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl' },
+  ],
+  http: {
+    session: [
+      {
+        user: alice,
+        access_token: 'eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl',
+        token_type: 'Bearer',
+        expires_in: 900,
+      },
+    ],
+    ticket: [{ ticket: 'tk_0123456789abcdef', expires_in: 30 }],
+    user: [alice],
+    room: [
+      { id: room, name: 'general', kind: 'public', created_at: '2026-01-01T00:00:00Z', member_count: 3 },
+      { id: room, name: 'bob', kind: 'direct', created_at: '2026-01-01T00:00:00.5+00:00' },
+    ],
+    my_room: [
+      {
+        id: room,
+        name: 'general',
+        kind: 'private',
+        created_at: '2026-01-01T00:00:00Z',
+        role: 'owner',
+        last_seq: 42,
+        last_read_seq: 40,
+        unread: 2,
+      },
+    ],
+    member: [{ ...alice, role: 'member' }],
+    direct_room: [{ room: { id: room, name: 'bob', kind: 'direct', created_at: '2026-01-01T00:00:00Z' } }],
+    history: [
+      {
+        messages: [
+          {
+            room,
+            seq: 42,
+            id: messageId,
+            sender: alice,
+            client_msg_id: 'c-1',
+            kind: 'system',
+            body: 'alice joined',
+            sent_at: '2026-01-02T03:04:05Z',
+            epoch: 0,
+          },
+        ],
+        has_more: true,
+      },
+      { messages: [], has_more: false },
+    ],
+    error: [{ error: { code: 'bad_credentials', message: 'invalid username or password' } }],
+  },
+};

@@ -1,0 +1,122 @@
+// Frames the server sends (`ws::protocol::ServerFrame` and `MessageFrame`).
+import { z } from 'zod';
+import { ChatMessage, Epoch, Seq, UserRef, Uuid } from './common';
+
+/** `ws::protocol::Limits`, sent in `hello`. */
+export const Limits = z.object({
+  max_body_chars: z.int().positive(),
+  max_message_bytes: z.int().positive(),
+  messages_per_sec: z.int().nonnegative(),
+  messages_burst: z.int().nonnegative(),
+  max_rooms: z.int().nonnegative(),
+});
+export type Limits = z.infer<typeof Limits>;
+
+/** `ws::protocol::ErrorCode`. */
+export const ErrorCode = z.enum([
+  'bad_frame',
+  'invalid',
+  'forbidden',
+  'rate_limited',
+  'too_many_rooms',
+  'not_subscribed',
+  'unavailable',
+  'unauthenticated',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const HelloFrame = z.object({
+  type: z.literal('hello'),
+  protocol: z.int(),
+  server: z.string(),
+  session: z.string(),
+  user: UserRef,
+  heartbeat_ms: z.int().positive(),
+  limits: Limits,
+});
+
+export const SubscribedFrame = z.object({
+  type: z.literal('subscribed'),
+  room: Uuid,
+  epoch: Epoch,
+  head_seq: Seq,
+  online: z.array(UserRef),
+});
+
+export const UnsubscribedFrame = z.object({
+  type: z.literal('unsubscribed'),
+  room: Uuid,
+});
+
+export const MessageFrame = ChatMessage.extend({
+  type: z.literal('message'),
+});
+
+export const AckFrame = z.object({
+  type: z.literal('ack'),
+  room: Uuid,
+  client_msg_id: z.string(),
+  id: Uuid,
+  seq: z.int().positive(),
+  epoch: Epoch,
+});
+
+export const ErrorFrame = z.object({
+  type: z.literal('error'),
+  code: ErrorCode,
+  message: z.string(),
+  room: Uuid.optional(),
+  client_msg_id: z.string().optional(),
+});
+
+export const ResyncFrame = z.object({
+  type: z.literal('resync'),
+  room: Uuid,
+  /** `lagging`, `gap`, `interrupted` or `epoch` today; a `&str` in Rust, so any text. */
+  reason: z.string(),
+});
+
+export const PresenceFrame = z.object({
+  type: z.literal('presence'),
+  room: Uuid,
+  user: UserRef,
+  online: z.boolean(),
+});
+
+export const TypingFrame = z.object({
+  type: z.literal('typing'),
+  room: Uuid,
+  user: UserRef,
+});
+
+export const MemberLeftFrame = z.object({
+  type: z.literal('member_left'),
+  room: Uuid,
+  user: UserRef,
+});
+
+export const PongFrame = z.object({
+  type: z.literal('pong'),
+  nonce: z.int().nonnegative().optional(),
+});
+
+export const ServerFrame = z.discriminatedUnion('type', [
+  HelloFrame,
+  SubscribedFrame,
+  UnsubscribedFrame,
+  MessageFrame,
+  AckFrame,
+  ErrorFrame,
+  ResyncFrame,
+  PresenceFrame,
+  TypingFrame,
+  MemberLeftFrame,
+  PongFrame,
+]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
+export type ServerFrameType = ServerFrame['type'];
+export type ServerFrameOf<T extends ServerFrameType> = Extract<ServerFrame, { type: T }>;
+
+export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = ServerFrame.options.map(
+  (option) => option.shape.type.value,
+);
