@@ -28,16 +28,6 @@ RUN_DIR="$STACK_DIR/dev/run"
 NGINX_DIR="$STACK_DIR/dev/nginx"
 LOCK_FILE="$STACK_DIR/.dev.services.lock"
 
-# One up.sh or down.sh at a time (see up.sh): flock on fd 8.
-take_lock() {
-  mkdir -p "$STACK_DIR"
-  exec 8>"$LOCK_FILE"
-  if ! flock -n 8; then
-    log "another scripts/up.sh or scripts/down.sh holds $LOCK_FILE: waiting (up to 300s)"
-    flock -w 300 8 || die "timed out waiting for $LOCK_FILE"
-  fi
-}
-
 # pidfiles_newest_first: the services' pid files, the last one started first.
 pidfiles_newest_first() {
   find "$RUN_DIR" -maxdepth 1 -name '*.pid' -type f -printf '%T@ %p\n' 2>/dev/null |
@@ -52,7 +42,7 @@ pidfile_binary() {
   printf '%s' "${bin:-$BIN_DIR/$2}"
 }
 
-take_lock
+take_services_lock
 
 phase 1 3 "stopping nginx ($NGINX_DIR)"
 NGINX_DIR="$NGINX_DIR" "$ROOT/scripts/nginx.sh" down 8>&-

@@ -283,3 +283,15 @@ stop_pid() {
   fi
   log "$desc stopped"
 }
+
+# take_services_lock: one scripts/up.sh or scripts/down.sh at a time, by flock on fd 8
+# of $LOCK_FILE. A process that may outlive the script must not inherit fd 8
+# (`8>&-`), or it would hold the lock forever.
+take_services_lock() {
+  mkdir -p "$STACK_DIR"
+  exec 8>"$LOCK_FILE"
+  if ! flock -n 8; then
+    log "another scripts/up.sh or scripts/down.sh holds $LOCK_FILE: waiting (up to 300s)"
+    flock -w 300 8 || die "timed out waiting for $LOCK_FILE"
+  fi
+}

@@ -113,18 +113,6 @@ parse_service() {
   done
 }
 
-# One up.sh or down.sh at a time: flock on fd 8. Like stack.sh's fd 9, a
-# process that may outlive this script must not inherit it (`8>&-`, or
-# close_inherited_fds), or it would hold the lock forever.
-take_lock() {
-  mkdir -p "$STACK_DIR"
-  exec 8>"$LOCK_FILE"
-  if ! flock -n 8; then
-    log "another scripts/up.sh or scripts/down.sh holds $LOCK_FILE: waiting (up to 300s)"
-    flock -w 300 8 || die "timed out waiting for $LOCK_FILE"
-  fi
-}
-
 # close_inherited_fds: closes every fd above 2 of the current (sub)shell: the
 # lock, and whatever our caller left open (a pipe someone waits on to close).
 close_inherited_fds() {
@@ -349,7 +337,7 @@ for bin in "${bins[@]}"; do
 done
 phase_done "built"
 
-take_lock
+take_services_lock
 
 phase 3 7 "starting the dev stack (scripts/stack.sh up dev)"
 "$ROOT/scripts/stack.sh" up dev >/dev/null 8>&-
