@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test against real services: installs what is missing, starts a
 # fresh test stack (Postgres, Redis, Kafka on the test ports), runs the Rust
-# tests, and stops the stack whatever happened.
+# tests, then the browser tests (scripts/e2e.sh), and stops the stack whatever
+# happened.
 #
 #   scripts/test.sh [extra cargo test args...]
 set -euo pipefail
@@ -36,4 +37,6 @@ log "web client unit tests (vitest)"
 (cd "$ROOT/frontend" && npm test)
 log "Rust tests against the real services"
 RUST_LOG="${RUST_LOG:-warn}" cargo test --workspace --locked --no-fail-fast "$@"
+log "browser tests (Playwright on Debian's Chromium)"
+"$ROOT/scripts/e2e.sh"
 phase_done "all tests passed"
