@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use chat_core::ChatEvent;
 use common::*;
 use test_support::{RedisServer, TestDatabase, kafka, wait_until};
 
@@ -20,42 +21,36 @@ async fn a_writer_joining_and_leaving_the_group_loses_nothing_and_duplicates_not
     let mut config = writer_config(&db.url, &redis.url(), &topics);
     config.batch_max_rows = 50;
 
-    let feeding = feed_with_backlog(
-        kafka::producer(&topics.brokers),
-        topics.topic.clone(),
-        all.clone(),
-        db.pool.clone(),
-        50,
-        2,
-    );
+    let producer = kafka::producer(&topics.brokers);
+    let thirds: Vec<Vec<ChatEvent>> = all.chunks(TOTAL / 3).map(<[ChatEvent]>::to_vec).collect();
 
     let first = InProcessWriter::start(config.clone()).await;
-    wait_until("a third stored", Duration::from_secs(60), || async {
-        (row_count(&db.pool).await >= (TOTAL / 3) as i64).then_some(())
-    })
-    .await;
+    produce_all(&producer, &topics.topic, &thirds[0]).await;
+    wait_for_rows(&db.pool, (TOTAL / 3) as i64, Duration::from_secs(60)).await;
+
+    // the second writer joins while the second third is produced and consumed
     let second = InProcessWriter::start(config.clone()).await;
+    produce_all(&producer, &topics.topic, &thirds[1]).await;
     wait_until(
         "the second writer in the group",
         Duration::from_secs(60),
         || async { (group_members(&topics.brokers, &topics.group) == 2).then_some(()) },
     )
     .await;
-    let joined_at = row_count(&db.pool).await;
-    wait_until("two thirds stored", Duration::from_secs(60), || async {
-        (row_count(&db.pool).await >= (2 * TOTAL / 3) as i64).then_some(())
-    })
-    .await;
-    second.stop().await;
-    let left_at = row_count(&db.pool).await;
+    wait_for_rows(&db.pool, (2 * TOTAL / 3) as i64, Duration::from_secs(60)).await;
 
-    feeding.await.expect("every event produced");
+    // and leaves while the last third flows
+    let (flow_producer, topic, last) = (producer.clone(), topics.topic.clone(), thirds[2].clone());
+    let flowing = tokio::spawn(async move { produce_all(&flow_producer, &topic, &last).await });
+    second.stop().await;
+    flowing.await.expect("the last third produced");
     wait_for_rows(&db.pool, TOTAL as i64, Duration::from_secs(90)).await;
     first.stop().await;
 
-    assert!(
-        joined_at < TOTAL as i64 && left_at < TOTAL as i64,
-        "both rebalances happened mid-stream (joined at {joined_at}, left at {left_at} rows)"
+    assert_eq!(
+        group_members(&topics.brokers, &topics.group),
+        0,
+        "both writers left the group"
     );
     assert_stored_exactly(&db.pool, &all).await;
 }

@@ -193,31 +193,6 @@ pub async fn produce_all(producer: &FutureProducer, topic: &str, events: &[ChatE
     futures::future::join_all(sends).await;
 }
 
-/// Produces `events` in chunks, keeping at most `backlog` chunks ahead of what
-/// is stored, so that the stream lasts as long as the writers work and the
-/// faults a test injects land mid-stream.
-pub fn feed_with_backlog(
-    producer: FutureProducer,
-    topic: String,
-    events: Vec<ChatEvent>,
-    pool: PgPool,
-    chunk: usize,
-    backlog: usize,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        for (i, part) in events.chunks(chunk).enumerate() {
-            let allowed_behind = (i.saturating_sub(backlog) * chunk) as i64;
-            test_support::wait_until(
-                "the writers to catch up",
-                Duration::from_secs(120),
-                || async { (row_count(&pool).await >= allowed_behind).then_some(()) },
-            )
-            .await;
-            produce_all(&producer, &topic, part).await;
-        }
-    })
-}
-
 /// Members of the consumer group right now.
 pub fn group_members(brokers: &str, group: &str) -> usize {
     use rdkafka::consumer::{BaseConsumer, Consumer};
