@@ -1,10 +1,10 @@
 // Drift check between the Rust wire types and these schemas (style habit 11).
 //
-// TODO(wire-samples): the Rust side is to generate `docs/wire-samples.json`
-// from the real types in gateway/src/ws/protocol.rs and gateway/src/http
-// (serde_json of one value of each, in the layout of `WireSamples` in
-// ./samples.ts). Once that file exists this test checks it; until then it
-// checks the inline samples, which were written by hand from docs/protocol.md.
+// `docs/wire-samples.json` is generated from the real Rust types by
+// gateway/tests/wire_samples.rs (which fails while the file is out of date);
+// this test parses every sample with the schemas and asks for it back
+// unchanged. The inline samples in ./samples.ts are the fallback for a tree
+// without the file.
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import {
