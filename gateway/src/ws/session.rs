@@ -494,8 +494,13 @@ async fn write_loop(
     let mut streams: StreamMap<Uuid, BroadcastStream<RoomFrame>> = StreamMap::new();
     let mut ping = tokio::time::interval(Duration::from_secs(state.config.ws_ping_secs.max(1)));
     ping.tick().await;
+    // one timer for the token's expiry, moved when an `auth` frame extends it
+    let until_expiry = |exp: u64| {
+        tokio::time::Instant::now() + Duration::from_secs(exp.saturating_sub(now_secs()))
+    };
+    let token_expired = tokio::time::sleep_until(until_expiry(*expiry.borrow()));
+    tokio::pin!(token_expired);
     let close = loop {
-        let expires_in = Duration::from_secs(expiry.borrow().saturating_sub(now_secs()));
         let next = tokio::select! {
             biased;
             () = done.cancelled() => {
@@ -505,8 +510,11 @@ async fn write_loop(
                     Some((close_code::NORMAL, "bye"))
                 };
             }
-            () = tokio::time::sleep(expires_in) => break Some((close_code::POLICY, "token expired")),
-            Ok(()) = expiry.changed() => continue,
+            () = &mut token_expired => break Some((close_code::POLICY, "token expired")),
+            Ok(()) = expiry.changed() => {
+                token_expired.as_mut().reset(until_expiry(*expiry.borrow()));
+                continue;
+            }
             item = out.recv() => match item {
                 None => break None,
                 Some(Outbound::Text(text)) => Some(text),
