@@ -56,7 +56,9 @@ USED_PORTS=" "
 free_port() {
   local port tries
   for ((tries = 0; tries < 200; tries++)); do
-    port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    # below the kernel's ephemeral range (32768+), which outgoing connections
+    # draw from: a port picked there can be taken before the service binds it
+    port=$((20000 + (RANDOM * 32768 + RANDOM) % 12700))
     [[ "$USED_PORTS" == *" $port "* ]] && continue
     port_open "$port" && continue
     USED_PORTS+="$port "

@@ -26,10 +26,21 @@ pub fn required_env(name: &str) -> String {
     })
 }
 
-/// A port nobody listens on right now.
+/// A port nobody uses right now, below the kernel's ephemeral range (32768+):
+/// a port from that range can be taken by an outgoing connection between this
+/// call and the moment the service binds it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("the OS gives a free port")
+    use std::sync::atomic::{AtomicU16, Ordering};
+    // spread over processes (test binaries run one after another, tests in
+    // parallel threads), then walk from there
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = 20_000 + (std::process::id() as u16).wrapping_mul(7919) % 12_000;
+    for _ in 0..12_000 {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed) % 12_700;
+        let port = 20_000 + (start - 20_000 + offset) % 12_700;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32699")
 }
