@@ -15,8 +15,11 @@
 #   load_dotenv                     source $ROOT/.env (if present) with set -a: the user's overrides
 #   pid_runs_binary PID PATH        PID is alive and executes PATH (also after PATH was rebuilt)
 #   stop_pid DESC PID TIMEOUT       SIGTERM, wait up to TIMEOUT s for PID to exit, then SIGKILL
+#   ensure_pip PKG==VER...          pip-install pinned Python tools into $TOOLS_VENV (once) and
+#                                   put its bin/ first on PATH
 #
-# Variables: ROOT (repo root), STACK_DIR (default $ROOT/.stack), LOG_NAME.
+# Variables: ROOT (repo root), STACK_DIR (default $ROOT/.stack), LOG_NAME,
+# TOOLS_VENV (default $STACK_DIR/tools/venv).
 
 if [[ -n "${_CHAT_LIB_SOURCED:-}" ]]; then
   return 0
@@ -27,6 +30,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK_DIR="${STACK_DIR:-$ROOT/.stack}"
 LOG_NAME="${LOG_NAME:-$(basename "$0" .sh)}"
 WAIT_ABORT=99
+TOOLS_VENV="${TOOLS_VENV:-$STACK_DIR/tools/venv}"
 
 # Microseconds since the epoch (bash 5's EPOCHREALTIME, without the dot).
 _now_us() {
@@ -294,4 +298,29 @@ take_services_lock() {
     log "another scripts/up.sh or scripts/down.sh holds $LOCK_FILE: waiting (up to 300s)"
     flock -w 300 8 || die "timed out waiting for $LOCK_FILE"
   fi
+}
+
+# ensure_pip PKG==VERSION...: the check tools that come from PyPI (checkov,
+# zizmor, ...) live in one virtualenv of the project's, never in the system
+# Python. Installs only the pins that are not satisfied yet, then puts the
+# venv's bin/ first on PATH.
+ensure_pip() {
+  local py="$TOOLS_VENV/bin/python" missing=() spec name want have
+  if [[ ! -x "$py" ]]; then
+    log "creating the tools virtualenv $TOOLS_VENV"
+    python3 -m venv "$TOOLS_VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  fi
+  for spec in "$@"; do
+    name="${spec%%==*}"
+    want="${spec#*==}"
+    have="$("$py" -m pip show "$name" 2>/dev/null | awk '/^Version:/ {print $2}')" || true
+    [[ "$have" == "$want" ]] || missing+=("$spec")
+  done
+  if ((${#missing[@]} > 0)); then
+    log "pip install ${missing[*]} (into $TOOLS_VENV)"
+    "$py" -m pip install --quiet --disable-pip-version-check "${missing[@]}" ||
+      die "pip install ${missing[*]} failed"
+  fi
+  PATH="$TOOLS_VENV/bin:$PATH"
+  export PATH
 }
