@@ -1,10 +1,11 @@
-//! What the gateway and the writer share.
+//! What the gateway, the writer and the bot share.
 //!
 //! - [`event`]: the record every sent message becomes on the `chat.messages`
 //!   Kafka topic, with its schema version and the validation both sides apply.
 //! - [`sequencer`]: the Redis Lua step that gives a message its per-room `seq`,
 //!   remembers it, appends it to the room's recent tail and publishes it, all
 //!   in one atomic, idempotent step (guarantees G4 and G5).
+//! - [`live`]: a room's ephemeral channel and the bot's `draft` frame.
 //! - [`db`]: the Postgres pool and the embedded migrations.
 //! - [`kafka`]: Kafka client settings shared by producers and consumers.
 //! - [`telemetry`]: tracing set-up for the binaries.
@@ -13,6 +14,7 @@
 pub mod db;
 pub mod event;
 pub mod kafka;
+pub mod live;
 pub mod sequencer;
 pub mod shutdown;
 pub mod telemetry;

@@ -35,7 +35,7 @@ pub enum RoomFrame {
         epoch: u64,
         text: Utf8Bytes,
     },
-    /// An ephemeral frame (presence, typing), serialised by its publisher.
+    /// An ephemeral frame (presence, typing, a bot's draft), serialised by its publisher.
     Live(Utf8Bytes),
     /// A member left the room (the serialised `member_left` frame is for the others).
     Left { user: Uuid, text: Utf8Bytes },
@@ -43,10 +43,7 @@ pub enum RoomFrame {
     Interrupted,
 }
 
-/// The ephemeral channel of a room (presence, typing): never stored.
-pub fn live_channel(room: Uuid) -> String {
-    format!("chat:room:{room}:live")
-}
+pub use chat_core::live::live_channel;
 
 enum Command {
     Subscribe(Uuid, oneshot::Sender<()>),

@@ -146,3 +146,29 @@ pub fn read_all(
     }
     out
 }
+
+/// One past the last record of each partition of `topic` (the high watermarks).
+pub fn end_offsets(brokers: &str, topic: &str, partitions: i32) -> Vec<i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("consumer");
+    (0..partitions)
+        .map(|p| {
+            consumer
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .expect("watermarks")
+                .1
+        })
+        .collect()
+}
+
+/// True when `group` has committed every record of `topic`: it has read and
+/// finished with all there is (a partition it never committed counts as 0).
+pub fn caught_up(brokers: &str, group: &str, topic: &str, partitions: i32) -> bool {
+    let ends = end_offsets(brokers, topic, partitions);
+    committed_offsets(brokers, group, topic, partitions)
+        .into_iter()
+        .zip(ends)
+        .all(|(committed, end)| committed.unwrap_or(0) >= end)
+}

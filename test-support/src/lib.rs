@@ -6,15 +6,19 @@
 //! fresh topics and group ids each) and start dedicated processes when they need
 //! to break one ([`PostgresServer`], [`RedisServer`]: real servers on free ports).
 //! [`NginxServer`] puts the project's nginx config in front of test gateways.
+//! [`FakeOllama`] speaks Ollama's HTTP API for the bot's tests (Ollama cannot
+//! be installed here).
 //! [`wait_until`] waits on a condition with a deadline, never on a fixed sleep.
 
 pub mod kafka;
 pub mod nginx;
+pub mod ollama;
 pub mod postgres;
 pub mod redis_server;
 pub mod wait;
 
 pub use nginx::NginxServer;
+pub use ollama::{FakeOllama, Script};
 pub use postgres::{PostgresServer, TestDatabase};
 pub use redis_server::RedisServer;
 pub use wait::wait_until;
