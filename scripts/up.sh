@@ -13,7 +13,8 @@
 #   2. cargo build --release --locked --bins
 #   3. scripts/stack.sh up dev, then the variables of $STACK_DIR/dev/env
 #   4. target/release/migrate
-#   5. the services in SERVICES below, in the background (a running one is stopped first)
+#   5. the services in SERVICES below, in the background (a running one is stopped first);
+#      the bot only when OLLAMA_URL and OLLAMA_MODEL are set
 #   6. wait until each answers 200 on http://ADDRESS/readyz
 #   7. scripts/nginx.sh up: http://127.0.0.1:$SITE_PORT/ serves the web client
 #      (frontend/dist, or a placeholder page) and proxies /api/, /ws and
@@ -59,6 +60,11 @@ SERVICES=(
   "gateway-1:gateway GATEWAY_ADDR=127.0.0.1:$GATEWAY_1_PORT GATEWAY_INSTANCE_ID=gateway-1"
   "gateway-2:gateway GATEWAY_ADDR=127.0.0.1:$GATEWAY_2_PORT GATEWAY_INSTANCE_ID=gateway-2"
 )
+# The room bot, when an Ollama is configured (OLLAMA_URL and OLLAMA_MODEL in
+# the environment or .env; see env.sample): it needs a running Ollama.
+if [[ -n "${OLLAMA_URL:-}" && -n "${OLLAMA_MODEL:-}" ]]; then
+  SERVICES+=("bot BOT_HTTP_ADDR=127.0.0.1:19200 BOT_GROUP_INSTANCE_ID=bot-1")
+fi
 # Settings every service gets unless the environment or .env set them (the
 # gateways' are for the local site: plain HTTP behind nginx on $SITE_PORT).
 : "${LOG_FORMAT:=json}" "${RUST_LOG:=info}"
@@ -213,6 +219,9 @@ print_summary() {
     printf '%-9s %-5s pid %-7s %s  (ready http://%s/readyz -> %s, metrics http://%s/metrics)\n' \
       "$SVC_NAME" "$status" "${pid:--}" "$SVC_ADDR" "$SVC_ADDR" "$code" "$SVC_ADDR"
   done
+  if [[ -z "${OLLAMA_URL:-}" || -z "${OLLAMA_MODEL:-}" ]]; then
+    printf 'bot       off       (set OLLAMA_URL and OLLAMA_MODEL in .env to turn it on; see README)\n'
+  fi
   print_site
 
   printf '\nlogs\n'
