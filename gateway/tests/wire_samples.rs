@@ -4,6 +4,7 @@
 //! file is regenerated: `UPDATE_WIRE_SAMPLES=1 cargo test -p chat-gateway --test wire_samples`,
 //! after which the client's `samples.test.ts` fails until its schemas follow.
 
+use chat_core::live::{DraftFrame, DraftSender, DraftState, DraftTag};
 use chat_core::{ChatEvent, MessageKind, SequencedEvent};
 use chat_gateway::db::rooms::{Member, MyRoom, Room};
 use chat_gateway::db::users::User;
@@ -124,6 +125,24 @@ fn server_frames() -> Vec<Value> {
     ];
     let mut out: Vec<Value> = frames.iter().map(to_value).collect();
     out.push(to_value(&MessageFrame::from_record(&record())));
+    // the bot's reply in progress, published by the bot and relayed as it is
+    for (body, state) in [
+        ("Two plus", DraftState::Streaming),
+        ("", DraftState::Cancelled),
+    ] {
+        out.push(to_value(&DraftFrame {
+            tag: DraftTag::Draft,
+            room: id(10),
+            id: id(21),
+            reply_to: id(20),
+            sender: DraftSender {
+                id: id(3),
+                username: "bot".into(),
+            },
+            body: body.into(),
+            state,
+        }));
+    }
     out
 }
 

@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatApi } from '../api/endpoints';
 import type { SocketEvents } from '../api/socket';
-import type { ClientFrame, HistoryPage, MyRoom } from '../wire';
+import type { ClientFrame, HistoryPage, MyRoom, ServerFrameOf } from '../wire';
 import { ChatController, type SocketLike } from './controller';
 import { SEND_TIMEOUT_MS, UNAVAILABLE_RESEND_MS } from './outbox';
 import { ALICE, BOB, EPOCH, OTHER_ROOM, ROOM, message, page, range } from '../test/fixtures';
 import { hello } from '../test/fakeSocket';
 import { selectTimeline } from '../store/messages';
+import { DRAFT_TTL_MS } from '../store/drafts';
 
 const myRoom = (id: string, name: string): MyRoom => ({
   id,
@@ -274,5 +275,92 @@ describe('rooms', () => {
     expect(Object.keys(t.controller.getState().typing[ROOM] ?? {})).toEqual([BOB.id]);
     t.frame({ type: 'message', ...message(11, { sender: BOB }) });
     expect(t.controller.getState().typing[ROOM]).toEqual({});
+  });
+});
+
+describe('bot drafts', () => {
+  const BOT = { id: '0197a7f0-0000-7000-8000-0000000000c0', username: 'bot' };
+  const draft = (body: string, overrides: Partial<ServerFrameOf<'draft'>> = {}): ServerFrameOf<'draft'> => ({
+    type: 'draft',
+    room: ROOM,
+    id: message(11).id,
+    reply_to: message(10).id,
+    sender: BOT,
+    body,
+    state: 'streaming',
+    ...overrides,
+  });
+  const botReply = () => ({ type: 'message' as const, ...message(11, { sender: BOT, kind: 'bot' as const, body: 'Four.' }) });
+
+  async function live(...rooms: string[]) {
+    const t = setup();
+    t.controller.start();
+    t.connect();
+    for (const room of rooms) t.controller.openRoom(room);
+    await vi.advanceTimersByTimeAsync(0);
+    for (const room of rooms) t.frame({ type: 'subscribed', room, epoch: EPOCH, head_seq: 10, online: [] });
+    return t;
+  }
+  const draftsOf = (t: ReturnType<typeof setup>, room = ROOM) =>
+    selectTimeline(t.controller.getState().messages, room).drafts.map((d) => d.body);
+
+  it('show the whole text so far, until the message with their id replaces them', async () => {
+    const t = await live(ROOM);
+    t.frame(draft('Two plus'));
+    t.frame(draft('Two plus two'));
+    expect(draftsOf(t)).toEqual(['Two plus two']);
+    t.frame(botReply());
+    expect(draftsOf(t)).toEqual([]);
+    expect(selectTimeline(t.controller.getState().messages, ROOM).messages.at(-1)).toMatchObject({ seq: 11, kind: 'bot' });
+    t.frame(draft('Two plus two is'));
+    expect(draftsOf(t)).toEqual([]);
+  });
+
+  it('never count as unread, nor move the room\'s last seq', async () => {
+    const t = await live(OTHER_ROOM, ROOM);
+    const before = t.controller.getState().rooms;
+    t.frame(draft('Two plus', { room: OTHER_ROOM }));
+    expect(draftsOf(t, OTHER_ROOM)).toEqual(['Two plus']);
+    expect(t.controller.getState().rooms).toBe(before);
+  });
+
+  it('of rooms not followed are ignored', async () => {
+    const t = await live(ROOM);
+    t.frame(draft('elsewhere', { room: OTHER_ROOM }));
+    expect(t.controller.getState().messages.rooms[OTHER_ROOM]).toBeUndefined();
+  });
+
+  it('go when cancelled', async () => {
+    const t = await live(ROOM);
+    t.frame(draft('Two plus'));
+    t.frame(draft('', { state: 'cancelled' }));
+    expect(draftsOf(t)).toEqual([]);
+  });
+
+  it('go after a minute without an update, not before', async () => {
+    const t = await live(ROOM);
+    t.frame(draft('Two'));
+    await vi.advanceTimersByTimeAsync(DRAFT_TTL_MS - 10_000);
+    t.frame(draft('Two plus'));
+    await vi.advanceTimersByTimeAsync(DRAFT_TTL_MS - 1);
+    expect(draftsOf(t)).toEqual(['Two plus']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(draftsOf(t)).toEqual([]);
+    t.frame(draft('Two plus two'));
+    await vi.advanceTimersByTimeAsync(DRAFT_TTL_MS);
+    expect(draftsOf(t)).toEqual([]);
+  });
+
+  it('are dropped when the room resyncs, and when the connection is lost', async () => {
+    const t = await live(ROOM);
+    t.frame(draft('Two plus'));
+    t.frame({ type: 'resync', room: ROOM, reason: 'lagging' });
+    expect(draftsOf(t)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online: [] });
+    t.frame(draft('Two plus two'));
+    expect(draftsOf(t)).toEqual(['Two plus two']);
+    t.disconnect();
+    expect(draftsOf(t)).toEqual([]);
   });
 });

@@ -2,12 +2,14 @@
 // one observable state for the UI. Room feeds: history first, then `subscribe`
 // with the resume point; on every (re)connect each open room is subscribed
 // again from its last seq and epoch; a `resync` reloads history, then
-// subscribes again. Own messages are resent with the same client_msg_id.
+// subscribes again. Own messages are resent with the same client_msg_id. The
+// bot's drafts are shown until their message arrives; they go with the feed.
 import type { ChatApi } from '../api/endpoints';
 import type { ConnectionState, SocketEvents } from '../api/socket';
 import { newClientMsgId } from '../api/ids';
 import {
   messagesReducer,
+  selectNextDraftExpiry,
   selectOldestSeq,
   selectPending,
   selectTimeline,
@@ -19,6 +21,7 @@ import { presenceChanged, presenceReplaced, roomDropped, typingStarted, typingSt
 import { messageArrived, roomAdded, roomLabel, roomRead, roomRemoved, sortRooms } from './rooms';
 import { errorText } from './errors';
 import { Outbox } from './outbox';
+import { DraftExpiry } from './draftExpiry';
 import { PAGE_SIZE, RETRY_FEED_MS, RoomFeeds } from './feeds';
 import { idleFeed, initialChatState, type ChatState, type Feed } from './state';
 
@@ -62,6 +65,7 @@ export class ChatController {
   private readonly isVisible: () => boolean;
   private readonly outbox: Outbox;
   private readonly feeds: RoomFeeds;
+  private readonly draftExpiry: DraftExpiry;
   private readonly closing = new Set<string>();
   private readonly lastTypingSent = new Map<string, number>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
@@ -98,6 +102,11 @@ export class ChatController {
       setFeed: (room, feed) => this.setFeed(room, feed),
       later: (task, ms) => this.later(task, ms),
     });
+    this.draftExpiry = new DraftExpiry({
+      now: () => this.now(),
+      nextExpiry: () => selectNextDraftExpiry(this.state.messages),
+      expire: (now) => this.dispatch({ type: 'drafts/expired', now }),
+    });
   }
 
   // ---- observation (useSyncExternalStore) ----
@@ -123,6 +132,7 @@ export class ChatController {
   stop(): void {
     this.socket.stop();
     this.outbox.stop();
+    this.draftExpiry.stop();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     clearTimeout(this.readTimer);
@@ -245,6 +255,8 @@ export class ChatController {
       this.outbox.pause();
       this.feeds.reset();
       this.closing.clear();
+      // Whatever a draft became meanwhile (sent, cancelled) comes with the resumed feeds, or not at all.
+      this.dispatch({ type: 'drafts/cleared' });
       const feeds = Object.fromEntries(
         Object.entries(this.state.feeds).map(([room, feed]) => [room, feed.status === 'error' ? feed : idleFeed]),
       );
@@ -279,6 +291,8 @@ export class ChatController {
       case 'typing':
         if (frame.user.id === this.state.me.id) return;
         return this.set({ typing: typingStarted(this.state.typing, frame.room, frame.user, this.now()) });
+      case 'draft':
+        return this.onDraft(frame);
       case 'member_left':
         if (frame.user.id === this.state.me.id) return this.dropRoom(frame.room, `You are no longer a member of ${this.roomName(frame.room)}.`);
         return this.set({ presence: presenceChanged(this.state.presence, frame.room, frame.user, false) });
@@ -321,6 +335,14 @@ export class ChatController {
       typing: typingStopped(this.state.typing, message.room, message.sender.id),
     });
     if (seen) this.scheduleRead(message.room);
+  }
+
+  /** A bot reply in progress: never unread, outside the seq order. */
+  private onDraft(frame: ServerFrameOf<'draft'>): void {
+    const { type: _type, ...draft } = frame;
+    if (!this.state.openRooms.includes(draft.room)) return;
+    this.dispatch({ type: 'draft/received', draft, at: this.now() });
+    this.draftExpiry.arm();
   }
 
   private onError(frame: ServerFrameOf<'error'>): void {

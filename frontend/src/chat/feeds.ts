@@ -2,6 +2,7 @@
 // `subscribe` with the resume point (last seq and epoch); after a `resync`,
 // history again from the resume point (or the newest page for a new epoch),
 // then `subscribe` again. Feed states are written to the chat state for the UI.
+// A (re)starting feed drops the room's drafts: they are not replayed.
 import type { ChatApi } from '../api/endpoints';
 import { selectResumePoint, type MessagesAction, type MessagesState } from '../store/messages';
 import type { ClientFrame } from '../wire';
@@ -31,6 +32,7 @@ export class RoomFeeds {
 
   /** Starts a room's feed: from its resume point, or from the newest page when it has none. */
   start(room: string): void {
+    this.deps.dispatch({ type: 'drafts/cleared', room });
     if (selectResumePoint(this.deps.messages(), room).lastSeq === undefined) void this.loadNewest(room);
     else this.subscribe(room);
   }
@@ -62,6 +64,7 @@ export class RoomFeeds {
     const { deps } = this;
     if (this.resyncing.has(room) || !deps.isOpen(room)) return;
     this.resyncing.add(room);
+    deps.dispatch({ type: 'drafts/cleared', room });
     deps.setFeed(room, { status: 'resyncing' });
     try {
       const { lastSeq } = selectResumePoint(deps.messages(), room);

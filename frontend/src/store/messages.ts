@@ -1,7 +1,9 @@
 // The message store: for each room, its messages in seq order, the resume point
-// (`lastSeq`, `epoch`) and the caller's own messages on their way. Pure: a
-// reducer and selectors over plain immutable data, no React, no I/O.
+// (`lastSeq`, `epoch`), the caller's own messages on their way and the bot's
+// replies being written (drafts). Pure: a reducer and selectors over plain
+// immutable data, no React, no I/O.
 import type { ChatMessage, HistoryPage, UserRef } from '../wire';
+import { draftReceived, draftsDelivered, draftsExpired, nextDraftExpiry, type BotDraft, type DraftUpdate } from './drafts';
 
 export type PendingState = 'sending' | 'sent' | 'failed';
 
@@ -39,6 +41,12 @@ export interface RoomTimeline {
   readonly hasOlder: boolean;
   /** The caller's own messages, in the order written. */
   readonly pending: readonly PendingMessage[];
+  /**
+   * The bot's replies being written, in the order they appeared. Outside the
+   * seq order: they never move the resume point, and go when their message
+   * arrives, when cancelled, after DRAFT_TTL_MS of silence, and on a reload.
+   */
+  readonly drafts: readonly BotDraft[];
 }
 
 export interface MessagesState {
@@ -56,7 +64,11 @@ export type MessagesAction =
   | { type: 'send/acked'; room: string; clientMsgId: string; id: string; seq: number }
   | { type: 'send/failed'; room?: string | undefined; clientMsgId: string; code: string; message: string }
   | { type: 'send/timedOut'; room: string; clientMsgId: string }
-  | { type: 'send/retried'; room: string; clientMsgId: string };
+  | { type: 'send/retried'; room: string; clientMsgId: string }
+  | { type: 'draft/received'; draft: DraftUpdate; at: number }
+  | { type: 'drafts/expired'; now: number }
+  /** The room's feed restarts (reload, resync) or, without a room, the connection is gone. */
+  | { type: 'drafts/cleared'; room?: string | undefined };
 
 export const TIMEOUT_ERROR = { code: 'timeout', message: 'The server did not confirm the message in time.' };
 
@@ -69,6 +81,7 @@ export const emptyTimeline: RoomTimeline = {
   lastSeq: null,
   hasOlder: true,
   pending: [],
+  drafts: [],
 };
 
 export function messagesReducer(state: MessagesState, action: MessagesAction): MessagesState {
@@ -139,6 +152,15 @@ export function messagesReducer(state: MessagesState, action: MessagesAction): M
           p.state === 'failed' ? { ...withoutError(p), state: 'sending', retries: p.retries + 1 } : p,
         ),
       );
+    case 'draft/received':
+      // A late draft (its message is already here) is ignored.
+      return update(state, action.draft.room, (t) =>
+        t.ids.has(action.draft.id) ? t : withDrafts(t, draftReceived(t.drafts, action.draft, action.at)),
+      );
+    case 'drafts/expired':
+      return updateEach(state, undefined, (t) => withDrafts(t, draftsExpired(t.drafts, action.now)));
+    case 'drafts/cleared':
+      return updateEach(state, action.room, (t) => withDrafts(t, []));
   }
 }
 
@@ -167,6 +189,16 @@ export function selectPending(state: MessagesState, room: string, clientMsgId: s
   return state.rooms[room]?.pending.find((p) => p.clientMsgId === clientMsgId);
 }
 
+/** When the first draft of any room expires (ms since 1970), or null when there is none. */
+export function selectNextDraftExpiry(state: MessagesState): number | null {
+  let next: number | null = null;
+  for (const t of Object.values(state.rooms)) {
+    const expiry = nextDraftExpiry(t.drafts);
+    if (expiry !== null && (next === null || expiry < next)) next = expiry;
+  }
+  return next;
+}
+
 /** The seq of the oldest loaded message (the `before` of the next older page). */
 export function selectOldestSeq(state: MessagesState, room: string): number | null {
   return state.rooms[room]?.messages[0]?.seq ?? null;
@@ -178,6 +210,16 @@ function update(state: MessagesState, room: string, change: (t: RoomTimeline) =>
   const before = state.rooms[room] ?? emptyTimeline;
   const after = change(before);
   return after === before ? state : { rooms: { ...state.rooms, [room]: after } };
+}
+
+/** Applies `change` to `room`'s timeline if it exists, or to every room's when `room` is undefined. */
+function updateEach(state: MessagesState, room: string | undefined, change: (t: RoomTimeline) => RoomTimeline): MessagesState {
+  const rooms = room === undefined ? Object.keys(state.rooms) : [room];
+  return rooms.reduce((s, r) => (r in s.rooms ? update(s, r, change) : s), state);
+}
+
+function withDrafts(t: RoomTimeline, drafts: readonly BotDraft[]): RoomTimeline {
+  return drafts === t.drafts || (drafts.length === 0 && t.drafts.length === 0) ? t : { ...t, drafts };
 }
 
 /**
@@ -229,7 +271,9 @@ function merge(t: RoomTimeline, incoming: readonly ChatMessage[]): RoomTimeline 
   const delivered = (p: PendingMessage) =>
     fresh.some((m) => m.client_msg_id === p.clientMsgId && m.sender.id === p.sender.id);
   const pending = t.pending.some(delivered) ? t.pending.filter((p) => !delivered(p)) : t.pending;
-  return { ...t, messages, ids, pending, lastSeq: advance(messages, t.lastSeq) };
+  // A bot reply takes the place of its draft.
+  const drafts = draftsDelivered(t.drafts, new Set(fresh.map((m) => m.id)));
+  return { ...t, messages, ids, pending, drafts, lastSeq: advance(messages, t.lastSeq) };
 }
 
 function isAscending(messages: readonly ChatMessage[]): boolean {

@@ -4,6 +4,7 @@
 
 const room = '0197a7f0-1c2d-7e3f-8a4b-5c6d7e8f9a0b';
 const alice = { id: '0197a7f0-0000-7000-8000-0000000000a1', username: 'alice' };
+const bot = { id: '0197a7f0-0000-7000-8000-0000000000b0', username: 'helper-bot' };
 const messageId = '0197a7f1-2222-7333-8444-555566667777';
 const epoch = 1_760_000_000_000;
 
@@ -56,7 +57,7 @@ export const inlineSamples: WireSamples = {
       seq: 43,
       epoch,
       id: '0197a7f1-2222-7333-8444-555566667778',
-      sender: { id: '0197a7f0-0000-7000-8000-0000000000b0', username: 'helper-bot' },
+      sender: bot,
       client_msg_id: 'bot-1',
       kind: 'bot',
       body: 'Hello!',
@@ -71,6 +72,16 @@ export const inlineSamples: WireSamples = {
     { type: 'presence', room, user: alice, online: false },
     { type: 'typing', room, user: alice },
     { type: 'member_left', room, user: alice },
+    {
+      type: 'draft',
+      room,
+      id: '0197a7f1-2222-7333-8444-555566667779',
+      reply_to: messageId,
+      sender: bot,
+      body: 'Two plus <b>two</b>',
+      state: 'streaming',
+    },
+    { type: 'draft', room, id: '0197a7f1-2222-7333-8444-555566667779', reply_to: messageId, sender: bot, body: '', state: 'cancelled' },
     { type: 'pong', nonce: 7 },
     { type: 'pong' },
   ],

@@ -95,6 +95,28 @@ export const MemberLeftFrame = z.object({
   user: UserRef,
 });
 
+/** `chat_core::live::DraftState`. */
+export const DraftState = z.enum(['streaming', 'cancelled']);
+export type DraftState = z.infer<typeof DraftState>;
+
+/**
+ * `chat_core::live::DraftFrame`: the bot's reply while it is written. Not
+ * sequenced, never stored, may be lost or repeated; `body` is the whole text
+ * so far (not a delta), plain text like a message's.
+ */
+export const DraftFrame = z.object({
+  type: z.literal('draft'),
+  room: Uuid,
+  /** The id the final `message` (kind `bot`) will have. */
+  id: Uuid,
+  /** The message this replies to (the mention). */
+  reply_to: Uuid,
+  sender: UserRef,
+  body: z.string(),
+  state: DraftState,
+});
+export type DraftFrame = z.infer<typeof DraftFrame>;
+
 export const PongFrame = z.object({
   type: z.literal('pong'),
   nonce: z.int().nonnegative().optional(),
@@ -111,6 +133,7 @@ export const ServerFrame = z.discriminatedUnion('type', [
   PresenceFrame,
   TypingFrame,
   MemberLeftFrame,
+  DraftFrame,
   PongFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;

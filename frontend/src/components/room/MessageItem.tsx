@@ -2,6 +2,7 @@
 import { memo } from 'react';
 import type { ChatMessage } from '../../wire';
 import { fullTime, shortTime } from '../common/format';
+import { BotTag } from './BotTag';
 
 interface Props {
   message: ChatMessage;
@@ -23,7 +24,7 @@ export const MessageItem = memo(function MessageItem({ message, own, continued }
     <li className={classes}>
       <p className="msg-meta">
         <span className="msg-sender">{own ? 'You' : message.sender.username}</span>{' '}
-        {message.kind === 'bot' && <span className="tag tag-bot">bot</span>}{' '}
+        {message.kind === 'bot' && <BotTag />}{' '}
         <time dateTime={message.sent_at} title={fullTime(message.sent_at)}>
           {shortTime(message.sent_at)}
         </time>

@@ -1,9 +1,11 @@
-// The room's messages, oldest first; older pages load as you scroll up (or
-// with the button, for keyboards); stays at the bottom as messages arrive when
-// it was at the bottom.
+// The room's messages, oldest first, then the bot's replies being written and
+// the caller's own on their way; older pages load as you scroll up (or with
+// the button, for keyboards); stays at the bottom as messages arrive (or a
+// draft grows) when it was at the bottom.
 import { useCallback, useEffect, useLayoutEffect, useRef } from 'react';
 import { useChat, useController } from '../../chat/context';
 import { selectTimeline } from '../../store/messages';
+import { DraftItem } from './DraftItem';
 import { MessageItem } from './MessageItem';
 import { PendingItem } from './PendingItem';
 
@@ -21,7 +23,7 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
   const atBottom = useRef(true);
   const previous = useRef<{ firstId: string | undefined; height: number; top: number }>({ firstId: undefined, height: 0, top: 0 });
 
-  const { messages, pending, hasOlder } = timeline;
+  const { messages, pending, drafts, hasOlder } = timeline;
   const firstId = messages[0]?.id;
   const lastKey = pending.at(-1)?.clientMsgId ?? messages.at(-1)?.id;
 
@@ -41,7 +43,7 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
       el.scrollTop = el.scrollHeight;
     }
     previous.current = { firstId, height: el.scrollHeight, top: el.scrollTop };
-  }, [firstId, lastKey, messages.length]);
+  }, [firstId, lastKey, messages.length, drafts]);
 
   // A first page too short to scroll cannot be scrolled up: fetch more at once.
   useEffect(() => {
@@ -57,7 +59,7 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
     if (el.scrollTop < NEAR_TOP) loadOlder();
   }
 
-  const empty = messages.length === 0 && pending.length === 0;
+  const empty = messages.length === 0 && pending.length === 0 && drafts.length === 0;
   return (
     <div ref={scroller} className="messages" onScroll={onScroll} tabIndex={0} aria-label="Messages" aria-busy={loading || loadingOlder}>
       {hasOlder && messages.length > 0 && (
@@ -71,6 +73,9 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
       <ol className="message-list">
         {messages.map((m, i) => (
           <MessageItem key={m.id} message={m} own={m.sender.id === me.id} continued={continues(messages[i - 1], m)} />
+        ))}
+        {drafts.map((d) => (
+          <DraftItem key={d.id} draft={d} />
         ))}
         {pending.map((p) => (
           <PendingItem key={p.clientMsgId} pending={p} onRetry={() => controller.retry(room, p.clientMsgId)} />

@@ -101,6 +101,38 @@ describe('RoomView', () => {
     expect(container.querySelector('.typing')?.textContent).toBe('bob is typing…');
   });
 
+  it('shows a bot reply being written after the messages, then the reply in its place', async () => {
+    const { container, serverSends } = await openRoom();
+    const bot = { id: '0197a7f0-0000-7000-8000-0000000000c0', username: 'bot' };
+    const draft = { type: 'draft', room: ROOM, id: message(4).id, reply_to: message(3).id, sender: bot } as const;
+    serverSends({ ...draft, body: '<b>Two</b> plus', state: 'streaming' });
+    const items = () => [...container.querySelectorAll('.message-list > li')];
+    expect(items().map((li) => li.querySelector('.msg-body')?.textContent)).toEqual(['message 1', 'message 2', 'message 3', '<b>Two</b> plus']);
+    expect(items().at(-1)?.classList.contains('msg-draft')).toBe(true);
+    expect(container.querySelector('.msg-draft b')).toBeNull();
+    expect(container.querySelector('.msg-draft [role="status"]')?.textContent).toBe('bot is writing…');
+
+    serverSends({ type: 'message', ...message(4, { sender: bot, kind: 'bot', body: 'Two plus two is four.' }) });
+    expect(container.querySelector('.msg-draft')).toBeNull();
+    const last = items().at(-1);
+    expect(last?.classList.contains('msg-bot')).toBe(true);
+    expect(last?.querySelector('.tag-bot')?.textContent).toBe('bot');
+    expect(last?.querySelector('.msg-body')?.textContent).toBe('Two plus two is four.');
+
+    serverSends({ ...draft, body: 'Two plus two', state: 'streaming' });
+    expect(container.querySelector('.msg-draft')).toBeNull();
+  });
+
+  it('removes a cancelled bot reply', async () => {
+    const { container, serverSends } = await openRoom();
+    const bot = { id: '0197a7f0-0000-7000-8000-0000000000c0', username: 'bot' };
+    const draft = { type: 'draft', room: ROOM, id: message(4).id, reply_to: message(3).id, sender: bot } as const;
+    serverSends({ ...draft, body: 'Two', state: 'streaming' });
+    expect(container.querySelector('.msg-draft')).not.toBeNull();
+    serverSends({ ...draft, body: '', state: 'cancelled' });
+    expect(container.querySelector('.msg-draft')).toBeNull();
+  });
+
   it('offers Retry on a failed message and resends it under the same id', async () => {
     const { container, sent, serverSends } = await openRoom();
     const box = byLabel(container, 'Message #general');
