@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Writer throughput benchmark: starts a fresh test stack, runs the benchmark in
-# release mode, prints a Markdown table for BENCHMARKS.md, stops the stack.
+# Benchmarks on a fresh test stack, in release mode, each printing a Markdown
+# table for BENCHMARKS.md: writer throughput against raw COPY and INSERT per
+# row (writer/benches/throughput.rs), then chat latency with and without a
+# bot waiting on a stalled model (bot/benches/chat_latency.rs). Stops the
+# stack at the end.
 #
-#   scripts/bench.sh            (BENCH_ROWS, BENCH_RUNS, BENCH_BATCH, BENCH_INSERT_ROWS tune it)
+#   scripts/bench.sh   (BENCH_ROWS, BENCH_RUNS, BENCH_BATCH, BENCH_INSERT_ROWS, BENCH_MESSAGES tune it)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -16,6 +19,7 @@ stop_stack() {
 phase 1 3 "installing what is missing and building the benchmark (release)"
 "$ROOT/scripts/deps.sh"
 cargo bench --locked -p chat-writer --bench throughput --no-run
+cargo bench --locked -p chat-bot --bench chat_latency --no-run
 phase_done "built"
 
 phase 2 3 "starting a fresh test stack"
@@ -27,5 +31,8 @@ export TEST_DATABASE_URL="$DATABASE_URL" TEST_KAFKA_BROKERS="$KAFKA_BROKERS"
 phase_done "stack up"
 
 phase 3 3 "measuring (progress per run below; the table is printed at the end)"
+log "writer throughput (writer/benches/throughput.rs)"
 RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-writer --bench throughput
+log "chat latency with and without a bot on a stalled model (bot/benches/chat_latency.rs)"
+RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-bot --bench chat_latency
 phase_done "benchmark finished"

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chat_core::ChatEvent;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
@@ -43,25 +42,20 @@ impl ConsumerContext for BotContext {
 
 /// Creates the bot's group consumer: offsets stored by hand, committed automatically.
 pub fn create_consumer(config: &BotConfig) -> Result<StreamConsumer<BotContext>, BotError> {
-    let mut client = ClientConfig::new();
+    let mut client = chat_core::kafka::group_consumer(
+        &config.kafka.brokers,
+        chat_core::kafka::GroupMember {
+            group_id: &config.group_id,
+            instance_id: config.group_instance_id.as_deref(),
+            session_timeout_ms: config.session_timeout_ms,
+            client_id: "chat-bot",
+        },
+    );
+    // stored offsets (finished work only) are committed every second;
+    // a new group reads what is there, and BOT_MAX_MENTION_AGE_SECS skips old mentions
     client
-        .set("bootstrap.servers", &config.kafka.brokers)
-        .set("group.id", &config.group_id)
         .set("enable.auto.commit", "true")
-        .set("auto.commit.interval.ms", "1000")
-        .set("enable.auto.offset.store", "false")
-        // a new group reads what is there; BOT_MAX_MENTION_AGE_SECS skips old mentions
-        .set("auto.offset.reset", "earliest")
-        .set("partition.assignment.strategy", "cooperative-sticky")
-        .set("session.timeout.ms", config.session_timeout_ms.to_string())
-        .set(
-            "heartbeat.interval.ms",
-            (config.session_timeout_ms / 4).max(500).to_string(),
-        )
-        .set("client.id", "chat-bot");
-    if let Some(instance) = &config.group_instance_id {
-        client.set("group.instance.id", instance);
-    }
+        .set("auto.commit.interval.ms", "1000");
     let consumer: StreamConsumer<BotContext> = client.create_with_context(BotContext::default())?;
     consumer.subscribe(&[&config.kafka.topic])?;
     Ok(consumer)

@@ -14,7 +14,8 @@
 //! - [`context`], [`prompt`]: what the model reads; [`model`]: the Ollama client.
 //! - [`drafts`]: the reply in progress; [`limits`]: rate limits and the notice cooldown.
 //! - [`account`]: the bot's account and membership (SQL).
-//! - [`http`], [`metrics`]: health, readiness and Prometheus metrics.
+//! - [`metrics`]: Prometheus metrics (served with health and readiness by
+//!   `chat_core::health`).
 //! - [`error`]: the bot's error type.
 //!
 //! [`run`] is the whole service; `main` only reads the config and calls it.
@@ -25,7 +26,6 @@ pub mod consumer;
 pub mod context;
 pub mod drafts;
 pub mod error;
-pub mod http;
 pub mod limits;
 pub mod mention;
 pub mod metrics;
@@ -114,7 +114,11 @@ pub async fn run(
 
     let tasks = TaskTracker::new();
     let http_shutdown = shutdown.child_token();
-    tasks.spawn(http::serve(listener, pool.clone(), http_shutdown.clone()));
+    tasks.spawn(chat_core::health::serve(
+        listener,
+        pool.clone(),
+        http_shutdown.clone(),
+    ));
     tasks.close();
     tracing::info!(
         bot.username = %replier.account.username,

@@ -1,8 +1,6 @@
 //! The bot's Prometheus metrics: names, descriptions and the exporter.
 
-use std::sync::OnceLock;
-
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 pub const MENTIONS: &str = "bot_mentions_total";
 pub const MODEL_FAILURES: &str = "bot_model_failures_total";
@@ -10,23 +8,15 @@ pub const REPLY_SECONDS: &str = "bot_reply_duration_seconds";
 pub const DRAFTS: &str = "bot_drafts_published_total";
 pub const RETRIES: &str = "bot_mention_retries_total";
 
-/// The process-wide recorder, installed on first use.
+/// The process-wide recorder (shared with whatever else runs in the process).
 pub fn handle() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new()
-            .set_buckets_for_metric(
-                Matcher::Full(REPLY_SECONDS.into()),
-                &[0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0],
-            )
-            .map(PrometheusBuilder::build_recorder)
-            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
-        let handle = recorder.handle();
-        if metrics::set_global_recorder(recorder).is_ok() {
-            describe();
-        }
-        handle
-    })
+    chat_core::health::recorder(
+        &[(
+            REPLY_SECONDS,
+            &[0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0],
+        )],
+        describe,
+    )
 }
 
 fn describe() {

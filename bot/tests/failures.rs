@@ -24,15 +24,7 @@ async fn a_stalled_model_gets_one_notice_while_the_chat_flows_on() {
     let alice = User::sign_up(&gateway, "alice").await;
     let bob = User::sign_up(&gateway, "bob").await;
     let (room, mut a) = room_with_bot(&gateway, &alice).await;
-    let invited = alice
-        .post(
-            &format!("/api/rooms/{room}/invite"),
-            serde_json::json!({ "username": bob.username }),
-        )
-        .await;
-    assert!(invited.status().is_success());
-    let mut b = bob.connect(gateway.addr).await;
-    b.subscribe(room, None).await;
+    let mut b = invite_and_subscribe(&gateway, &alice, &bob, room).await;
 
     let mention = say(&mut a, room, "@bot a hard question").await;
     let draft = a.next_of("draft").await;

@@ -206,15 +206,7 @@ async fn rate_limits_per_user_and_per_room_hold() {
     let alice = User::sign_up(&gateway, "alice").await;
     let bob = User::sign_up(&gateway, "bob").await;
     let (room, mut a) = room_with_bot(&gateway, &alice).await;
-    let invited = alice
-        .post(
-            &format!("/api/rooms/{room}/invite"),
-            serde_json::json!({ "username": bob.username }),
-        )
-        .await;
-    assert!(invited.status().is_success());
-    let mut b = bob.connect(gateway.addr).await;
-    b.subscribe(room, None).await;
+    let mut b = invite_and_subscribe(&gateway, &alice, &bob, room).await;
 
     for i in 0..3 {
         say(&mut a, room, &format!("@bot question {i} from alice")).await;

@@ -39,3 +39,36 @@ pub fn durable_producer(brokers: &str) -> ClientConfig {
         .set("client.id", "chat");
     config
 }
+
+/// The membership of a consumer group: which group, this instance's stable
+/// id (static membership), and how long a silent member keeps its partitions.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupMember<'a> {
+    pub group_id: &'a str,
+    pub instance_id: Option<&'a str>,
+    pub session_timeout_ms: u64,
+    pub client_id: &'a str,
+}
+
+/// Settings for a group consumer that stores its offsets by hand, only past
+/// finished work (`enable.auto.offset.store=false`), reads a new group from
+/// the start, and rebalances cooperatively. Commits are the caller's choice.
+pub fn group_consumer(brokers: &str, member: GroupMember<'_>) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("group.id", member.group_id)
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("session.timeout.ms", member.session_timeout_ms.to_string())
+        .set(
+            "heartbeat.interval.ms",
+            (member.session_timeout_ms / 4).max(500).to_string(),
+        )
+        .set("client.id", member.client_id);
+    if let Some(instance) = member.instance_id {
+        config.set("group.instance.id", instance);
+    }
+    config
+}

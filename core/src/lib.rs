@@ -8,11 +8,13 @@
 //! - [`live`]: a room's ephemeral channel and the bot's `draft` frame.
 //! - [`db`]: the Postgres pool and the embedded migrations.
 //! - [`kafka`]: Kafka client settings shared by producers and consumers.
+//! - [`health`]: the health, readiness and metrics endpoint of the writer and the bot.
 //! - [`telemetry`]: tracing set-up for the binaries.
 //! - [`shutdown`]: turning SIGTERM and Ctrl-C into a cancellation token.
 
 pub mod db;
 pub mod event;
+pub mod health;
 pub mod kafka;
 pub mod live;
 pub mod sequencer;

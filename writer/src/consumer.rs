@@ -9,7 +9,6 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
@@ -72,24 +71,18 @@ impl ConsumerContext for WriterContext {
 pub fn create_consumer(
     config: &WriterConfig,
 ) -> Result<StreamConsumer<WriterContext>, WriterError> {
-    let mut client = ClientConfig::new();
+    let mut client = chat_core::kafka::group_consumer(
+        &config.kafka.brokers,
+        chat_core::kafka::GroupMember {
+            group_id: &config.group_id,
+            instance_id: config.group_instance_id.as_deref(),
+            session_timeout_ms: config.session_timeout_ms,
+            client_id: "chat-writer",
+        },
+    );
     client
-        .set("bootstrap.servers", &config.kafka.brokers)
-        .set("group.id", &config.group_id)
         .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("partition.assignment.strategy", "cooperative-sticky")
-        .set("session.timeout.ms", config.session_timeout_ms.to_string())
-        .set(
-            "heartbeat.interval.ms",
-            (config.session_timeout_ms / 4).max(500).to_string(),
-        )
-        .set("statistics.interval.ms", "5000")
-        .set("client.id", "chat-writer");
-    if let Some(instance) = &config.group_instance_id {
-        client.set("group.instance.id", instance);
-    }
+        .set("statistics.interval.ms", "5000");
     let consumer: StreamConsumer<WriterContext> =
         client.create_with_context(WriterContext::default())?;
     consumer.subscribe(&[&config.kafka.topic])?;

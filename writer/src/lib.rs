@@ -6,7 +6,8 @@
 //! - [`store`]: the SQL.
 //! - [`dlq`]: the dead-letter topic.
 //! - [`batch`]: the batch being gathered and its offsets.
-//! - [`http`], [`metrics`]: health, readiness and Prometheus metrics.
+//! - [`metrics`]: Prometheus metrics (served with health and readiness by
+//!   `chat_core::health`).
 //! - [`error`]: the writer's error type.
 //!
 //! [`run`] is the whole service; `main` only reads the config and calls it.
@@ -16,7 +17,6 @@ pub mod config;
 pub mod consumer;
 pub mod dlq;
 pub mod error;
-pub mod http;
 pub mod metrics;
 pub mod persist;
 pub mod store;
@@ -44,7 +44,11 @@ pub async fn run(
 
     let tasks = TaskTracker::new();
     let http_shutdown = shutdown.child_token();
-    tasks.spawn(http::serve(listener, pool, http_shutdown.clone()));
+    tasks.spawn(chat_core::health::serve(
+        listener,
+        pool,
+        http_shutdown.clone(),
+    ));
     tasks.close();
 
     tracing::info!(

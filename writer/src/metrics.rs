@@ -1,8 +1,6 @@
 //! The writer's Prometheus metrics: names, descriptions and the exporter.
 
-use std::sync::OnceLock;
-
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 pub const BATCHES: &str = "writer_batches_total";
 pub const BATCH_SIZE: &str = "writer_batch_size_records";
@@ -13,32 +11,23 @@ pub const CONSUMER_LAG: &str = "writer_consumer_lag_records";
 pub const DLQ_RECORDS: &str = "writer_dlq_records_total";
 pub const RETRIES: &str = "writer_batch_retries_total";
 
-/// The process-wide recorder, installed on first use (tests start several writers
-/// in one process; they share it).
+/// The process-wide recorder (shared with whatever else runs in the process).
 pub fn handle() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new()
-            .set_buckets_for_metric(
-                Matcher::Full(BATCH_SIZE.into()),
+    chat_core::health::recorder(
+        &[
+            (
+                BATCH_SIZE,
                 &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0],
-            )
-            .and_then(|b| {
-                b.set_buckets_for_metric(
-                    Matcher::Full(INSERT_SECONDS.into()),
-                    &[
-                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-                    ],
-                )
-            })
-            .map(PrometheusBuilder::build_recorder)
-            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
-        let handle = recorder.handle();
-        if metrics::set_global_recorder(recorder).is_ok() {
-            describe();
-        }
-        handle
-    })
+            ),
+            (
+                INSERT_SECONDS,
+                &[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ],
+            ),
+        ],
+        describe,
+    )
 }
 
 fn describe() {

@@ -94,6 +94,29 @@ impl Bot {
     }
 }
 
+/// `owner` invites `guest` into `room`, and `guest`'s socket subscribes to it.
+pub async fn invite_and_subscribe(
+    gateway: &Gateway,
+    owner: &User,
+    guest: &User,
+    room: Uuid,
+) -> Socket {
+    let invited = owner
+        .post(
+            &format!("/api/rooms/{room}/invite"),
+            json!({ "username": guest.username }),
+        )
+        .await;
+    assert!(
+        invited.status().is_success(),
+        "invited: {}",
+        invited.status()
+    );
+    let mut socket = guest.connect(gateway.addr).await;
+    socket.subscribe(room, None).await;
+    socket
+}
+
 /// Invites the bot into `room`, once the bot has created its account.
 pub async fn invite_bot(owner: &User, room: Uuid) {
     wait_until("the bot's account to be invitable", WAIT, || async {
