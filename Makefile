@@ -1,5 +1,5 @@
 # The project's entry points. Each target prints what it does and how long it took.
-.PHONY: up down test lint bench fmt
+.PHONY: up down test lint bench fmt check-infra
 
 ## up: install what is missing, build, start the whole stack, print where it is
 up:
@@ -18,6 +18,10 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	shellcheck scripts/*.sh .ci/run
+
+## check-infra: offline checks of infra/ and .github/workflows (checkov, actionlint, zizmor, shellcheck); also part of `make test`
+check-infra:
+	@scripts/check-infra.sh
 
 ## bench: writer throughput against raw COPY and row-by-row INSERT (see BENCHMARKS.md)
 bench:

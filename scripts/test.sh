@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test against real services: installs what is missing, starts a
-# fresh test stack (Postgres, Redis, Kafka on the test ports), runs the Rust
-# tests, then the browser tests (scripts/e2e.sh), and stops the stack whatever
-# happened.
+# Runs every test against real services: installs what is missing, runs the
+# offline checks of the deployment code (scripts/check-infra.sh,
+# scripts/check-compose.sh), starts a fresh test stack (Postgres, Redis, Kafka
+# on the test ports), runs the Rust tests, the backup-and-restore check, then
+# the browser tests and the TLS round trip (scripts/e2e.sh), and stops the
+# stack whatever happened.
 #
 #   scripts/test.sh [extra cargo test args...]
 set -euo pipefail
@@ -15,16 +17,20 @@ stop_stack() {
   "$ROOT/scripts/stack.sh" down test || log "stopping the test stack failed"
 }
 
-phase 1 4 "installing what is missing"
+phase 1 5 "installing what is missing"
 "$ROOT/scripts/deps.sh"
 phase_done "dependencies ready"
 
-phase 2 4 "building the workspace and its tests, and the web client"
+phase 2 5 "offline checks of the deployment code (Terraform, workflows, compose, Dockerfiles, nginx)"
+"$ROOT/scripts/check-infra.sh"
+phase_done "deployment code checked"
+
+phase 3 5 "building the workspace and its tests, and the web client"
 cargo build --workspace --all-targets --locked
 (cd "$ROOT/frontend" && npm ci --no-audit --no-fund && npm run build)
 phase_done "built"
 
-phase 3 4 "starting the test stack"
+phase 4 5 "starting the test stack"
 trap stop_stack EXIT
 "$ROOT/scripts/stack.sh" up test
 # shellcheck source=/dev/null
@@ -32,7 +38,7 @@ source "$STACK_DIR/test/env"
 export TEST_DATABASE_URL="$DATABASE_URL" TEST_KAFKA_BROKERS="$KAFKA_BROKERS"
 phase_done "test stack up"
 
-phase 4 4 "running the tests"
+phase 5 5 "running the tests"
 log "web client unit tests (vitest)"
 (cd "$ROOT/frontend" && npm test)
 log "Rust tests against the real services"
