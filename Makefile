@@ -1,5 +1,5 @@
 # The project's entry points. Each target prints what it does and how long it took.
-.PHONY: up down test lint bench fmt check-infra
+.PHONY: up down test lint bench fmt check-infra check-deploy
 
 ## up: install what is missing, build, start the whole stack, print where it is
 up:
@@ -22,6 +22,10 @@ lint:
 ## check-infra: offline checks of infra/ and .github/workflows (checkov, actionlint, zizmor, shellcheck); also part of `make test`
 check-infra:
 	@scripts/check-infra.sh
+
+## check-deploy: docker-compose.yml, Dockerfiles, nginx/prod, monitoring, checked offline; also part of `make test`
+check-deploy:
+	@scripts/check-compose.sh
 
 ## bench: writer throughput against raw COPY and row-by-row INSERT (see BENCHMARKS.md)
 bench:

@@ -8,7 +8,8 @@
 #      and scripts/nginx.sh run our own instances), gettext-base (envsubst renders
 #      the nginx config), the C toolchain and headers rdkafka's build needs
 #      (cmake, libssl, zlib, sasl, zstd, curl), python3 and its venv module (the
-#      check tools from PyPI live in a project venv)
+#      check tools from PyPI live in a project venv), and what the deployment
+#      checks use: sslscan, testssl.sh, libnss3-tools (certutil), jq, unzip
 #   2. Java 17+ and Maven (installed from Debian when missing), for the Kafka broker
 #   3. cargo (must already be there: no way to fetch a toolchain here), node and npm
 #   4. the Kafka broker's jars (scripts/kafka.sh classpath: Maven Central -> ~/.m2)
@@ -23,6 +24,7 @@ DEBIAN_PACKAGES=(
   build-essential cmake pkg-config
   libssl-dev zlib1g-dev libsasl2-dev libzstd-dev libcurl4-openssl-dev
   python3 python3-venv curl shellcheck
+  sslscan testssl.sh libnss3-tools jq unzip
 )
 
 # first_line CMD...: the first line CMD prints (stdout or stderr), or "?".

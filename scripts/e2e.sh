@@ -17,8 +17,12 @@
 #   4. nginx (scripts/nginx.sh) on a free port in front of the gateways,
 #      serving frontend/dist
 #   5. node --test frontend/e2e/*.test.mjs with E2E_BASE_URL
+#   6. scripts/check-tls.sh: the PRODUCTION nginx config (nginx/prod) with TLS
+#      on another free port in front of the same gateways (whose
+#      ALLOWED_ORIGINS hold its https:// origin): sslscan, testssl.sh and a
+#      browser sending a message over wss://
 # Whatever happens, everything it started is stopped on exit. Logs:
-# $STACK_DIR/test/logs/, screenshots: $STACK_DIR/test/screenshots/.
+# $STACK_DIR/test/logs/, $STACK_DIR/test/tls/, screenshots: $STACK_DIR/test/screenshots/.
 #
 # Settings: READY_TIMEOUT (60) seconds a service has to become ready,
 # SERVICE_STOP_TIMEOUT (30), MIGRATE_TIMEOUT (120), E2E_TIMEOUT (300)
@@ -124,7 +128,7 @@ wait_ready() {
     die_with_log "$LOG_DIR/$name.log" "$name is not ready on http://$addr/readyz"
 }
 
-phase 1 5 "checking what the tests need"
+phase 1 6 "checking what the tests need"
 [[ -f "$ENV_FILE" ]] || die "$ENV_FILE is missing: start the test stack first (scripts/stack.sh up test)"
 # shellcheck source=/dev/null
 source "$ENV_FILE"
@@ -139,23 +143,27 @@ done
 mkdir -p "$LOG_DIR" "$SCREENSHOT_DIR"
 phase_done "ready ($("$CHROMIUM" --version 2>/dev/null || printf 'chromium'))"
 
-phase 2 5 "applying the migrations to $DATABASE_URL (log $LOG_DIR/e2e-migrate.log)"
+phase 2 6 "applying the migrations to $DATABASE_URL (log $LOG_DIR/e2e-migrate.log)"
 if ! timeout "$MIGRATE_TIMEOUT" "$BIN_DIR/migrate" </dev/null >"$LOG_DIR/e2e-migrate.log" 2>&1; then
   die_with_log "$LOG_DIR/e2e-migrate.log" "migrations failed (or took over ${MIGRATE_TIMEOUT}s)"
 fi
 phase_done "migrations applied"
 
-phase 3 5 "starting the writer and two gateways"
+phase 3 6 "starting the writer and two gateways"
 WRITER_PORT="$(free_port)"
 GATEWAY_1_PORT="$(free_port)"
 GATEWAY_2_PORT="$(free_port)"
 SITE_PORT="$(free_port)"
 SITE_URL="http://127.0.0.1:$SITE_PORT"
+# The TLS site of phase 6 (and its plain HTTP port): the gateways must accept
+# its origin from the start.
+TLS_SITE_PORT="$(free_port)"
+TLS_HTTP_PORT="$(free_port)"
 JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 ((${#JWT_SECRET} == 64)) || die "could not read 32 random bytes from /dev/urandom"
 export JWT_SECRET DATABASE_URL REDIS_URL KAFKA_BROKERS KAFKA_TOPIC KAFKA_DLQ_TOPIC
 export RUST_LOG="${RUST_LOG:-info}" LOG_FORMAT=json
-export ALLOWED_ORIGINS="$SITE_URL" COOKIE_SECURE=false TRUST_FORWARDED_FOR=true
+export ALLOWED_ORIGINS="$SITE_URL,https://127.0.0.1:$TLS_SITE_PORT" COOKIE_SECURE=false TRUST_FORWARDED_FOR=true
 # The client declares a connection dead after two silent heartbeats: with 2 s
 # (default 20) the offline test sees B's socket drop within seconds.
 export WS_PING_SECS="${WS_PING_SECS:-2}"
@@ -168,13 +176,20 @@ wait_ready 1 "127.0.0.1:$GATEWAY_1_PORT"
 wait_ready 2 "127.0.0.1:$GATEWAY_2_PORT"
 phase_done "writer :$WRITER_PORT, gateways :$GATEWAY_1_PORT and :$GATEWAY_2_PORT ready"
 
-phase 4 5 "starting nginx on $SITE_URL/ (root $SITE_ROOT, dir $NGINX_DIR)"
+phase 4 6 "starting nginx on $SITE_URL/ (root $SITE_ROOT, dir $NGINX_DIR)"
 NGINX_STARTED=1
 nginx_sh up
 phase_done "nginx up"
 
-phase 5 5 "running the browser tests (node --test frontend/e2e/*.test.mjs, up to ${E2E_TIMEOUT}s)"
+phase 5 6 "running the browser tests (node --test frontend/e2e/*.test.mjs, up to ${E2E_TIMEOUT}s)"
 E2E_BASE_URL="$SITE_URL" E2E_SCREENSHOT_DIR="$SCREENSHOT_DIR" E2E_CHROMIUM="$CHROMIUM" \
   timeout "$E2E_TIMEOUT" node --test --test-reporter=spec frontend/e2e/*.test.mjs ||
   die "browser tests failed (service logs in $LOG_DIR)"
 phase_done "browser tests passed; screenshots in $SCREENSHOT_DIR"
+
+phase 6 6 "the production nginx over TLS on https://127.0.0.1:$TLS_SITE_PORT (scripts/check-tls.sh)"
+LOG_NAME=e2e-tls GATEWAY_1_PORT="$GATEWAY_1_PORT" GATEWAY_2_PORT="$GATEWAY_2_PORT" \
+  TLS_SITE_PORT="$TLS_SITE_PORT" TLS_HTTP_PORT="$TLS_HTTP_PORT" TLS_DIR="$PROFILE_DIR/tls" SITE_ROOT="$SITE_ROOT" \
+  E2E_SCREENSHOT_DIR="$SCREENSHOT_DIR" "$ROOT/scripts/check-tls.sh" ||
+  die "the TLS round trip failed (logs in $PROFILE_DIR/tls)"
+phase_done "TLS round trip passed"

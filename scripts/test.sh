@@ -23,6 +23,7 @@ phase_done "dependencies ready"
 
 phase 2 5 "offline checks of the deployment code (Terraform, workflows, compose, Dockerfiles, nginx)"
 "$ROOT/scripts/check-infra.sh"
+"$ROOT/scripts/check-compose.sh"
 phase_done "deployment code checked"
 
 phase 3 5 "building the workspace and its tests, and the web client"
@@ -43,6 +44,8 @@ log "web client unit tests (vitest)"
 (cd "$ROOT/frontend" && npm test)
 log "Rust tests against the real services"
 RUST_LOG="${RUST_LOG:-warn}" cargo test --workspace --locked --no-fail-fast "$@"
-log "browser tests (Playwright on Debian's Chromium)"
+log "backup and restore round trip (scripts/check-backup.sh)"
+DATABASE_URL="$TEST_DATABASE_URL" "$ROOT/scripts/check-backup.sh"
+log "browser tests (Playwright on Debian's Chromium), then the TLS round trip"
 "$ROOT/scripts/e2e.sh"
 phase_done "all tests passed"

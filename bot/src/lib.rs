@@ -65,14 +65,41 @@ pub async fn run(
     metrics::handle();
     let model = Model::new(url, model_name)?;
     let pool = chat_core::db::lazy_pool(&config.database_url, config.db_max_connections)?;
-    let account = wait_for(&shutdown, "the bot's account", || {
+    // health first: the model pull on a first start can take minutes
+    let tasks = TaskTracker::new();
+    let http_shutdown = shutdown.child_token();
+    tasks.spawn(chat_core::health::serve(
+        listener,
+        pool.clone(),
+        http_shutdown.clone(),
+    ));
+    tasks.close();
+    let result = answer_mentions(&config, model, pool.clone(), &shutdown).await;
+    http_shutdown.cancel();
+    tasks.wait().await;
+    pool.close().await;
+    tracing::info!("bot stopped");
+    result
+}
+
+/// Sets up the bot's account, the model and its clients, then consumes until shutdown.
+async fn answer_mentions(
+    config: &BotConfig,
+    model: Model,
+    pool: sqlx::PgPool,
+    shutdown: &CancellationToken,
+) -> Result<(), BotError> {
+    let account = wait_for(shutdown, "the bot's account", || {
         account::ensure_account(&pool, &config.username)
     })
     .await?;
     if config.pull_model {
         // best effort: a model that cannot be pulled now fails replies with notices
-        if let Err(error) = model.ensure_pulled().await {
-            tracing::warn!(%error, "model not pulled; replies will fail until it is there");
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            pulled = model.ensure_pulled() => if let Err(error) = pulled {
+                tracing::warn!(%error, "model not pulled; replies will fail until it is there");
+            },
         }
     }
     let redis = chat_core::sequencer::redis_connection(&config.sequencer.redis_url)?;
@@ -111,27 +138,13 @@ pub async fn run(
             claim_ttl_secs: config.sequencer.ttl_secs,
         },
     });
-
-    let tasks = TaskTracker::new();
-    let http_shutdown = shutdown.child_token();
-    tasks.spawn(chat_core::health::serve(
-        listener,
-        pool.clone(),
-        http_shutdown.clone(),
-    ));
-    tasks.close();
     tracing::info!(
         bot.username = %replier.account.username,
-        model = model_name,
+        model = %replier.model.name(),
         kafka.group = %config.group_id,
         "bot started"
     );
-    let result = consumer::consume(&config, replier, &shutdown).await;
-    http_shutdown.cancel();
-    tasks.wait().await;
-    pool.close().await;
-    tracing::info!("bot stopped");
-    result
+    consumer::consume(config, replier, shutdown).await
 }
 
 /// Calls `attempt` until it succeeds, a non-transient error, or shutdown;

@@ -68,6 +68,11 @@ impl Model {
         })
     }
 
+    /// The model's name, e.g. `llama3.2:1b`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Pulls the model unless Ollama has it, logging the download's progress.
     pub async fn ensure_pulled(&self) -> Result<(), String> {
         let local = self
