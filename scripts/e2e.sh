@@ -7,13 +7,15 @@
 #
 # Assumes (scripts/test.sh does both before calling it):
 #   - the TEST stack is up: $STACK_DIR/test/env holds DATABASE_URL & co.
-#   - `cargo build --workspace --all-targets` built target/debug/{migrate,writer,gateway}
+#   - `cargo build --workspace --all-targets` built target/debug/{migrate,writer,gateway,bot,fake-ollama}
 #     and `npm run build` built frontend/dist
 #
 #   1. apt-get install chromium (when missing)
 #   2. target/debug/migrate against the test database
 #   3. the writer and two gateways (e2e-1, e2e-2) on free ports, a random
-#      JWT_SECRET for this run, WS_PING_SECS=2; wait for each /readyz
+#      JWT_SECRET for this run, WS_PING_SECS=2; wait for each /readyz; then
+#      the bot, talking to the fake Ollama server (test-support's
+#      fake-ollama binary: Ollama's API, a reply streamed in small chunks)
 #   4. nginx (scripts/nginx.sh) on a free port in front of the gateways,
 #      serving frontend/dist
 #   5. node --test frontend/e2e/*.test.mjs with E2E_BASE_URL
@@ -132,7 +134,7 @@ phase 1 6 "checking what the tests need"
 [[ -f "$ENV_FILE" ]] || die "$ENV_FILE is missing: start the test stack first (scripts/stack.sh up test)"
 # shellcheck source=/dev/null
 source "$ENV_FILE"
-for bin in migrate writer gateway; do
+for bin in migrate writer gateway bot fake-ollama; do
   [[ -x "$BIN_DIR/$bin" ]] || die "$BIN_DIR/$bin is missing: run cargo build --workspace --all-targets first"
 done
 [[ -f "$SITE_ROOT/index.html" ]] || die "$SITE_ROOT/index.html is missing: run (cd frontend && npm run build) first"
@@ -149,7 +151,7 @@ if ! timeout "$MIGRATE_TIMEOUT" "$BIN_DIR/migrate" </dev/null >"$LOG_DIR/e2e-mig
 fi
 phase_done "migrations applied"
 
-phase 3 6 "starting the writer and two gateways"
+phase 3 6 "starting the writer, two gateways, the fake Ollama server and the bot"
 WRITER_PORT="$(free_port)"
 GATEWAY_1_PORT="$(free_port)"
 GATEWAY_2_PORT="$(free_port)"
@@ -174,7 +176,24 @@ start_service e2e-gateway-2 gateway GATEWAY_ADDR="127.0.0.1:$GATEWAY_2_PORT" GAT
 wait_ready 0 "127.0.0.1:$WRITER_PORT"
 wait_ready 1 "127.0.0.1:$GATEWAY_1_PORT"
 wait_ready 2 "127.0.0.1:$GATEWAY_2_PORT"
-phase_done "writer :$WRITER_PORT, gateways :$GATEWAY_1_PORT and :$GATEWAY_2_PORT ready"
+OLLAMA_PORT="$(free_port)"
+BOT_PORT="$(free_port)"
+start_service e2e-fake-ollama fake-ollama FAKE_OLLAMA_ADDR="127.0.0.1:$OLLAMA_PORT"
+wait_until "the fake Ollama answers on http://127.0.0.1:$OLLAMA_PORT/api/version" "$READY_TIMEOUT" \
+  service_ready "${PIDS[3]}" "http://127.0.0.1:$OLLAMA_PORT/api/version" ||
+  die_with_log "$LOG_DIR/e2e-fake-ollama.log" "the fake Ollama server did not start"
+start_service e2e-bot bot BOT_HTTP_ADDR="127.0.0.1:$BOT_PORT" \
+  OLLAMA_URL="http://127.0.0.1:$OLLAMA_PORT" OLLAMA_MODEL=tiny:latest \
+  BOT_GROUP_ID=e2e-bot BOT_GROUP_INSTANCE_ID=e2e-bot BOT_DRAFT_INTERVAL_MS=100
+wait_ready 4 "127.0.0.1:$BOT_PORT"
+# the bot's account exists (it can be invited) once it says it started
+bot_started() {
+  pid_alive "${PIDS[4]}" || return "$WAIT_ABORT"
+  grep -q '"bot started"' "$LOG_DIR/e2e-bot.log"
+}
+wait_until "the bot has its account" "$READY_TIMEOUT" bot_started ||
+  die_with_log "$LOG_DIR/e2e-bot.log" "the bot did not start"
+phase_done "writer :$WRITER_PORT, gateways :$GATEWAY_1_PORT and :$GATEWAY_2_PORT, bot :$BOT_PORT (fake Ollama :$OLLAMA_PORT) ready"
 
 phase 4 6 "starting nginx on $SITE_URL/ (root $SITE_ROOT, dir $NGINX_DIR)"
 NGINX_STARTED=1

@@ -7,91 +7,24 @@
 // Uses playwright-core with Debian's Chromium (no browser download).
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { TIMEOUT_MS, createRoom, eventually, openBrowser, runTag, screenshot, signUp } from './support.mjs';
 
-const BASE_URL = process.env.E2E_BASE_URL;
-const SCREENSHOT_DIR = resolve(process.env.E2E_SCREENSHOT_DIR ?? '.stack/test/screenshots');
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
-/** How long any one condition may take to become true. */
-const TIMEOUT_MS = 20_000;
-const PASSWORD = 'correct horse battery staple';
-
-const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
+const run = runTag();
 const ROOM = `e2e-${run}`;
 
 let browser;
-/** @type {{ name: string, context: import('playwright-core').BrowserContext, page: import('playwright-core').Page, problems: string[] }[]} */
-const users = [];
 
 before(async () => {
-  assert.ok(BASE_URL, 'E2E_BASE_URL is not set (scripts/e2e.sh sets it)');
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await openBrowser();
 });
 
 after(async () => {
-  for (const user of users) {
-    if (user.problems.length > 0) console.log(`browser console of ${user.name}:\n  ${user.problems.join('\n  ')}`);
-  }
   await browser?.close();
 });
 
-/**
- * Polls `check` (which throws, or returns false, while the condition does not
- * hold) until it passes; past `timeout` ms, fails with its last error.
- */
-async function eventually(what, check, timeout = TIMEOUT_MS) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
-    try {
-      const result = await check();
-      if (result !== false) return result;
-      last = new Error('condition was false');
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${timeout} ms waiting for: ${what}\n  last: ${last?.message ?? last}`);
-    }
-    await new Promise((done) => setTimeout(done, delay));
-  }
-}
-
-async function screenshot(page, name) {
-  const path = join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  console.log(`screenshot: ${path}`);
-}
-
-async function newUser(name) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  const page = await context.newPage();
-  const user = { name, context, page, problems: [] };
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') user.problems.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => user.problems.push(`pageerror: ${e.message}`));
-  users.push(user);
-  return user;
-}
-
-async function signUp(user, shotName) {
-  const { page } = user;
-  await page.goto(BASE_URL);
-  await page.getByRole('button', { name: 'Create an account' }).click();
-  await page.getByRole('heading', { name: 'Create an account' }).waitFor({ timeout: TIMEOUT_MS });
-  await page.getByLabel('Username').fill(user.name);
-  await page.getByLabel('Password').fill(PASSWORD);
-  if (shotName) await screenshot(page, shotName);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByRole('navigation', { name: 'Rooms' }).getByText(user.name, { exact: true }).waitFor({ timeout: TIMEOUT_MS });
+function newUser(name) {
+  return browser.newUser(name);
 }
 
 /** The open room's delivered messages (not those still on their way), oldest first. */
@@ -151,11 +84,7 @@ test('two users chat through nginx and two gateways', async (t) => {
   });
 
   await t.test('A creates a public room, B finds and joins it', async () => {
-    await a.page.getByText('New room', { exact: true }).click();
-    await a.page.getByLabel('Name', { exact: true }).fill(ROOM);
-    await a.page.getByRole('radio', { name: /^Public/ }).check();
-    await a.page.getByRole('button', { name: 'Create room' }).click();
-    await waitForRoomOpen(a.page);
+    await createRoom(a.page, ROOM, 'public');
 
     await b.page.getByRole('searchbox', { name: 'Find rooms' }).fill(ROOM);
     await b.page.getByRole('button', { name: `Join #${ROOM}`, exact: true }).click();

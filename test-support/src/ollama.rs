@@ -48,10 +48,15 @@ pub enum Script {
 impl Script {
     /// A reply in chunks of a few characters, 10 ms apart.
     pub fn reply(text: &str) -> Self {
+        Self::paced_reply(text, Duration::from_millis(10))
+    }
+
+    /// A reply in chunks of a few characters, `gap` apart.
+    pub fn paced_reply(text: &str, gap: Duration) -> Self {
         let chars: Vec<char> = text.chars().collect();
         Self::Reply {
             chunks: chars.chunks(4).map(|c| c.iter().collect()).collect(),
-            gap: Duration::from_millis(10),
+            gap,
         }
     }
 }
@@ -84,6 +89,11 @@ impl Drop for FakeOllama {
 impl FakeOllama {
     /// A server on a free port that has `models` (e.g. `["tiny:latest"]`).
     pub async fn start(models: &[&str]) -> Self {
+        Self::start_at(SocketAddr::from(([127, 0, 0, 1], 0)), models).await
+    }
+
+    /// A server on `addr` that has `models`.
+    pub async fn start_at(addr: SocketAddr, models: &[&str]) -> Self {
         let shared = Arc::new(Shared {
             models: Mutex::new(models.iter().map(|m| with_tag(m)).collect()),
             scripts: Mutex::new(VecDeque::new()),
@@ -103,7 +113,7 @@ impl FakeOllama {
             .route("/api/pull", post(pull))
             .route("/api/chat", post(chat))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .expect("bind the fake Ollama");
         let addr = listener.local_addr().expect("fake Ollama address");

@@ -1,0 +1,99 @@
+// Shared helpers of the browser tests (frontend/e2e/*.test.mjs): Debian's
+// Chromium through playwright-core, users in their own browser contexts,
+// waiting on conditions, screenshots, the sign-up form.
+
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const BASE_URL = process.env.E2E_BASE_URL;
+export const SCREENSHOT_DIR = resolve(process.env.E2E_SCREENSHOT_DIR ?? '.stack/test/screenshots');
+const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
+/** How long any one condition may take to become true. */
+export const TIMEOUT_MS = 20_000;
+export const PASSWORD = 'correct horse battery staple';
+
+/** A short random tag, so that names of one run never clash with another's. */
+export function runTag() {
+  return `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
+}
+
+/**
+ * Polls `check` (which throws, or returns false, while the condition does not
+ * hold) until it passes; past `timeout` ms, fails with its last error.
+ */
+export async function eventually(what, check, timeout = TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+    try {
+      const result = await check();
+      if (result !== false) return result;
+      last = new Error('condition was false');
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for: ${what}\n  last: ${last?.message ?? last}`);
+    }
+    await new Promise((done) => setTimeout(done, delay));
+  }
+}
+
+export async function screenshot(page, name) {
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  console.log(`screenshot: ${path}`);
+}
+
+/** A browser for one test file, and the users it opened (each in its own context). */
+export async function openBrowser() {
+  if (!BASE_URL) throw new Error('E2E_BASE_URL is not set (scripts/e2e.sh sets it)');
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  /** @type {{ name: string, context: import('playwright-core').BrowserContext, page: import('playwright-core').Page, problems: string[] }[]} */
+  const users = [];
+  return {
+    async newUser(name) {
+      const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+      const page = await context.newPage();
+      const user = { name, context, page, problems: [] };
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') user.problems.push(`${m.type()}: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => user.problems.push(`pageerror: ${e.message}`));
+      users.push(user);
+      return user;
+    },
+    async close() {
+      for (const user of users) {
+        if (user.problems.length > 0) console.log(`browser console of ${user.name}:\n  ${user.problems.join('\n  ')}`);
+      }
+      await browser.close();
+    },
+  };
+}
+
+export async function signUp(user, shotName) {
+  const { page } = user;
+  await page.goto(BASE_URL);
+  await page.getByRole('button', { name: 'Create an account' }).click();
+  await page.getByRole('heading', { name: 'Create an account' }).waitFor({ timeout: TIMEOUT_MS });
+  await page.getByLabel('Username').fill(user.name);
+  await page.getByLabel('Password').fill(PASSWORD);
+  if (shotName) await screenshot(page, shotName);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('navigation', { name: 'Rooms' }).getByText(user.name, { exact: true }).waitFor({ timeout: TIMEOUT_MS });
+}
+
+/** Creates a room from the sidebar form and waits until it is open. */
+export async function createRoom(page, name, kind) {
+  await page.getByText('New room', { exact: true }).click();
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByRole('radio', { name: kind === 'private' ? /^Private/ : /^Public/ }).check();
+  await page.getByRole('button', { name: 'Create room' }).click();
+  await page.getByRole('heading', { name: `#${name}`, exact: true }).waitFor({ timeout: TIMEOUT_MS });
+}
