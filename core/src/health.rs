@@ -49,14 +49,24 @@ async fn render_metrics() -> String {
 
 static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// Bucket bounds, in seconds, of histograms without buckets of their own.
+const DEFAULT_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
 /// The process-wide recorder, installed by the first caller with its histogram
 /// `buckets` (metric name, upper bounds); `describe` runs once, after install.
 /// Tests start several services in one process: they share it.
 pub fn recorder(buckets: &[(&str, &[f64])], describe: fn()) -> &'static PrometheusHandle {
     RECORDER.get_or_init(|| {
+        // every histogram gets buckets (not a summary), also those of a
+        // service that did not install the recorder (tests run several in one process)
+        let base = PrometheusBuilder::new()
+            .set_buckets(DEFAULT_BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
         let builder = buckets
             .iter()
-            .try_fold(PrometheusBuilder::new(), |b, (name, bounds)| {
+            .try_fold(base, |b, (name, bounds)| {
                 b.set_buckets_for_metric(Matcher::Full((*name).to_owned()), bounds)
             })
             .unwrap_or_else(|_| PrometheusBuilder::new());

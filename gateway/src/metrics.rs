@@ -1,33 +1,41 @@
 //! The gateway's Prometheus metrics: names, descriptions and the exporter.
 
-use std::sync::OnceLock;
-
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 pub const CONNECTIONS: &str = "gateway_ws_connections";
 pub const MESSAGES_SENT: &str = "gateway_messages_sent_total";
 pub const SEND_FAILURES: &str = "gateway_send_failures_total";
+pub const SEND_SECONDS: &str = "gateway_send_duration_seconds";
 pub const FRAMES_DELIVERED: &str = "gateway_frames_delivered_total";
 pub const RESYNCS: &str = "gateway_resyncs_total";
 pub const ROOM_SUBSCRIPTIONS: &str = "gateway_room_subscriptions";
 
-/// The process-wide recorder, installed on first use.
+/// The process-wide recorder (shared with whatever else runs in the process).
 pub fn handle() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new().build_recorder();
-        let handle = recorder.handle();
-        if metrics::set_global_recorder(recorder).is_ok() {
-            metrics::describe_gauge!(CONNECTIONS, "Open WebSocket connections");
-            metrics::describe_counter!(MESSAGES_SENT, "Messages acknowledged to their sender");
-            metrics::describe_counter!(SEND_FAILURES, "Sends answered with an error");
-            metrics::describe_counter!(FRAMES_DELIVERED, "Room frames written to sockets");
-            metrics::describe_counter!(RESYNCS, "Resync orders sent to lagging clients");
-            metrics::describe_gauge!(
-                ROOM_SUBSCRIPTIONS,
-                "Rooms this instance is subscribed to in Redis"
-            );
-        }
-        handle
-    })
+    chat_core::health::recorder(
+        &[(
+            SEND_SECONDS,
+            &[
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+            ],
+        )],
+        describe,
+    )
+}
+
+fn describe() {
+    metrics::describe_gauge!(CONNECTIONS, "Open WebSocket connections");
+    metrics::describe_counter!(MESSAGES_SENT, "Messages acknowledged to their sender");
+    metrics::describe_counter!(SEND_FAILURES, "Sends answered with an error");
+    metrics::describe_histogram!(
+        SEND_SECONDS,
+        metrics::Unit::Seconds,
+        "Time from a send frame to its ack or error (claim, Kafka delivery, sequencer)"
+    );
+    metrics::describe_counter!(FRAMES_DELIVERED, "Room frames written to sockets");
+    metrics::describe_counter!(RESYNCS, "Resync orders sent to lagging clients");
+    metrics::describe_gauge!(
+        ROOM_SUBSCRIPTIONS,
+        "Rooms this instance is subscribed to in Redis"
+    );
 }

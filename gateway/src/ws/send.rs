@@ -56,7 +56,9 @@ pub async fn send_message(
     client_msg_id: &str,
     body: String,
 ) -> Result<Accepted, Refused> {
+    let started = std::time::Instant::now();
     let result = send_inner(state, sender, room, client_msg_id, body).await;
+    metrics::histogram!(m::SEND_SECONDS).record(started.elapsed().as_secs_f64());
     match &result {
         Ok(_) => metrics::counter!(m::MESSAGES_SENT).increment(1),
         Err(_) => metrics::counter!(m::SEND_FAILURES).increment(1),
