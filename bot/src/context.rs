@@ -1,8 +1,8 @@
 //! The room's recent messages up to a mention: what the model reads.
 //!
-//! Stored messages come from Postgres; the newest ones may not be stored yet,
-//! so the room's Redis tail (which the sequencer fills before anything is
-//! stored) is merged in, by seq.
+//! The room's Redis tail (which the sequencer fills before anything is
+//! stored) usually holds them all; what it lacks (older messages, or a tail
+//! that expired) comes from Postgres, merged in by seq.
 
 use std::collections::BTreeMap;
 
@@ -32,27 +32,6 @@ pub async fn recent_messages(
     let limit = limit.max(1) as i64;
     let from = (upto - limit + 1).max(1);
     let mut by_seq = BTreeMap::new();
-    let stored: Vec<(i64, Uuid, String, String)> = sqlx::query_as(
-        "SELECT m.seq, m.sender_id, coalesce(u.username::text, ''), m.body \
-         FROM messages m LEFT JOIN users u ON u.id = m.sender_id \
-         WHERE m.room_id = $1 AND m.seq BETWEEN $2 AND $3",
-    )
-    .bind(room)
-    .bind(from)
-    .bind(upto)
-    .fetch_all(pool)
-    .await?;
-    for (seq, sender_id, sender_name, body) in stored {
-        by_seq.insert(
-            seq,
-            ContextMessage {
-                seq,
-                sender_id,
-                sender_name,
-                body,
-            },
-        );
-    }
     for record in sequencer.tail_after(room, from - 1).await? {
         if record.seq > upto {
             break;
@@ -67,6 +46,28 @@ pub async fn recent_messages(
                 body: e.body,
             },
         );
+    }
+    if by_seq.len() as i64 == upto - from + 1 {
+        // the tail holds them all (the usual case in a lively room)
+        return Ok(by_seq.into_values().collect());
+    }
+    let stored: Vec<(i64, Uuid, String, String)> = sqlx::query_as(
+        "SELECT m.seq, m.sender_id, coalesce(u.username::text, ''), m.body \
+         FROM messages m LEFT JOIN users u ON u.id = m.sender_id \
+         WHERE m.room_id = $1 AND m.seq BETWEEN $2 AND $3",
+    )
+    .bind(room)
+    .bind(from)
+    .bind(upto)
+    .fetch_all(pool)
+    .await?;
+    for (seq, sender_id, sender_name, body) in stored {
+        by_seq.entry(seq).or_insert(ContextMessage {
+            seq,
+            sender_id,
+            sender_name,
+            body,
+        });
     }
     Ok(by_seq.into_values().collect())
 }

@@ -2,7 +2,7 @@
 //! outcome the bot answers with a notice, see [`crate::model::Failure`]);
 //! these are the dependencies the bot cannot work without.
 
-/// Errors of the bot. All but `Config` and `Http` are outages that pass: the
+/// Errors of the bot. All but `Config` and `BadClaim` are outages that pass: the
 /// mention is tried again, and its offset is not committed meanwhile.
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
@@ -16,8 +16,6 @@ pub enum BotError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("configuration: {0}")]
     Config(String),
-    #[error("http endpoint: {0}")]
-    Http(#[from] std::io::Error),
     #[error("a stored reply claim is not a chat event: {0}")]
     BadClaim(String),
 }
@@ -25,6 +23,6 @@ pub enum BotError {
 impl BotError {
     /// True for an outage worth waiting out; false for a mistake that waiting cannot fix.
     pub fn is_transient(&self) -> bool {
-        !matches!(self, Self::Config(_) | Self::Http(_) | Self::BadClaim(_))
+        !matches!(self, Self::Config(_) | Self::BadClaim(_))
     }
 }

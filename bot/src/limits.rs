@@ -80,23 +80,17 @@ impl Limits {
     /// True when `room` may get a failure notice for `mention` now: the first
     /// failure in a cooldown takes it, later ones in the same cooldown stay silent.
     pub async fn take_notice(&self, room: Uuid, mention: Uuid) -> Result<bool, BotError> {
-        let key = format!("bot:notice:{room}");
-        let taken: Option<String> = redis::cmd("SET")
-            .arg(&key)
+        // the holder before this call, if any: none, or this same mention
+        // again (a restart), may send the notice
+        let holder: Option<String> = redis::cmd("SET")
+            .arg(format!("bot:notice:{room}"))
             .arg(mention.to_string())
             .arg("NX")
+            .arg("GET")
             .arg("PX")
             .arg(self.notice_cooldown.as_millis().max(1) as u64)
             .query_async(&mut self.redis.clone())
             .await?;
-        if taken.is_some() {
-            return Ok(true);
-        }
-        // the same mention again (a restart): it keeps the notice it took
-        let holder: Option<String> = redis::cmd("GET")
-            .arg(&key)
-            .query_async(&mut self.redis.clone())
-            .await?;
-        Ok(holder.as_deref() == Some(mention.to_string().as_str()))
+        Ok(holder.is_none_or(|h| h == mention.to_string()))
     }
 }

@@ -14,8 +14,6 @@ pub enum WriterError {
     EpochChanged,
     #[error("{} messages got a seq that is stored already: their rooms' sequencer state was stale", .0.len())]
     StaleSequence(Vec<(uuid::Uuid, uuid::Uuid)>),
-    #[error("http endpoint: {0}")]
-    Http(#[from] std::io::Error),
     #[error("shut down before the batch could be stored")]
     Abandoned,
     #[error("the batch could not be prepared (sequenced) before it reached the store stage")]
@@ -27,7 +25,7 @@ pub enum WriterError {
 impl WriterError {
     /// True for an outage that will pass (the batch is retried); false for a bug or shutdown.
     pub fn is_transient(&self) -> bool {
-        !matches!(self, Self::Abandoned | Self::Http(_) | Self::Internal(_))
+        !matches!(self, Self::Abandoned | Self::Internal(_))
     }
 }
 
