@@ -12,16 +12,20 @@ pub struct Record {
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
+    /// The generation of the partition's assignment it was read under
+    /// (see [`crate::ownership`]).
+    pub generation: u64,
     pub key: Option<Vec<u8>>,
     pub payload: Vec<u8>,
 }
 
 impl Record {
-    pub fn from_message(message: &BorrowedMessage<'_>) -> Self {
+    pub fn from_message(message: &BorrowedMessage<'_>, generation: u64) -> Self {
         Self {
             topic: message.topic().to_owned(),
             partition: message.partition(),
             offset: message.offset(),
+            generation,
             key: message.key().map(<[u8]>::to_vec),
             payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
         }
@@ -57,24 +61,19 @@ impl Batch {
         &self.records
     }
 
-    /// Abandons the records of partitions this writer no longer owns: their new
-    /// owner reads them again from the last committed offset.
-    pub fn drop_partitions(&mut self, revoked: &[(String, i32)]) -> usize {
+    /// Keeps the records for which `keep` is true; returns how many left.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Record) -> bool) -> usize {
         let before = self.records.len();
-        self.records.retain(|r| {
-            !revoked
-                .iter()
-                .any(|(t, p)| *t == r.topic && *p == r.partition)
-        });
+        self.records.retain(|r| keep(r));
         self.bytes = self.records.iter().map(|r| r.payload.len()).sum();
         before - self.records.len()
     }
 
     /// The offsets to commit once every record is stored: the next offset to read
-    /// on each partition.
-    pub fn next_offsets(&self) -> TopicPartitionList {
+    /// on each partition, counting only the records `include` accepts.
+    pub fn next_offsets(&self, include: impl Fn(&Record) -> bool) -> TopicPartitionList {
         let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
-        for r in &self.records {
+        for r in self.records.iter().filter(|r| include(r)) {
             let entry = next.entry((r.topic.as_str(), r.partition)).or_insert(0);
             *entry = (*entry).max(r.offset + 1);
         }
@@ -101,6 +100,7 @@ mod tests {
             topic: "t".into(),
             partition,
             offset,
+            generation: 1,
             key: None,
             payload: vec![0; 10],
         }
@@ -112,7 +112,7 @@ mod tests {
         for (p, o) in [(0, 5), (1, 7), (0, 6), (1, 8)] {
             batch.push(record(p, o));
         }
-        let list = batch.next_offsets();
+        let list = batch.next_offsets(|_| true);
         assert_eq!(
             list.find_partition("t", 0).map(|e| e.offset()),
             Some(Offset::Offset(7))
@@ -134,12 +134,12 @@ mod tests {
     }
 
     #[test]
-    fn revoked_partitions_leave_the_batch() {
+    fn records_left_out_leave_the_batch_and_its_size() {
         let mut batch = Batch::default();
         for (p, o) in [(0, 1), (1, 1), (0, 2)] {
             batch.push(record(p, o));
         }
-        assert_eq!(batch.drop_partitions(&[("t".into(), 0)]), 2);
+        assert_eq!(batch.retain(|r| r.partition != 0), 2);
         assert_eq!(batch.len(), 1);
         assert!(!batch.is_full(10, 11));
     }

@@ -3,17 +3,19 @@
 //!
 //! Offsets are committed only after the batch's database commit, so a crash at
 //! any point replays records that are stored already (and skipped), never skips
-//! one. A partition revoked while its records wait in the batch is abandoned:
-//! its new owner reads them again.
+//! one. Every record carries the generation of its partition's assignment
+//! ([`Ownership`]): a record whose partition was revoked since it was read is
+//! neither stored nor committed, in either stage; its partition's owner now
+//! reads it again from the committed offset.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::statistics::Statistics;
-use rdkafka::{ClientContext, TopicPartitionList};
+use rdkafka::{ClientContext, Message, TopicPartitionList};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -22,17 +24,18 @@ use crate::batch::{Batch, Record};
 use crate::config::WriterConfig;
 use crate::error::WriterError;
 use crate::metrics as m;
+use crate::ownership::Ownership;
 use crate::persist::{Persister, Prepared};
 
 /// Hears rebalances and statistics from librdkafka.
 #[derive(Debug, Default)]
 pub struct WriterContext {
-    revoked: Arc<Mutex<Vec<(String, i32)>>>,
+    ownership: Ownership,
 }
 
 impl WriterContext {
-    fn take_revoked(&self) -> Vec<(String, i32)> {
-        std::mem::take(&mut *self.revoked.lock().unwrap_or_else(PoisonError::into_inner))
+    pub fn ownership(&self) -> &Ownership {
+        &self.ownership
     }
 }
 
@@ -49,20 +52,28 @@ impl ClientContext for WriterContext {
     }
 }
 
-impl ConsumerContext for WriterContext {
-    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(list) = rebalance {
-            let mut revoked = self.revoked.lock().unwrap_or_else(PoisonError::into_inner);
-            for e in list.elements() {
-                revoked.push((e.topic().to_owned(), e.partition()));
-            }
-            tracing::info!(partitions = list.count(), "partitions revoked");
-        }
-    }
+fn partitions(list: &TopicPartitionList) -> Vec<(String, i32)> {
+    list.elements()
+        .iter()
+        .map(|e| (e.topic().to_owned(), e.partition()))
+        .collect()
+}
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(list) = rebalance {
-            tracing::info!(partitions = list.count(), "partitions assigned");
+impl ConsumerContext for WriterContext {
+    /// Runs before librdkafka applies the change, inside the poll that hears it:
+    /// no record of an assigned partition is returned before its generation
+    /// exists, and none read before a revoke is stored or committed after it.
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Revoke(list) => {
+                self.ownership.revoke(partitions(list));
+                tracing::info!(partitions = list.count(), "partitions revoked");
+            }
+            Rebalance::Assign(list) => {
+                self.ownership.assign(partitions(list));
+                tracing::info!(partitions = list.count(), "partitions assigned");
+            }
+            Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
         }
     }
 }
@@ -120,7 +131,13 @@ pub async fn consume(
     let stored = storing
         .await
         .unwrap_or_else(|e| Err(WriterError::Internal(format!("store task: {e}"))));
-    gathered.and(stored)
+    // Dropping the consumer leaves the group, and librdkafka's close runs the
+    // last rebalance synchronously: on a blocking thread, never on the runtime,
+    // whose other tasks (another writer in the same process) must go on.
+    let closed = tokio::task::spawn_blocking(move || drop(consumer)).await;
+    gathered
+        .and(stored)
+        .and(closed.map_err(|e| WriterError::Internal(format!("closing the consumer: {e}"))))
 }
 
 /// The first stage: gathers batches by count, bytes and linger, and prepares them.
@@ -131,6 +148,8 @@ async fn gather(
     consumer: &StreamConsumer<WriterContext>,
     to_store: &mpsc::Sender<Staged>,
 ) -> Result<(), WriterError> {
+    let ownership = consumer.context().ownership();
+    let mut revocations_seen = ownership.revocations();
     let mut batch = Batch::default();
     let mut flush_at: Option<Instant> = None;
     loop {
@@ -145,24 +164,33 @@ async fn gather(
             () = shutdown.cancelled() => break,
             () = linger => true,
             received = consumer.recv() => match received {
-                Ok(message) => {
-                    batch.push(Record::from_message(&message));
-                    flush_at.get_or_insert_with(|| Instant::now() + config.linger());
-                    batch.is_full(config.batch_max_rows, config.batch_max_bytes)
-                }
+                Ok(message) => match ownership.generation(message.topic(), message.partition()) {
+                    Some(generation) => {
+                        batch.push(Record::from_message(&message, generation));
+                        flush_at.get_or_insert_with(|| Instant::now() + config.linger());
+                        batch.is_full(config.batch_max_rows, config.batch_max_bytes)
+                    }
+                    None => {
+                        tracing::debug!(partition = message.partition(), "record of a partition not owned");
+                        false
+                    }
+                },
                 Err(error) => {
                     tracing::warn!(%error, "kafka consumer error");
                     false
                 }
             },
         };
-        abandon_revoked(consumer, &mut batch);
+        if ownership.revocations() != revocations_seen {
+            revocations_seen = ownership.revocations();
+            ownership.drop_stale(&mut batch);
+        }
         if full {
             hand_off(persister, &mut batch, to_store).await?;
             flush_at = None;
         }
     }
-    abandon_revoked(consumer, &mut batch);
+    ownership.drop_stale(&mut batch);
     hand_off(persister, &mut batch, to_store).await
 }
 
@@ -190,17 +218,8 @@ async fn hand_off(
         .map_err(|_| WriterError::Internal("the store stage stopped".into()))
 }
 
-fn abandon_revoked(consumer: &StreamConsumer<WriterContext>, batch: &mut Batch) {
-    let revoked = consumer.context().take_revoked();
-    if !revoked.is_empty() {
-        let dropped = batch.drop_partitions(&revoked);
-        if dropped > 0 {
-            tracing::info!(records = dropped, "abandoned records of revoked partitions");
-        }
-    }
-}
-
-/// The second stage: stores each batch (waiting out outages) and then commits its offsets.
+/// The second stage: stores each batch (waiting out outages) and then commits
+/// its offsets, leaving out records whose partition was revoked meanwhile.
 async fn store_loop(
     consumer: Arc<StreamConsumer<WriterContext>>,
     persister: Persister,
@@ -208,14 +227,26 @@ async fn store_loop(
     config: WriterConfig,
     shutdown: CancellationToken,
 ) -> Result<(), WriterError> {
-    while let Some(Staged { batch, prepared }) = staged.recv().await {
+    let ownership = consumer.context().ownership();
+    while let Some(Staged {
+        mut batch,
+        mut prepared,
+    }) = staged.recv().await
+    {
+        if ownership.drop_stale(&mut batch) > 0 {
+            // the preparation refers to records by position
+            prepared = None;
+        }
+        if batch.is_empty() {
+            continue;
+        }
         let first_try = match &prepared {
             Some(prepared) => persister.store_prepared(batch.records(), prepared).await,
             None => Err(WriterError::NotPrepared),
         };
         let outcome = match first_try {
             Err(error) if error.is_transient() => {
-                store_with_retry(&persister, &batch, &config, &shutdown, error).await
+                store_with_retry(&persister, ownership, &mut batch, &config, &shutdown, error).await
             }
             other => other,
         };
@@ -240,16 +271,19 @@ async fn store_loop(
             batch.dead_lettered = outcome.dead_lettered,
             "batch stored"
         );
-        commit(&consumer, &batch.next_offsets(), shutdown.is_cancelled());
+        let last = shutdown.is_cancelled();
+        ownership.commit_owned(&batch, |offsets| commit(&consumer, offsets, last));
     }
     Ok(())
 }
 
 /// Tries the whole batch again (prepare and store) until it is stored, backing
-/// off while a dependency is down. Gives up only on shutdown, with nothing committed.
+/// off while a dependency is down. Records whose partition is revoked meanwhile
+/// leave the batch. Gives up only on shutdown, with nothing committed.
 async fn store_with_retry(
     persister: &Persister,
-    batch: &Batch,
+    ownership: &Ownership,
+    batch: &mut Batch,
     config: &WriterConfig,
     shutdown: &CancellationToken,
     first_error: WriterError,
@@ -267,6 +301,7 @@ async fn store_with_retry(
                     () = shutdown.cancelled() => return Err(WriterError::Abandoned),
                 }
                 backoff = (backoff * 2).min(config.max_backoff());
+                ownership.drop_stale(batch);
                 attempt = persister.store_batch(batch.records()).await;
             }
             Err(error) => return Err(error),

@@ -6,6 +6,7 @@
 //! - [`store`]: the SQL.
 //! - [`dlq`]: the dead-letter topic.
 //! - [`batch`]: the batch being gathered and its offsets.
+//! - [`ownership`]: which partitions this writer owns, under which generation.
 //! - [`metrics`]: Prometheus metrics (served with health and readiness by
 //!   `chat_core::health`).
 //! - [`error`]: the writer's error type.
@@ -18,6 +19,7 @@ pub mod consumer;
 pub mod dlq;
 pub mod error;
 pub mod metrics;
+pub mod ownership;
 pub mod persist;
 pub mod store;
 

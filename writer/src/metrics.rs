@@ -10,6 +10,8 @@ pub const INSERT_SECONDS: &str = "writer_insert_duration_seconds";
 pub const CONSUMER_LAG: &str = "writer_consumer_lag_records";
 pub const DLQ_RECORDS: &str = "writer_dlq_records_total";
 pub const RETRIES: &str = "writer_batch_retries_total";
+pub const PARTITIONS_OWNED: &str = "writer_partitions_owned";
+pub const RECORDS_ABANDONED: &str = "writer_records_abandoned_total";
 
 /// The process-wide recorder (shared with whatever else runs in the process).
 pub fn handle() -> &'static PrometheusHandle {
@@ -48,6 +50,11 @@ fn describe() {
         "Records behind the partition's end, by partition"
     );
     metrics::describe_counter!(DLQ_RECORDS, "Records sent to the dead-letter topic");
+    metrics::describe_gauge!(PARTITIONS_OWNED, "Partitions this writer owns now");
+    metrics::describe_counter!(
+        RECORDS_ABANDONED,
+        "Records left unstored and uncommitted because their partition was revoked"
+    );
     metrics::describe_counter!(
         RETRIES,
         "Batch tries that failed on a dependency and were retried"

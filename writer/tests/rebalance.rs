@@ -1,5 +1,9 @@
 //! A second writer joining the group mid-stream and leaving again moves
 //! partitions twice: nothing is lost and nothing is stored twice.
+//!
+//! Both writers run in this process, so the runtime has several threads: a
+//! writer leaving the group closes its consumer on a blocking thread while
+//! the other goes on.
 
 mod common;
 
@@ -11,7 +15,7 @@ use test_support::{RedisServer, TestDatabase, kafka, wait_until};
 
 const TOTAL: usize = 3000;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_writer_joining_and_leaving_the_group_loses_nothing_and_duplicates_nothing() {
     let db = TestDatabase::new().await;
     let redis = RedisServer::start();
@@ -32,9 +36,12 @@ async fn a_writer_joining_and_leaving_the_group_loses_nothing_and_duplicates_not
     let second = InProcessWriter::start(config.clone()).await;
     produce_all(&producer, &topics.topic, &thirds[1]).await;
     wait_until(
-        "the second writer in the group",
+        "both writers owning partitions",
         Duration::from_secs(60),
-        || async { (group_members(&topics.brokers, &topics.group) == 2).then_some(()) },
+        || async {
+            let members = group_assignment(&topics.brokers, &topics.group)?;
+            (members.len() == 2 && members.iter().all(|(_, owned)| !owned.is_empty())).then_some(())
+        },
     )
     .await;
     wait_for_rows(&db.pool, (2 * TOTAL / 3) as i64, Duration::from_secs(60)).await;

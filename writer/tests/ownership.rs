@@ -1,0 +1,158 @@
+//! Partition ownership across rebalances: a partition taken away and given
+//! back while the writer waits for records loses none of its records, and
+//! writers joining, crashing and leaving under a steady stream store every
+//! record once.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::*;
+use test_support::{RedisServer, TestDatabase, kafka, wait_until};
+
+const PARTITIONS: i32 = 6;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_partition_revoked_and_assigned_back_while_idle_loses_no_record() {
+    let db = TestDatabase::new().await;
+    let redis = RedisServer::start();
+    let topics = kafka::unique_topics(PARTITIONS).await;
+    let (user, rooms) = seed_rooms(&db.pool, 24).await;
+    let config = writer_config(&db.url, &redis.url(), &topics);
+    let producer = kafka::producer(&topics.brokers);
+
+    // the first writer owns every partition; one message per room tells each room's partition
+    let first = InProcessWriter::start(config.clone()).await;
+    let warmup = events(user, &rooms, rooms.len());
+    let landed = produce_all_partitions(&producer, &topics.topic, &warmup).await;
+    wait_for_rows(&db.pool, warmup.len() as i64, Duration::from_secs(60)).await;
+    let first_id = wait_until(
+        "the first writer alone owns every partition",
+        GROUP_WAIT,
+        || async {
+            match group_assignment(&topics.brokers, &topics.group)?.as_slice() {
+                [(id, owned)] if owned.len() == PARTITIONS as usize => Some(id.clone()),
+                _ => None,
+            }
+        },
+    )
+    .await;
+
+    // a second writer joins and takes some partitions away from the first ...
+    let second = InProcessWriter::start(config.clone()).await;
+    let moved: BTreeSet<i32> =
+        wait_until("the second writer owns partitions", GROUP_WAIT, || async {
+            let members = group_assignment(&topics.brokers, &topics.group)?;
+            let [a, b] = members.as_slice() else {
+                return None;
+            };
+            let (_, theirs) = if a.0 == first_id { b } else { a };
+            (!a.1.is_empty() && !b.1.is_empty()).then(|| theirs.iter().copied().collect())
+        })
+        .await;
+    // ... and leaves: they go back to the first, which has been waiting for records all along
+    second.stop().await;
+    wait_until(
+        "the first writer owns every partition again",
+        GROUP_WAIT,
+        || async {
+            match group_assignment(&topics.brokers, &topics.group)?.as_slice() {
+                [(id, owned)] if *id == first_id && owned.len() == PARTITIONS as usize => Some(()),
+                _ => None,
+            }
+        },
+    )
+    .await;
+
+    // the next records of the partitions that moved are all stored
+    let moved_rooms: Vec<_> = rooms
+        .iter()
+        .zip(&landed)
+        .filter(|(_, p)| moved.contains(p))
+        .map(|(room, _)| *room)
+        .collect();
+    let next = events(user, &moved_rooms, moved_rooms.len() * 5);
+    produce_all(&producer, &topics.topic, &next).await;
+    let all: Vec<_> = warmup.iter().chain(&next).cloned().collect();
+    wait_for_rows(&db.pool, all.len() as i64, Duration::from_secs(60)).await;
+    first.stop().await;
+    assert_stored_exactly(&db.pool, &all).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_writers_joining_crashing_and_leaving_under_a_stream_store_every_record_once() {
+    let db = TestDatabase::new().await;
+    let redis = RedisServer::start();
+    let topics = kafka::unique_topics(PARTITIONS).await;
+    let (user, rooms) = seed_rooms(&db.pool, 12).await;
+    let all = events(user, &rooms, 3500);
+    let phases: Vec<&[chat_core::ChatEvent]> = all.chunks(500).collect();
+    let mut config = writer_config(&db.url, &redis.url(), &topics);
+    config.batch_max_rows = 50;
+    let producer = kafka::producer(&topics.brokers);
+    let owners = |n: usize| {
+        let topics = topics.clone();
+        move || {
+            let topics = topics.clone();
+            async move {
+                let members = group_assignment(&topics.brokers, &topics.group)?;
+                let owned: usize = members.iter().map(|(_, p)| p.len()).sum();
+                (members.len() == n
+                    && owned == PARTITIONS as usize
+                    && members.iter().all(|(_, p)| !p.is_empty()))
+                .then_some(())
+            }
+        }
+    };
+    // Each membership change is made while a phase of records is being
+    // produced, and waited for before the next one: every change lands mid-stream.
+    let first = InProcessWriter::start(config.clone()).await;
+    produce_all(&producer, &topics.topic, phases[0]).await;
+
+    let mut second = spawn_writer_process(&config, test_support::free_port());
+    let (_, ()) = tokio::join!(
+        produce_all(&producer, &topics.topic, phases[1]),
+        wait_until("two writers owning partitions", GROUP_WAIT, owners(2)),
+    );
+    let mut third = spawn_writer_process(&config, test_support::free_port());
+    let (_, ()) = tokio::join!(
+        produce_all(&producer, &topics.topic, phases[2]),
+        wait_until("three writers owning partitions", GROUP_WAIT, owners(3)),
+    );
+    wait_for_rows(&db.pool, 1200, GROUP_WAIT).await;
+
+    // the second crashes: its partitions move after the session timeout
+    second.kill().expect("SIGKILL the second writer");
+    second.wait().expect("reap it");
+    let (_, ()) = tokio::join!(
+        produce_all(&producer, &topics.topic, phases[3]),
+        wait_until("two writers after the crash", GROUP_WAIT, owners(2)),
+    );
+    // the third leaves cleanly
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(third.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM the third");
+    let (_, ()) = tokio::join!(
+        produce_all(&producer, &topics.topic, phases[4]),
+        wait_until("the first writer alone", GROUP_WAIT, owners(1)),
+    );
+    assert!(
+        third.wait().expect("reap it").success(),
+        "the third writer exits cleanly"
+    );
+    // and a new one joins for the end of the stream
+    let fourth = InProcessWriter::start(config.clone()).await;
+    let (_, ()) = tokio::join!(
+        produce_all(&producer, &topics.topic, phases[5]),
+        wait_until("two writers again", GROUP_WAIT, owners(2)),
+    );
+    produce_all(&producer, &topics.topic, phases[6]).await;
+
+    wait_for_rows(&db.pool, all.len() as i64, Duration::from_secs(90)).await;
+    fourth.stop().await;
+    first.stop().await;
+    assert_stored_exactly(&db.pool, &all).await;
+}
+
+/// How long a group may take to settle after a member joins or leaves.
+const GROUP_WAIT: Duration = Duration::from_secs(60);
