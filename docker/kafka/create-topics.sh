@@ -5,10 +5,13 @@
 # Same topics as scripts/kafka.sh creates for the local stack.
 #
 # Environment: KAFKA_BOOTSTRAP (kafka:9092), KAFKA_TOPIC (chat.messages, 8
-# partitions), KAFKA_DLQ_TOPIC (chat.messages.dlq, 1 partition).
+# partitions), KAFKA_DLQ_TOPIC (chat.messages.dlq, 1 partition),
+# CHAT_KAFKA_HOME (/opt/kafka, the image's; docker/compose-check points it at
+# stand-in tools).
 set -euo pipefail
 
 bootstrap="${KAFKA_BOOTSTRAP:-kafka:9092}"
+kafka_home="${CHAT_KAFKA_HOME:-/opt/kafka}"
 topics=(
   "${KAFKA_TOPIC:-chat.messages}:8"
   "${KAFKA_DLQ_TOPIC:-chat.messages.dlq}:1"
@@ -17,7 +20,7 @@ topics=(
 export KAFKA_HEAP_OPTS="-Xmx128m"
 
 kafka_topics() {
-  /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$bootstrap" "$@"
+  "$kafka_home/bin/kafka-topics.sh" --bootstrap-server "$bootstrap" "$@"
 }
 
 for spec in "${topics[@]}"; do
