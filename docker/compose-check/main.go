@@ -8,8 +8,10 @@
 //
 // The values of the variables come from the environment. The build context
 // of every image FILE builds is filtered like the Docker builder does
-// (context.go). With PROMETHEUS_YML, every scrape target must be a service of
-// FILE listening on that port.
+// (context.go). The topic creator runs against stand-in Kafka tools
+// (topics.go): every topic the services use must end up durable. With
+// PROMETHEUS_YML, every scrape target must be a service of FILE listening on
+// that port.
 // Prints one line per broken rule and exits 1 if there is any.
 package main
 
@@ -341,6 +343,7 @@ func main() {
 	}
 	c.secrets(raw, "file")
 	c.specifics(project)
+	c.topics(project, filepath.Dir(file))
 	seen := map[string]bool{}
 	for _, name := range sortedNames(project) {
 		b := project.Services[name].Build
