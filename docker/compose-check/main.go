@@ -67,6 +67,8 @@ var pinnedTag = regexp.MustCompile(`^[0-9v][0-9A-Za-z._-]*$`)
 
 type checker struct {
 	findings []string
+	// durableTopics: how many topics the topic creator was checked on.
+	durableTopics int
 }
 
 func (c *checker) failf(service, format string, args ...any) {
@@ -369,8 +371,8 @@ func main() {
 	for _, f := range c.findings {
 		fmt.Println(f)
 	}
-	fmt.Printf("compose-check: %d services, %d networks, %d volumes, %d build contexts; %d findings\n",
-		len(project.Services), len(project.Networks), len(project.Volumes), len(seen), len(c.findings))
+	fmt.Printf("compose-check: %d services, %d networks, %d volumes, %d build contexts, %d topics checked for flush.messages=1 (created or found); %d findings\n",
+		len(project.Services), len(project.Networks), len(project.Volumes), len(seen), c.durableTopics, len(c.findings))
 	if len(c.findings) > 0 {
 		os.Exit(1)
 	}

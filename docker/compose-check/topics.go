@@ -67,7 +67,7 @@ func creatorScript(s types.ServiceConfig, composeDir string) (string, error) {
 		if filepath.IsAbs(v.Source) {
 			return v.Source, nil
 		}
-		return filepath.Join(composeDir, v.Source), nil
+		return filepath.Abs(filepath.Join(composeDir, v.Source))
 	}
 	return "", fmt.Errorf("no volume mounts %s from this repository", s.Entrypoint[1])
 }
@@ -164,6 +164,7 @@ func (c *checker) topics(p *types.Project, composeDir string) {
 			c.failf(topicCreator, "topics %s: %s fails: %v", when, filepath.Base(script), err)
 			continue
 		}
+		c.durableTopics = len(topics)
 		for _, t := range topics {
 			config, err := topicConfig(dir, t)
 			if err != nil {
