@@ -11,7 +11,7 @@
 //! `TEST_KAFKA_BROKERS=127.0.0.1:29092 cargo bench -p chat-core --bench produce_fsync`.
 //!
 //! Settings: `BENCH_FSYNC_SENDS` (1000: sends per path and run with one sender),
-//! `BENCH_FSYNC_SENDERS` (100), `BENCH_FSYNC_SENDS_EACH` (50: sends per
+//! `BENCH_FSYNC_SENDERS` (100), `BENCH_FSYNC_SENDS_EACH` (200: sends per
 //! concurrent sender), `BENCH_FSYNC_RUNS` (3), `BENCH_FSYNC_PROBE_DIR` (where the
 //! disk's own fsync is timed, ideally the broker's data directory; default the
 //! temporary directory).
@@ -81,7 +81,7 @@ impl Measured {
 async fn main() {
     let sends = setting("BENCH_FSYNC_SENDS", 1000);
     let senders = setting("BENCH_FSYNC_SENDERS", 100);
-    let sends_each = setting("BENCH_FSYNC_SENDS_EACH", 50);
+    let sends_each = setting("BENCH_FSYNC_SENDS_EACH", 200);
     let runs = setting("BENCH_FSYNC_RUNS", 3);
     let brokers = test_support::kafka::brokers();
     let probe_dir = std::env::var_os("BENCH_FSYNC_PROBE_DIR")
