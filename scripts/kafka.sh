@@ -15,6 +15,10 @@
 #   KAFKA_VERSION           org.apache.kafka:kafka_2.13 version    (4.3.1)
 #   KAFKA_TOPIC             main topic, 8 partitions               (chat.messages)
 #   KAFKA_DLQ_TOPIC         dead-letter topic, 1 partition         (chat.messages.dlq)
+#   KAFKA_TOPIC_CONFIG      config both topics get, created now or before   (empty:
+#                           the broker's defaults; stack.sh sets flush.messages=1 for
+#                           dev, fsync before the ack, as docker/kafka/create-topics.sh
+#                           does in production)
 #   KAFKA_READY_TIMEOUT     seconds to wait for the broker         (90)
 set -euo pipefail
 
@@ -33,6 +37,7 @@ KAFKA_TOPIC="${KAFKA_TOPIC:-chat.messages}"
 KAFKA_TOPIC_PARTITIONS=8
 KAFKA_DLQ_TOPIC="${KAFKA_DLQ_TOPIC:-chat.messages.dlq}"
 KAFKA_DLQ_PARTITIONS=1
+KAFKA_TOPIC_CONFIG="${KAFKA_TOPIC_CONFIG:-}"
 KAFKA_READY_TIMEOUT="${KAFKA_READY_TIMEOUT:-90}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 
@@ -126,6 +131,12 @@ topic_command() {
     --bootstrap-server "$BOOTSTRAP" "$@"
 }
 
+# config_command ARGS...: ConfigCommand, killed after TOPIC_TIMEOUT seconds (60).
+config_command() {
+  timeout "${TOPIC_TIMEOUT:-60}" java "${TOOL_JAVA_OPTS[@]}" -cp "$CP" kafka.admin.ConfigCommand \
+    --bootstrap-server "$BOOTSTRAP" "$@"
+}
+
 # broker_pid: the pid of *our* broker (pidfile, alive, and its command line
 # names our server.properties), or nothing.
 broker_pid() {
@@ -215,8 +226,14 @@ broker_ready() {
 # ensure_topics NAME:PARTITIONS...: creates the topics that $TOPICS_SEEN does
 # not list. Each TopicCommand is a JVM start (~2 s), so they run side by side.
 ensure_topics() {
-  local spec topic partitions i failed=""
-  local -a names=() pids=()
+  local spec topic partitions i failed="" item
+  local -a names=() pids=() config_args=() items=()
+  if [[ -n "$KAFKA_TOPIC_CONFIG" ]]; then
+    IFS=, read -r -a items <<<"$KAFKA_TOPIC_CONFIG"
+    for item in "${items[@]}"; do
+      config_args+=(--config "$item")
+    done
+  fi
   for spec in "$@"; do
     topic="${spec%:*}"
     partitions="${spec##*:}"
@@ -225,7 +242,7 @@ ensure_topics() {
       continue
     fi
     topic_command --create --if-not-exists --topic "$topic" \
-      --partitions "$partitions" --replication-factor 1 \
+      --partitions "$partitions" --replication-factor 1 "${config_args[@]}" \
       >"$KAFKA_DIR/create-$topic.out" 2>&1 &
     names+=("$topic ($partitions partitions)")
     pids+=("$!")
@@ -243,6 +260,51 @@ ensure_topics() {
     rm -f "$KAFKA_DIR/create-$topic.out"
   done
   [[ -z "$failed" ]] || die_with_log "$LOGFILE" "could not create the topics"
+}
+
+# topic_has_config DESCRIBED TOPIC KEY=VALUE: ConfigCommand's description
+# DESCRIBED lists KEY=VALUE among TOPIC's dynamic configs.
+topic_has_config() {
+  awk -v topic="$2" -v item="$3" '
+    /^Dynamic configs for topic / { current = $5; next }
+    current == topic && $1 == item { found = 1 }
+    END { exit !found }' <<<"$1"
+}
+
+# ensure_topic_config TOPIC...: every TOPIC has each item of
+# $KAFKA_TOPIC_CONFIG, whether created now or before it was set (one
+# describe; an alter, checked, where an item is missing). An alter of a
+# topic's config needs no restart and moves no data.
+ensure_topic_config() {
+  local topic item described missing
+  local -a items
+  if [[ -z "$KAFKA_TOPIC_CONFIG" ]]; then
+    log "topics keep the broker's defaults (KAFKA_TOPIC_CONFIG is empty)"
+    return 0
+  fi
+  IFS=, read -r -a items <<<"$KAFKA_TOPIC_CONFIG"
+  described="$(config_command --describe --entity-type topics 2>>"$TOOLS_LOG")" ||
+    die_with_log "$TOOLS_LOG" "cannot describe the topics' configs"
+  for topic in "$@"; do
+    missing=""
+    for item in "${items[@]}"; do
+      topic_has_config "$described" "$topic" "$item" || missing=1
+    done
+    if [[ -z "$missing" ]]; then
+      log "topic $topic has $KAFKA_TOPIC_CONFIG"
+      continue
+    fi
+    config_command --alter --entity-type topics --entity-name "$topic" \
+      --add-config "$KAFKA_TOPIC_CONFIG" >>"$TOOLS_LOG" 2>&1 ||
+      die_with_log "$TOOLS_LOG" "cannot set $KAFKA_TOPIC_CONFIG on topic $topic"
+    described="$(config_command --describe --entity-type topics --entity-name "$topic" 2>>"$TOOLS_LOG")" ||
+      die_with_log "$TOOLS_LOG" "cannot describe topic $topic's config"
+    for item in "${items[@]}"; do
+      topic_has_config "$described" "$topic" "$item" ||
+        die_with_log "$TOOLS_LOG" "topic $topic does not have $item after the alter"
+    done
+    log "topic $topic: set $KAFKA_TOPIC_CONFIG"
+  done
 }
 
 cmd_up() {
@@ -276,7 +338,8 @@ cmd_up() {
 
   phase 4 4 "topics $KAFKA_TOPIC ($KAFKA_TOPIC_PARTITIONS partitions), $KAFKA_DLQ_TOPIC ($KAFKA_DLQ_PARTITIONS)"
   ensure_topics "$KAFKA_TOPIC:$KAFKA_TOPIC_PARTITIONS" "$KAFKA_DLQ_TOPIC:$KAFKA_DLQ_PARTITIONS"
-  phase_done "topics ready"
+  ensure_topic_config "$KAFKA_TOPIC" "$KAFKA_DLQ_TOPIC"
+  phase_done "topics ready${KAFKA_TOPIC_CONFIG:+ ($KAFKA_TOPIC_CONFIG)}"
 }
 
 broker_gone() {

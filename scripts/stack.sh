@@ -9,8 +9,10 @@
 #
 # Profiles (ports can be overridden with PG_PORT, REDIS_PORT, KAFKA_PORT,
 # KAFKA_CONTROLLER_PORT):
-#   dev   Postgres 15432, Redis 16379 (AOF on),  Kafka 19092 (controller 19093); data kept
-#   test  Postgres 25432, Redis 26379 (no persistence), Kafka 29092 (controller 29093);
+#   dev   Postgres 15432, Redis 16379 (AOF on),  Kafka 19092 (controller 19093); data kept;
+#         the chat's topics fsync before the ack (flush.messages=1), as in production
+#   test  Postgres 25432, Redis 26379 (no persistence), Kafka 29092 (controller 29093),
+#         topics with the broker's defaults (no fsync: tests survive no power loss);
 #         `up` stops anything running and wipes $STACK_DIR/test first: fresh state every run
 #
 # After `up`, $STACK_DIR/<profile>/env holds `export VAR=value` lines
@@ -46,11 +48,13 @@ case "$PROFILE" in
     PG_PORT="${PG_PORT:-15432}"
     REDIS_PORT="${REDIS_PORT:-16379}"
     KAFKA_PORT="${KAFKA_PORT:-19092}"
+    KAFKA_TOPIC_CONFIG="flush.messages=1"
     ;;
   test)
     PG_PORT="${PG_PORT:-25432}"
     REDIS_PORT="${REDIS_PORT:-26379}"
     KAFKA_PORT="${KAFKA_PORT:-29092}"
+    KAFKA_TOPIC_CONFIG=""
     ;;
   *) die "unknown profile '$PROFILE' (dev or test)" ;;
 esac
@@ -74,7 +78,7 @@ REDIS_LOG="$REDIS_DIR/redis.log"
 KAFKA_DIR="$PROFILE_DIR/kafka"
 ENV_FILE="$PROFILE_DIR/env"
 
-export STACK_DIR KAFKA_DIR KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_TOPIC KAFKA_DLQ_TOPIC
+export STACK_DIR KAFKA_DIR KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_TOPIC KAFKA_DLQ_TOPIC KAFKA_TOPIC_CONFIG
 
 # ---------------------------------------------------------------- postgres
 

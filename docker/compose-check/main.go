@@ -8,8 +8,10 @@
 //
 // The values of the variables come from the environment. The build context
 // of every image FILE builds is filtered like the Docker builder does
-// (context.go). With PROMETHEUS_YML, every scrape target must be a service of
-// FILE listening on that port.
+// (context.go). The topic creator runs against stand-in Kafka tools
+// (topics.go): every topic the services use must end up durable. With
+// PROMETHEUS_YML, every scrape target must be a service of FILE listening on
+// that port.
 // Prints one line per broken rule and exits 1 if there is any.
 package main
 
@@ -65,6 +67,8 @@ var pinnedTag = regexp.MustCompile(`^[0-9v][0-9A-Za-z._-]*$`)
 
 type checker struct {
 	findings []string
+	// durableTopics: how many topics the topic creator was checked on.
+	durableTopics int
 }
 
 func (c *checker) failf(service, format string, args ...any) {
@@ -341,6 +345,7 @@ func main() {
 	}
 	c.secrets(raw, "file")
 	c.specifics(project)
+	c.topics(project, filepath.Dir(file))
 	seen := map[string]bool{}
 	for _, name := range sortedNames(project) {
 		b := project.Services[name].Build
@@ -366,8 +371,8 @@ func main() {
 	for _, f := range c.findings {
 		fmt.Println(f)
 	}
-	fmt.Printf("compose-check: %d services, %d networks, %d volumes, %d build contexts; %d findings\n",
-		len(project.Services), len(project.Networks), len(project.Volumes), len(seen), len(c.findings))
+	fmt.Printf("compose-check: %d services, %d networks, %d volumes, %d build contexts, %d topics checked for flush.messages=1 (created or found); %d findings\n",
+		len(project.Services), len(project.Networks), len(project.Volumes), len(seen), c.durableTopics, len(c.findings))
 	if len(c.findings) > 0 {
 		os.Exit(1)
 	}
