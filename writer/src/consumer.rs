@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::batch::{Batch, Record};
 use crate::config::WriterConfig;
+use crate::crash::crash_point;
 use crate::error::WriterError;
 use crate::metrics as m;
 use crate::ownership::Ownership;
@@ -204,6 +205,7 @@ async fn hand_off(
     if batch.is_empty() {
         return Ok(());
     }
+    crash_point!("writer::after_fetch");
     let batch = std::mem::take(batch);
     let prepared = match persister.prepare(batch.records()).await {
         Ok(prepared) => Some(prepared),
@@ -271,6 +273,7 @@ async fn store_loop(
             batch.dead_lettered = outcome.dead_lettered,
             "batch stored"
         );
+        crash_point!("writer::after_db_commit");
         let last = shutdown.is_cancelled();
         ownership.commit_owned(&batch, |offsets| commit(&consumer, offsets, last));
     }

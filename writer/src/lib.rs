@@ -10,12 +10,14 @@
 //! - [`metrics`]: Prometheus metrics (served with health and readiness by
 //!   `chat_core::health`).
 //! - [`error`]: the writer's error type.
+//! - `crash`: crash points for fault tests (the `failpoints` feature).
 //!
 //! [`run`] is the whole service; `main` only reads the config and calls it.
 
 pub mod batch;
 pub mod config;
 pub mod consumer;
+mod crash;
 pub mod dlq;
 pub mod error;
 pub mod metrics;

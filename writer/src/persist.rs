@@ -12,6 +12,7 @@ use chat_core::{ChatEvent, Sequencer};
 use sqlx::{PgConnection, PgPool};
 
 use crate::batch::Record;
+use crate::crash::crash_point;
 use crate::dlq::DeadLetters;
 use crate::error::{WriterError, is_data_error, is_seq_conflict};
 use crate::metrics as m;
@@ -125,6 +126,7 @@ impl Persister {
             }
             Err(e) => return Err(e.into()),
         }
+        crash_point!("writer::during_insert");
         if !self.sequencer.epochs_unchanged(&prepared.assigned).await? {
             tx.rollback().await?;
             return Err(WriterError::EpochChanged);

@@ -83,6 +83,15 @@ impl InProcessWriter {
 
 /// The `writer` binary, started as a real process with the config in its environment.
 pub fn spawn_writer_process(config: &WriterConfig, http_port: u16) -> Child {
+    spawn_writer_process_with(config, http_port, &[])
+}
+
+/// [`spawn_writer_process`] with more environment, e.g. `FAILPOINTS`.
+pub fn spawn_writer_process_with(
+    config: &WriterConfig,
+    http_port: u16,
+    extra_env: &[(&str, &str)],
+) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_writer"));
     command
         .env_clear()
@@ -109,6 +118,7 @@ pub fn spawn_writer_process(config: &WriterConfig, http_port: u16) -> Child {
     if let Some(instance) = &config.group_instance_id {
         command.env("WRITER_GROUP_INSTANCE_ID", instance);
     }
+    command.envs(extra_env.iter().copied());
     command.spawn().expect("start the writer binary")
 }
 
