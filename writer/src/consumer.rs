@@ -264,6 +264,7 @@ async fn store_loop(
             }
             Err(error) => return Err(error),
         };
+        crash_point!("writer::after_db_commit");
         metrics::counter!(m::BATCHES).increment(1);
         metrics::histogram!(m::BATCH_SIZE).record(batch.len() as f64);
         tracing::debug!(
@@ -273,7 +274,6 @@ async fn store_loop(
             batch.dead_lettered = outcome.dead_lettered,
             "batch stored"
         );
-        crash_point!("writer::after_db_commit");
         let last = shutdown.is_cancelled();
         ownership.commit_owned(&batch, |offsets| commit(&consumer, offsets, last));
     }

@@ -154,5 +154,103 @@ async fn three_writers_joining_crashing_and_leaving_under_a_stream_store_every_r
     assert_stored_exactly(&db.pool, &all).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_stored_after_its_partitions_moved_does_not_move_their_offsets_back() {
+    let db = TestDatabase::new().await;
+    let redis = RedisServer::start();
+    let topics = kafka::unique_topics(PARTITIONS).await;
+    let (user, rooms) = seed_rooms(&db.pool, 12).await;
+    let all = events(user, &rooms, 600);
+    let config = writer_config(&db.url, &redis.url(), &topics);
+    // The first writer gathers the whole first burst into one batch, so that
+    // while that batch stalls its gather stage is back polling (and hears the
+    // revoke) instead of waiting to hand over a third batch.
+    let mut stalling = config.clone();
+    stalling.batch_max_rows = 1000;
+    stalling.batch_linger_ms = 2000;
+    let producer = kafka::producer(&topics.brokers);
+
+    // The first writer stores its first batch, then stalls before committing
+    // its offsets, long enough for a second writer to take partitions away,
+    // store their records and commit past them.
+    let first_http = test_support::free_port();
+    let mut first = spawn_writer_process_with(
+        &stalling,
+        first_http,
+        &[("FAILPOINTS", "writer::after_db_commit=1*return(25000)")],
+    );
+    produce_all(&producer, &topics.topic, &all[..300]).await;
+    wait_until("the first batch stored", GROUP_WAIT, || async {
+        (row_count(&db.pool).await > 0).then_some(())
+    })
+    .await;
+    let second = InProcessWriter::start(config.clone()).await;
+    let members = wait_until("the second writer owns partitions", GROUP_WAIT, || async {
+        let members = group_assignment(&topics.brokers, &topics.group)?;
+        (members.len() == 2 && members.iter().all(|(_, p)| !p.is_empty())).then_some(members)
+    })
+    .await;
+    produce_all(&producer, &topics.topic, &all[300..]).await;
+    let ends = kafka::end_offsets(&topics.brokers, &topics.topic, PARTITIONS);
+    // the stalled first writer commits nothing: the member whose partitions are
+    // committed to the end is the second
+    let moved: Vec<i32> = wait_until(
+        "the second writer committed its partitions to the end",
+        GROUP_WAIT,
+        || async {
+            let committed =
+                kafka::committed_offsets(&topics.brokers, &topics.group, &topics.topic, PARTITIONS);
+            members
+                .iter()
+                .map(|(_, p)| p)
+                .find(|p| {
+                    p.iter()
+                        .all(|&p| committed[p as usize].unwrap_or(0) >= ends[p as usize])
+                })
+                .cloned()
+        },
+    )
+    .await;
+    let first_metrics = std::net::SocketAddr::from(([127, 0, 0, 1], first_http));
+    assert_eq!(
+        counter_value(
+            &http_get(first_metrics, "/metrics").await,
+            "writer_batches_total"
+        ),
+        0.0,
+        "the first writer is still stalled before its first offset commit"
+    );
+
+    // the stalled batch goes on; its moved partitions' offsets must not go back
+    wait_for_rows(&db.pool, all.len() as i64, Duration::from_secs(90)).await;
+    wait_until(
+        "the first writer past its stall",
+        Duration::from_secs(60),
+        || async {
+            let text = http_get(first_metrics, "/metrics").await;
+            (counter_value(&text, "writer_batches_total") >= 1.0).then_some(())
+        },
+    )
+    .await;
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(first.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM the first");
+    assert!(
+        first.wait().expect("reap").success(),
+        "the first writer exits cleanly"
+    );
+    second.stop().await;
+    let committed =
+        kafka::committed_offsets(&topics.brokers, &topics.group, &topics.topic, PARTITIONS);
+    for p in moved {
+        assert!(
+            committed[p as usize].unwrap_or(0) >= ends[p as usize],
+            "partition {p}: committed offset {:?} went back below {}",
+            committed[p as usize],
+            ends[p as usize]
+        );
+    }
+    assert_stored_exactly(&db.pool, &all).await;
+}
+
 /// How long a group may take to settle after a member joins or leaves.
 const GROUP_WAIT: Duration = Duration::from_secs(60);
