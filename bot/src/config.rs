@@ -90,6 +90,7 @@ pub struct BotConfig {
     pub rate_window_secs: u64,
     /// Mentions older than this (by their send time) are not answered: a bot
     /// started late, or back from an outage, does not answer stale questions.
+    /// A reply already claimed is delivered whatever the mention's age.
     #[arg(long, env = "BOT_MAX_MENTION_AGE_SECS", default_value_t = 300)]
     pub max_mention_age_secs: u64,
     /// Replies written at the same time; further mentions wait.

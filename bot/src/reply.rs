@@ -1,8 +1,9 @@
 //! Answering one mention, exactly once.
 //!
 //! The reply's id is derived from the mention's id, and the finished reply is
-//! claimed in Redis (`SET NX`) before it is produced. So whatever is killed
-//! when, a mention yields one message: a bot restarted before the claim writes
+//! claimed in Redis (`SET NX`) before it is produced. A claim is looked for
+//! before anything else (the mention's age included), so a claimed reply is
+//! always delivered. So whatever is killed when, a mention yields one message: a bot restarted before the claim writes
 //! the reply again under the same id; one restarted after it produces the
 //! claimed event again, byte for byte; two instances racing after a rebalance
 //! both end up producing the winner's claim. The writer's `ON CONFLICT (id)`
@@ -112,18 +113,20 @@ impl Replier {
         if !self.looks_like_mention(mention) {
             return Ok(Outcome::Ignored);
         }
+        let id = reply_id(mention.id);
+        // a claimed reply is delivered whatever the mention's age: its produce
+        // may have failed for longer than the age limit
+        if let Some(claimed) = self.claimed(id).await? {
+            // written before a crash or by another instance: deliver it as it was
+            self.deliver(&claimed).await?;
+            return Ok(Outcome::AlreadyAnswered);
+        }
         let age = Utc::now().signed_duration_since(mention.sent_at);
         if age
             .to_std()
             .is_ok_and(|age| age > self.settings.max_mention_age)
         {
             return Ok(Outcome::Ignored);
-        }
-        let id = reply_id(mention.id);
-        if let Some(claimed) = self.claimed(id).await? {
-            // written before a crash or by another instance: deliver it as it was
-            self.deliver(&claimed).await?;
-            return Ok(Outcome::AlreadyAnswered);
         }
         if account::is_stored(&self.pool, id).await? {
             return Ok(Outcome::AlreadyAnswered);

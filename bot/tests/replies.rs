@@ -177,7 +177,53 @@ async fn a_reply_claimed_before_a_crash_is_delivered_as_claimed_without_asking_a
     bot.stop().await;
 
     let mention = say(&mut socket, room, "@bot one more thing").await;
-    // what an earlier run had finished and claimed just before it died
+    plant_claim(&stack, room, mention, "the answer written before the crash").await;
+
+    let bot = Bot::start(config).await;
+    let reply = next_bot_message(&mut socket).await;
+    assert_eq!(reply["body"], "the answer written before the crash");
+    assert_eq!(reply["id"], reply_id(mention).to_string());
+    bot_caught_up(&stack).await;
+    assert!(ollama.requests().is_empty(), "the model is not asked again");
+    assert_eq!(stored_bot_messages(&stack.db.pool, room).await.len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_claimed_reply_is_delivered_however_old_its_mention_is() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let ollama = FakeOllama::start(&[MODEL]).await;
+    let mut config = bot_config(&stack, &ollama);
+    // every mention is too old to answer by the time the bot reads it
+    config.max_mention_age_secs = 0;
+    let bot = Bot::start(config.clone()).await;
+    let alice = User::sign_up(&gateway, "alice").await;
+    let (room, mut socket) = room_with_bot(&gateway, &alice).await;
+    bot.stop().await;
+
+    // an earlier run claimed this reply, then failed to produce it for longer than the age limit
+    let claimed = say(&mut socket, room, "@bot one more thing").await;
+    plant_claim(&stack, room, claimed, "the answer claimed long ago").await;
+    // and this one it never got to
+    let unclaimed = say(&mut socket, room, "@bot and another").await;
+
+    let bot = Bot::start(config).await;
+    let reply = next_bot_message(&mut socket).await;
+    assert_eq!(reply["id"], reply_id(claimed).to_string());
+    assert_eq!(reply["body"], "the answer claimed long ago");
+    bot_caught_up(&stack).await;
+    let stored = wait_for_bot_messages(&stack.db.pool, room, 1).await;
+    assert_eq!(stored.len(), 1, "the old unclaimed mention is not answered");
+    assert_eq!(stored[0].0, reply_id(claimed));
+    assert_ne!(stored[0].0, reply_id(unclaimed));
+    assert!(ollama.requests().is_empty(), "the model is not asked");
+    bot.stop().await;
+}
+
+/// Stores in Redis the claim of a reply to `mention` with `body`, as a bot
+/// that finished the reply and died before producing it would have left it.
+async fn plant_claim(stack: &Stack, room: uuid::Uuid, mention: uuid::Uuid, body: &str) {
     let bot_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE username = 'bot'")
         .fetch_one(&stack.db.pool)
         .await
@@ -187,7 +233,7 @@ async fn a_reply_claimed_before_a_crash_is_delivered_as_claimed_without_asking_a
         bot_id,
         format!("bot:{mention}"),
         chat_core::MessageKind::Bot,
-        "the answer written before the crash",
+        body,
     );
     claimed.id = reply_id(mention);
     claimed.sender_name = "bot".into();
@@ -202,15 +248,6 @@ async fn a_reply_claimed_before_a_crash_is_delivered_as_claimed_without_asking_a
         .query_async(&mut redis)
         .await
         .expect("claim set");
-
-    let bot = Bot::start(config).await;
-    let reply = next_bot_message(&mut socket).await;
-    assert_eq!(reply["body"], "the answer written before the crash");
-    assert_eq!(reply["id"], reply_id(mention).to_string());
-    bot_caught_up(&stack).await;
-    assert!(ollama.requests().is_empty(), "the model is not asked again");
-    assert_eq!(stored_bot_messages(&stack.db.pool, room).await.len(), 1);
-    bot.stop().await;
 }
 
 #[tokio::test]

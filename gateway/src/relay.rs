@@ -7,8 +7,13 @@
 //! (the answer to a lagging receiver), it never silently misses a message.
 //! When the Redis connection drops, it is re-established, every room is
 //! subscribed again, and every socket is told to catch up from its last seq.
+//!
+//! [`Relay::join`] returns only once the room's channels are subscribed on
+//! the current connection: a room's readiness is withdrawn when the connection
+//! drops and given back when the new connection has subscribed it again, so a
+//! socket that subscribes meanwhile waits instead of missing what is published.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -45,21 +50,43 @@ pub enum RoomFrame {
 
 pub use chat_core::live::live_channel;
 
-enum Command {
-    Subscribe(Uuid, oneshot::Sender<()>),
-    Unsubscribe(Uuid),
-}
+/// The room's wanted state changed (it gained its first member or lost its
+/// last): the connection task brings its subscription in line.
+struct Changed(Uuid);
 
 struct Room {
     sender: broadcast::Sender<RoomFrame>,
     members: usize,
-    /// Resolves once Redis confirmed the subscription.
+    /// Resolves once Redis confirmed the subscription on the current connection.
     ready: futures::future::Shared<oneshot::Receiver<()>>,
+    /// Resolves `ready`; `None` once it has.
+    confirm: Option<oneshot::Sender<()>>,
+}
+
+impl Room {
+    fn new() -> Self {
+        let (confirm, ready) = oneshot::channel();
+        Self {
+            sender: broadcast::channel(ROOM_CAPACITY).0,
+            members: 0,
+            ready: futures::FutureExt::shared(ready),
+            confirm: Some(confirm),
+        }
+    }
+
+    /// The subscription is gone (the connection dropped): joiners wait again.
+    fn withdraw(&mut self) {
+        if self.confirm.is_none() {
+            let (confirm, ready) = oneshot::channel();
+            self.ready = futures::FutureExt::shared(ready);
+            self.confirm = Some(confirm);
+        }
+    }
 }
 
 struct Inner {
     rooms: Mutex<HashMap<Uuid, Room>>,
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::UnboundedSender<Changed>,
 }
 
 /// Handle on this instance's relay; cheap to clone.
@@ -93,11 +120,7 @@ impl Drop for Lease {
             room.members -= 1;
             if room.members == 0 {
                 rooms.remove(&self.room);
-                let _ = self
-                    .relay
-                    .inner
-                    .commands
-                    .send(Command::Unsubscribe(self.room));
+                let _ = self.relay.inner.commands.send(Changed(self.room));
             }
         }
     }
@@ -124,7 +147,9 @@ impl Relay {
     }
 
     /// Joins the room's fan-out and waits until Redis delivers its channel to
-    /// this instance, so that anything published afterwards reaches the receiver.
+    /// this instance, so that anything published afterwards reaches the
+    /// receiver. While the relay reconnects to Redis, this waits for the new
+    /// connection's subscription.
     pub async fn join(
         &self,
         room: Uuid,
@@ -136,13 +161,8 @@ impl Relay {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             let entry = rooms.entry(room).or_insert_with(|| {
-                let (done, ready) = oneshot::channel();
-                let _ = self.inner.commands.send(Command::Subscribe(room, done));
-                Room {
-                    sender: broadcast::channel(ROOM_CAPACITY).0,
-                    members: 0,
-                    ready: futures::FutureExt::shared(ready),
-                }
+                let _ = self.inner.commands.send(Changed(room));
+                Room::new()
             });
             entry.members += 1;
             (entry.sender.subscribe(), entry.ready.clone())
@@ -168,19 +188,35 @@ impl Relay {
             .collect()
     }
 
-    /// After a reconnect, joiners of these rooms need not wait: they are subscribed.
-    fn mark_ready(&self, rooms: &[Uuid]) {
-        let mut all = self
+    fn is_wanted(&self, room: Uuid) -> bool {
+        self.inner
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(&room)
+    }
+
+    /// The room is subscribed on the current connection: its joiners may go on.
+    fn confirm(&self, room: Uuid) {
+        let mut rooms = self
             .inner
             .rooms
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        for room in rooms {
-            if let Some(entry) = all.get_mut(room) {
-                let (done, ready) = oneshot::channel();
-                let _ = done.send(());
-                entry.ready = futures::FutureExt::shared(ready);
-            }
+        if let Some(done) = rooms.get_mut(&room).and_then(|entry| entry.confirm.take()) {
+            let _ = done.send(());
+        }
+    }
+
+    /// The connection dropped: no room is subscribed until the next one says so.
+    fn withdraw_all(&self) {
+        let mut rooms = self
+            .inner
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for entry in rooms.values_mut() {
+            entry.withdraw();
         }
     }
 
@@ -199,7 +235,7 @@ impl Relay {
     async fn connection_loop(
         self,
         client: redis::Client,
-        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut commands: mpsc::UnboundedReceiver<Changed>,
         shutdown: CancellationToken,
     ) {
         let mut backoff = Duration::from_millis(100);
@@ -217,7 +253,10 @@ impl Relay {
                     }
                     first = false;
                     self.serve(sink, stream, &mut commands, &shutdown).await;
-                    // every room may have missed messages while the connection was down
+                    metrics::gauge!(m::ROOM_SUBSCRIPTIONS).set(0.0);
+                    // joiners from now on wait for the next connection's subscription,
+                    // and every room may have missed messages while the connection was down
+                    self.withdraw_all();
                     for room in self.rooms() {
                         self.dispatch(room, RoomFrame::Interrupted);
                     }
@@ -237,39 +276,24 @@ impl Relay {
         &self,
         mut sink: redis::aio::PubSubSink,
         mut stream: redis::aio::PubSubStream,
-        commands: &mut mpsc::UnboundedReceiver<Command>,
+        commands: &mut mpsc::UnboundedReceiver<Changed>,
         shutdown: &CancellationToken,
     ) {
+        // the rooms subscribed on this connection
+        let mut subscribed = HashSet::new();
         // rooms that had members before a reconnect are subscribed again first
-        let existing = self.rooms();
-        for room in &existing {
-            if sink
-                .subscribe(&[room_channel(*room), live_channel(*room)])
-                .await
-                .is_err()
-            {
+        for room in self.rooms() {
+            if !self.sync(&mut sink, &mut subscribed, room).await {
                 return;
             }
         }
-        self.mark_ready(&existing);
-        metrics::gauge!(m::ROOM_SUBSCRIPTIONS).set(existing.len() as f64);
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 command = commands.recv() => match command {
-                    Some(Command::Subscribe(room, done)) => {
-                        if sink.subscribe(&[room_channel(room), live_channel(room)]).await.is_err() {
-                            return;
-                        }
-                        metrics::gauge!(m::ROOM_SUBSCRIPTIONS).increment(1.0);
-                        let _ = done.send(());
-                    }
-                    Some(Command::Unsubscribe(room)) => {
-                        if sink.unsubscribe(&[room_channel(room), live_channel(room)]).await.is_err() {
-                            return;
-                        }
-                        metrics::gauge!(m::ROOM_SUBSCRIPTIONS).decrement(1.0);
-                    }
+                    Some(Changed(room)) => if !self.sync(&mut sink, &mut subscribed, room).await {
+                        return;
+                    },
                     None => return,
                 },
                 message = stream.next() => match message {
@@ -278,6 +302,36 @@ impl Relay {
                 },
             }
         }
+    }
+
+    /// Subscribes `room` on this connection if it has members, unsubscribes it
+    /// if not, and confirms it to its joiners once subscribed. False when the
+    /// connection failed.
+    async fn sync(
+        &self,
+        sink: &mut redis::aio::PubSubSink,
+        subscribed: &mut HashSet<Uuid>,
+        room: Uuid,
+    ) -> bool {
+        let channels = [room_channel(room), live_channel(room)];
+        let wanted = self.is_wanted(room);
+        if wanted && !subscribed.contains(&room) {
+            if sink.subscribe(&channels).await.is_err() {
+                return false;
+            }
+            subscribed.insert(room);
+        } else if !wanted && subscribed.contains(&room) {
+            if sink.unsubscribe(&channels).await.is_err() {
+                return false;
+            }
+            subscribed.remove(&room);
+        }
+        metrics::gauge!(m::ROOM_SUBSCRIPTIONS).set(subscribed.len() as f64);
+        if wanted {
+            // members may have come since `is_wanted`: the room is subscribed all the same
+            self.confirm(room);
+        }
+        true
     }
 
     fn on_message(&self, channel: &str, payload: &[u8]) {
