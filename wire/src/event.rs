@@ -12,9 +12,13 @@ pub const MAX_BODY_CHARS: usize = 4000;
 pub const MAX_CLIENT_MSG_ID_LEN: usize = 64;
 
 /// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(
+    feature = "sqlx",
+    sqlx(type_name = "message_kind", rename_all = "lowercase")
+)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(type_name = "message_kind", rename_all = "lowercase")]
 pub enum MessageKind {
     User,
     Bot,
