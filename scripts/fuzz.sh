@@ -37,9 +37,10 @@ total=$((${#targets[@]} + 1))
 phase 1 "$total" "building ${targets[*]} (cargo +$toolchain fuzz build, into fuzz/target)"
 cargo "+$toolchain" fetch --locked --manifest-path fuzz/Cargo.toml
 cargo "+$toolchain" fuzz build --target-dir "$target_dir"
+host="$(rustc "+$toolchain" -vV | sed -n 's/^host: //p')"
 for target in "${targets[@]}"; do
-  [[ -x "$target_dir/x86_64-unknown-linux-gnu/release/$target" ]] ||
-    die "the fuzz target $target did not build (see the cargo output above)"
+  [[ -x "$target_dir/$host/release/$target" ]] ||
+    die "no fuzz target $target in $target_dir/$host/release (a name not in fuzz/Cargo.toml, or the build above failed)"
 done
 phase_done "built"
 
