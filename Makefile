@@ -1,5 +1,5 @@
 # The project's entry points. Each target prints what it does and how long it took.
-.PHONY: up down test lint bench fmt check-infra check-deploy
+.PHONY: up down test lint bench fmt check-infra check-deploy fuzz
 
 ## up: install what is missing, build, start the whole stack, print where it is
 up:
@@ -13,9 +13,10 @@ down:
 test:
 	@scripts/test.sh
 
-## lint: rustfmt, clippy with warnings as errors, shellcheck
+## lint: rustfmt (the fuzz targets too), clippy with warnings as errors, shellcheck
 lint:
 	cargo fmt --all -- --check
+	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	shellcheck scripts/*.sh .ci/run
 
@@ -26,6 +27,11 @@ check-infra:
 ## check-deploy: docker-compose.yml, Dockerfiles, nginx/prod, monitoring, checked offline; also part of `make test`
 check-deploy:
 	@scripts/check-compose.sh
+
+## fuzz: the long fuzz run of the wire decoders, FUZZ_SECONDS per target (default 600; `make test` runs 10 s each). See docs/fuzzing.md
+FUZZ_SECONDS ?= 600
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## bench: writer throughput against raw COPY and row-by-row INSERT, chat latency with a stalled bot, the cost of Kafka's fsync before the ack (see BENCHMARKS.md); not part of `make test`
 bench:

@@ -13,11 +13,17 @@
 #   2. Java 17+ and Maven (installed from Debian when missing), for the Kafka broker
 #   3. cargo (must already be there: no way to fetch a toolchain here), node and npm
 #   4. the Kafka broker's jars (scripts/kafka.sh classpath: Maven Central -> ~/.m2)
+#   5. for scripts/fuzz.sh: a nightly Rust toolchain (rustup, when it can reach
+#      the internet; $FUZZ_TOOLCHAIN, default nightly) and cargo-fuzz (crates.io)
 set -euo pipefail
 
 LOG_NAME=deps
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# the cargo-fuzz release scripts/fuzz.sh is known to work with
+CARGO_FUZZ_VERSION=0.13.2
+FUZZ_TOOLCHAIN="${FUZZ_TOOLCHAIN:-nightly}"
 
 DEBIAN_PACKAGES=(
   postgresql redis-server nginx gettext-base
@@ -40,11 +46,11 @@ java_major() {
   printf '%s' "${v%%.*}"
 }
 
-phase 1 4 "Debian packages: ${DEBIAN_PACKAGES[*]}"
+phase 1 5 "Debian packages: ${DEBIAN_PACKAGES[*]}"
 ensure_apt "${DEBIAN_PACKAGES[@]}"
 phase_done "Debian packages present"
 
-phase 2 4 "Java 17+ and Maven"
+phase 2 5 "Java 17+ and Maven"
 if ! command -v java >/dev/null; then
   ensure_apt openjdk-17-jdk-headless
 fi
@@ -62,7 +68,7 @@ if ! command -v mvn >/dev/null; then
 fi
 phase_done "java $major, maven present"
 
-phase 3 4 "cargo, node, npm"
+phase 3 5 "cargo, node, npm"
 if ! command -v cargo >/dev/null && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
   export PATH="$HOME/.cargo/bin:$PATH"
   log "cargo found in ~/.cargo/bin (not on PATH: add it, e.g. source ~/.cargo/env)"
@@ -81,11 +87,25 @@ if ((node_major < 20 || (node_major == 20 && node_minor < 19) || (node_major == 
 fi
 phase_done "cargo, node $node_version and npm present"
 
-phase 4 4 "Kafka broker jars (Maven Central -> ~/.m2)"
+phase 4 5 "Kafka broker jars (Maven Central -> ~/.m2)"
 cp_file="$(LOG_NAME=kafka "$ROOT/scripts/kafka.sh" classpath)"
 kafka_version="$(basename "$cp_file" .txt)"
 kafka_version="${kafka_version#kafka-classpath-}"
 phase_done "Kafka classpath cached under $STACK_DIR"
+
+phase 5 5 "fuzzing: the $FUZZ_TOOLCHAIN Rust toolchain and cargo-fuzz"
+if ! cargo "+$FUZZ_TOOLCHAIN" --version >/dev/null 2>&1; then
+  command -v rustup >/dev/null ||
+    die "no $FUZZ_TOOLCHAIN Rust toolchain and no rustup to install it: scripts/fuzz.sh needs one (cargo-fuzz uses nightly-only sanitizer flags)"
+  log "rustup toolchain install $FUZZ_TOOLCHAIN --profile minimal"
+  rustup toolchain install "$FUZZ_TOOLCHAIN" --profile minimal ||
+    die "could not install the $FUZZ_TOOLCHAIN toolchain (rustup needs the internet)"
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  log "cargo install cargo-fuzz --version $CARGO_FUZZ_VERSION --locked (about 2 minutes)"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+fi
+phase_done "$(first_line cargo "+$FUZZ_TOOLCHAIN" --version) and $(first_line cargo fuzz --version) present"
 
 printf '\nsummary\n'
 printf '  %-10s %s\n' \
@@ -98,6 +118,8 @@ printf '  %-10s %s\n' \
   java "$(first_line java -version)" \
   maven "$(first_line mvn -B -v | sed 's/\x1b\[[0-9;]*m//g')" \
   cargo "$(first_line cargo --version)" \
+  nightly "$(first_line cargo "+$FUZZ_TOOLCHAIN" --version)" \
+  cargo-fuzz "$(first_line cargo fuzz --version)" \
   rustc "$(first_line rustc --version)" \
   node "$(first_line node --version)" \
   npm "$(first_line npm --version)" \

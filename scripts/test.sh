@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test against real services: installs what is missing, runs the
 # offline checks of the deployment code (scripts/check-infra.sh,
-# scripts/check-compose.sh), starts a fresh test stack (Postgres, Redis, Kafka
-# on the test ports), runs the Rust tests, the backup-and-restore check, then
-# the browser tests and the TLS round trip (scripts/e2e.sh), and stops the
-# stack whatever happened.
+# scripts/check-compose.sh), builds everything and fuzzes the wire decoders
+# for a few seconds (scripts/fuzz.sh), starts a fresh test stack (Postgres,
+# Redis, Kafka on the test ports), runs the Rust tests, the backup-and-restore
+# check, then the browser tests and the TLS round trip (scripts/e2e.sh), and
+# stops the stack whatever happened.
 #
 #   scripts/test.sh [extra cargo test args...]
+#
+#   TEST_FUZZ_SECONDS=10   seconds per fuzz target (`make fuzz` is the long run)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -26,10 +29,13 @@ phase 2 5 "offline checks of the deployment code (Terraform, workflows, compose,
 "$ROOT/scripts/check-compose.sh"
 phase_done "deployment code checked"
 
-phase 3 5 "building the workspace and its tests, and the web client"
+phase 3 5 "building the workspace and its tests, and the web client; a short fuzz run"
 cargo build --workspace --all-targets --locked
 (cd "$ROOT/frontend" && npm ci --no-audit --no-fund && npm run build)
-phase_done "built"
+fuzz_seconds="${TEST_FUZZ_SECONDS:-10}"
+log "fuzzing the client frame and Kafka record decoders, ${fuzz_seconds}s each (scripts/fuzz.sh; needs no services)"
+"$ROOT/scripts/fuzz.sh" "$fuzz_seconds"
+phase_done "built, and the fuzz targets found nothing"
 
 phase 4 5 "starting the test stack"
 trap stop_stack EXIT

@@ -1,7 +1,8 @@
 //! What the gateway, the writer and the bot share.
 //!
 //! - [`event`]: the record every sent message becomes on the `chat.messages`
-//!   Kafka topic, with its schema version and the validation both sides apply.
+//!   Kafka topic, with its schema version and the validation both sides apply
+//!   (it lives in the chat-wire crate, re-exported here).
 //! - [`sequencer`]: the Redis Lua step that gives a message its per-room `seq`,
 //!   remembers it, appends it to the room's recent tail and publishes it, all
 //!   in one atomic, idempotent step (guarantees G4 and G5).
@@ -13,7 +14,6 @@
 //! - [`shutdown`]: turning SIGTERM and Ctrl-C into a cancellation token.
 
 pub mod db;
-pub mod event;
 pub mod health;
 pub mod kafka;
 pub mod live;
@@ -21,5 +21,6 @@ pub mod sequencer;
 pub mod shutdown;
 pub mod telemetry;
 
+pub use chat_wire::event;
 pub use event::{ChatEvent, MessageKind, SequencedEvent};
 pub use sequencer::{Sequencer, SequencerConfig, SequencerError};

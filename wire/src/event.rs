@@ -12,9 +12,13 @@ pub const MAX_BODY_CHARS: usize = 4000;
 pub const MAX_CLIENT_MSG_ID_LEN: usize = 64;
 
 /// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(
+    feature = "sqlx",
+    sqlx(type_name = "message_kind", rename_all = "lowercase")
+)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(type_name = "message_kind", rename_all = "lowercase")]
 pub enum MessageKind {
     User,
     Bot,
@@ -119,13 +123,17 @@ impl ChatEvent {
         struct Version {
             v: u16,
         }
+        // JSON is UTF-8 text: checked once for the whole record, because
+        // serde_json skips the strings of fields it ignores without looking
+        let text =
+            std::str::from_utf8(bytes).map_err(|e| InvalidEvent::Undecodable(e.to_string()))?;
         let Version { v } =
-            serde_json::from_slice(bytes).map_err(|e| InvalidEvent::Undecodable(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| InvalidEvent::Undecodable(e.to_string()))?;
         if v != SCHEMA_VERSION {
             return Err(InvalidEvent::UnsupportedVersion(v));
         }
         let event: Self =
-            serde_json::from_slice(bytes).map_err(|e| InvalidEvent::Undecodable(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| InvalidEvent::Undecodable(e.to_string()))?;
         event.validate()?;
         Ok(event)
     }
@@ -190,6 +198,31 @@ mod tests {
     fn garbage_is_undecodable() {
         assert!(matches!(
             ChatEvent::decode(b"\xff\x00not json"),
+            Err(InvalidEvent::Undecodable(_))
+        ));
+    }
+
+    /// Found by the fuzz target `kafka_record`: serde_json skips an unknown
+    /// field's string without checking its UTF-8, so a corrupt record was
+    /// refused as "unsupported version" or, with `v: 1`, accepted.
+    #[test]
+    fn a_record_that_is_not_utf8_is_undecodable() {
+        let mut e = event("hi");
+        let json = String::from_utf8(e.encode()).expect("utf-8");
+        let corrupt = |json: &str| {
+            let mut bytes = json.replacen('{', r#"{"extra":"X","#, 1).into_bytes();
+            let x = bytes.iter().position(|b| *b == b'X').expect("marker");
+            bytes[x] = 0xff;
+            bytes
+        };
+        assert!(matches!(
+            ChatEvent::decode(&corrupt(&json)),
+            Err(InvalidEvent::Undecodable(_))
+        ));
+        e.v = 2;
+        let json = String::from_utf8(e.encode()).expect("utf-8");
+        assert!(matches!(
+            ChatEvent::decode(&corrupt(&json)),
             Err(InvalidEvent::Undecodable(_))
         ));
     }
