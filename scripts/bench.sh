@@ -2,10 +2,12 @@
 # Benchmarks on a fresh test stack, in release mode, each printing a Markdown
 # table for BENCHMARKS.md: writer throughput against raw COPY and INSERT per
 # row (writer/benches/throughput.rs), then chat latency with and without a
-# bot waiting on a stalled model (bot/benches/chat_latency.rs). Stops the
-# stack at the end.
+# bot waiting on a stalled model (bot/benches/chat_latency.rs), then the
+# Redis memory each message holds (gateway/benches/redis_memory.rs). Stops
+# the stack at the end.
 #
-#   scripts/bench.sh   (BENCH_ROWS, BENCH_RUNS, BENCH_BATCH, BENCH_INSERT_ROWS, BENCH_MESSAGES tune it)
+#   scripts/bench.sh   (BENCH_ROWS, BENCH_RUNS, BENCH_BATCH, BENCH_INSERT_ROWS, BENCH_MESSAGES,
+#                       BENCH_REDIS_MESSAGES, BENCH_MAXMEMORY_MB tune it)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -20,6 +22,7 @@ phase 1 3 "installing what is missing and building the benchmark (release)"
 "$ROOT/scripts/deps.sh"
 cargo bench --locked -p chat-writer --bench throughput --no-run
 cargo bench --locked -p chat-bot --bench chat_latency --no-run
+cargo bench --locked -p chat-gateway --bench redis_memory --no-run
 phase_done "built"
 
 phase 2 3 "starting a fresh test stack"
@@ -35,4 +38,6 @@ log "writer throughput (writer/benches/throughput.rs)"
 RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-writer --bench throughput
 log "chat latency with and without a bot on a stalled model (bot/benches/chat_latency.rs)"
 RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-bot --bench chat_latency
+log "Redis memory per message, old settings against new (gateway/benches/redis_memory.rs)"
+RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-gateway --bench redis_memory
 phase_done "benchmark finished"
