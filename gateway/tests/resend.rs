@@ -1,6 +1,7 @@
 //! Resends that Redis no longer remembers (G2 with no time limit): the stored
 //! row answers them, nothing is produced again, and membership is checked in
-//! the room the message was posted to.
+//! the room the message was posted to. And what lets Redis forget (G9): every
+//! key a message leaves there expires.
 
 mod common;
 
@@ -155,4 +156,45 @@ async fn a_resend_naming_another_room_is_refused_when_the_sender_left_the_origin
 
     assert_eq!(again["type"], "error", "{again}");
     assert_eq!(again["code"], "forbidden", "{again}");
+}
+
+#[tokio::test]
+async fn every_key_a_message_leaves_in_redis_expires_within_the_ttl() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let alice = User::sign_up(&gateway, "alice").await;
+    let room = alice.create_room("expiring", "public").await;
+    let mut socket = alice.connect(gateway.addr).await;
+    let ack = socket
+        .send_message(room, "expiring", "gone in minutes")
+        .await;
+    assert_eq!(ack["type"], "ack");
+
+    let ttl = i64::try_from(stack.gateway_config().sequencer.ttl_secs).expect("ttl");
+    let client = redis::Client::open(stack.redis.url()).expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("chat:*")
+        .query_async(&mut conn)
+        .await
+        .expect("keys");
+    let per_message: Vec<&String> = keys
+        .iter()
+        .filter(|k| k.starts_with("chat:dedupe:") || k.contains(":msg:") || k.ends_with(":tail"))
+        .collect();
+    assert_eq!(per_message.len(), 3, "dedupe, id -> seq and tail: {keys:?}");
+    for key in per_message {
+        let left: i64 = redis::cmd("TTL")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .expect("TTL");
+        assert!(
+            0 < left && left <= ttl,
+            "{key} expires in {left} s, not within {ttl} s"
+        );
+    }
 }
