@@ -4,12 +4,13 @@
 # row (writer/benches/throughput.rs), then chat latency with and without a
 # bot waiting on a stalled model (bot/benches/chat_latency.rs), then the
 # gateway's producer to a topic with and without flush.messages=1, the fsync
-# before the ack that production's topics have (core/benches/produce_fsync.rs).
+# before the ack that production's topics have (core/benches/produce_fsync.rs),
+# then the Redis memory each message holds (gateway/benches/redis_memory.rs).
 # Stops the stack at the end.
 #
 #   scripts/bench.sh   (BENCH_ROWS, BENCH_RUNS, BENCH_BATCH, BENCH_INSERT_ROWS, BENCH_MESSAGES,
 #                       BENCH_FSYNC_SENDS, BENCH_FSYNC_SENDERS, BENCH_FSYNC_SENDS_EACH,
-#                       BENCH_FSYNC_RUNS tune it)
+#                       BENCH_FSYNC_RUNS, BENCH_REDIS_MESSAGES, BENCH_MAXMEMORY_MB tune it)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -25,6 +26,7 @@ phase 1 3 "installing what is missing and building the benchmark (release)"
 cargo bench --locked -p chat-writer --bench throughput --no-run
 cargo bench --locked -p chat-bot --bench chat_latency --no-run
 cargo bench --locked -p chat-core --bench produce_fsync --no-run
+cargo bench --locked -p chat-gateway --bench redis_memory --no-run
 phase_done "built"
 
 phase 2 3 "starting a fresh test stack"
@@ -44,4 +46,6 @@ log "the gateway's producer with and without flush.messages=1 (core/benches/prod
 # The disk's own fsync is timed where the broker keeps its log.
 BENCH_FSYNC_PROBE_DIR="$STACK_DIR/test/kafka" RUST_LOG="${RUST_LOG:-error}" \
   cargo bench --locked -p chat-core --bench produce_fsync
+log "Redis memory per message, old settings against new (gateway/benches/redis_memory.rs)"
+RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-gateway --bench redis_memory
 phase_done "benchmark finished"

@@ -40,12 +40,17 @@ pub struct SequencerConfig {
     /// Redis holding the sequencer state, e.g. `redis://127.0.0.1:16379`.
     #[arg(long = "redis-url", env = "REDIS_URL")]
     pub redis_url: String,
-    /// Records kept in each room's recent tail (served to resuming clients).
-    #[arg(long, env = "SEQUENCER_TAIL_LEN", default_value_t = 1000)]
+    /// Records kept in each room's recent tail. Resuming clients get from it
+    /// what the writer has not stored yet (older messages come from Postgres),
+    /// so it must hold a room's messages of the writer's lag.
+    #[arg(long, env = "SEQUENCER_TAIL_LEN", default_value_t = 256)]
     pub tail_len: u32,
-    /// How long a message's seq and a room's tail are remembered, in seconds;
-    /// must exceed the longest writer lag you plan for.
-    #[arg(long, env = "SEQUENCER_TTL_SECS", default_value_t = 7 * 24 * 3600)]
+    /// How long Redis remembers a message (its id -> seq key and its sender's
+    /// dedupe claim) and a quiet room's tail, in seconds. Must exceed the
+    /// longest writer lag you plan for: a message stored later than this gets a
+    /// second seq, and a resend of it a second id. Postgres answers for older
+    /// messages. Redis memory grows with messages/s times this.
+    #[arg(long, env = "SEQUENCER_TTL_SECS", default_value_t = 300)]
     pub ttl_secs: u64,
 }
 

@@ -35,6 +35,13 @@ pub fn is_seq_conflict(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.constraint() == Some("messages_room_seq_key"))
 }
 
+/// True when the row's `(sender_id, client_msg_id)` is stored under another id:
+/// not poison, but a copy of a stored message (a resend that a gateway produced
+/// as a new message because Redis had lost its claim).
+pub fn is_resend_conflict(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.constraint() == Some("messages_sender_client_msg_id_key"))
+}
+
 /// True when Postgres refused the data itself (SQLSTATE class 22 or 23): trying
 /// again can never succeed, so the row is poison.
 pub fn is_data_error(error: &sqlx::Error) -> bool {

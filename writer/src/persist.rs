@@ -14,7 +14,7 @@ use sqlx::{PgConnection, PgPool};
 use crate::batch::Record;
 use crate::crash::crash_point;
 use crate::dlq::DeadLetters;
-use crate::error::{WriterError, is_data_error, is_seq_conflict};
+use crate::error::{WriterError, is_data_error, is_resend_conflict, is_seq_conflict};
 use crate::metrics as m;
 use crate::store;
 
@@ -62,8 +62,8 @@ impl Persister {
     pub async fn prepare(&self, records: &[Record]) -> Result<Prepared, WriterError> {
         let (mut decoded, poison) = decode(records);
         let mut conn = self.pool.acquire().await?;
-        let ids: Vec<_> = decoded.iter().map(|(_, e)| e.id).collect();
-        let stored = store::stored_ids(&mut conn, &ids).await?;
+        let events: Vec<&ChatEvent> = decoded.iter().map(|(_, e)| e).collect();
+        let stored = store::stored_ids(&mut conn, &events).await?;
         drop(conn);
         let before = decoded.len();
         decoded.retain(|(_, e)| !stored.contains(&e.id));
@@ -174,16 +174,19 @@ impl Persister {
     }
 }
 
-/// Splits records into valid events (first copy of each id, with its record's
-/// index) and poison (index and reason).
+/// Splits records into valid events (first copy of each id and of each
+/// `(sender_id, client_msg_id)`, with its record's index) and poison (index and reason).
 fn decode(records: &[Record]) -> (Vec<(usize, ChatEvent)>, Vec<Rejected>) {
     let mut seen = HashSet::new();
+    let mut sends = HashSet::new();
     let mut decoded = Vec::with_capacity(records.len());
     let mut poison = Vec::new();
     for (index, record) in records.iter().enumerate() {
         match ChatEvent::decode(&record.payload) {
             Ok(event) => {
-                if seen.insert(event.id) {
+                if seen.insert(event.id)
+                    && sends.insert((event.sender_id, event.client_msg_id.clone()))
+                {
                     decoded.push((index, event));
                 }
             }
@@ -214,6 +217,12 @@ async fn insert_one_by_one(
             Ok(n) => {
                 stored += n;
                 sqlx::query("RELEASE SAVEPOINT one_row")
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Err(e) if is_resend_conflict(&e) => {
+                // a copy of a message another batch stored meanwhile: not poison
+                sqlx::query("ROLLBACK TO SAVEPOINT one_row")
                     .execute(&mut *conn)
                     .await?;
             }

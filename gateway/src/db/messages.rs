@@ -1,4 +1,5 @@
-//! Stored messages: reading a room's log by seq, for resume and for history pages.
+//! Stored messages: reading a room's log by seq, for resume and for history
+//! pages, and finding a sender's message by its client message id (resends).
 
 use chat_core::{ChatEvent, MessageKind, SequencedEvent};
 use chrono::{DateTime, Utc};
@@ -139,4 +140,29 @@ pub async fn page(
         events: rows.into_iter().map(|r| r.into_record(epoch)).collect(),
         has_more,
     })
+}
+
+/// A stored message as a resend of it needs it: its place and its body.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SentMessage {
+    pub id: Uuid,
+    pub room_id: Uuid,
+    pub seq: i64,
+    pub body: String,
+}
+
+/// The message `sender` sent with `client_msg_id`, if it is stored (the unique
+/// `(sender_id, client_msg_id)` index finds it).
+pub async fn by_client_msg_id(
+    pool: &PgPool,
+    sender: Uuid,
+    client_msg_id: &str,
+) -> Result<Option<SentMessage>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, room_id, seq, body FROM messages WHERE sender_id = $1 AND client_msg_id = $2",
+    )
+    .bind(sender)
+    .bind(client_msg_id)
+    .fetch_optional(pool)
+    .await
 }

@@ -3,8 +3,10 @@
 //! - [`protocol`]: the frames.
 //! - [`session`]: one connection: a reader, a writer, a send worker.
 //! - [`send`]: the send path (dedupe, Kafka, sequencer, ack).
+//! - [`dedupe`]: which message a client message id names (resends).
 //! - [`subscribe`]: joining a room with resume from a seq.
 
+pub mod dedupe;
 pub mod protocol;
 pub mod send;
 pub mod session;

@@ -3,10 +3,10 @@
 //! client message id gets the same id and seq (G2).
 //!
 //! 1. Validate and check membership.
-//! 2. Claim `chat:dedupe:{sender}:{client_msg_id}` with the new event (SET NX GET):
-//!    a resend finds the original event there and goes on with it. The claim is
-//!    never released: whatever happened to the first try, a resend carries the
-//!    same id, and the writer and the sequencer treat an id once.
+//! 2. Dedupe ([`super::dedupe`]): a resend of a stored message is answered from
+//!    its row; a resend of one not stored yet goes on with the original event;
+//!    a first send claims its client message id. A resend is checked for
+//!    membership in the original's room.
 //! 3. Produce the event to Kafka and wait for the delivery report (bounded).
 //!    Producing a resend again is harmless: the writer stores an id once.
 //! 4. Sequence it: assigns the seq and publishes it, or returns the seq it has.
@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::db;
 use crate::metrics as m;
 use crate::state::AppState;
+use crate::ws::dedupe::{Dedupe, DedupeError, Resolved, Stored};
 use crate::ws::protocol::{ErrorCode, UserRef};
 
 /// What the sender is told when the message is durable and sequenced.
@@ -42,10 +43,6 @@ impl Refused {
     fn new(code: ErrorCode, message: &'static str) -> Self {
         Self { code, message }
     }
-}
-
-fn dedupe_key(sender: Uuid, client_msg_id: &str) -> String {
-    format!("chat:dedupe:{sender}:{client_msg_id}")
 }
 
 /// Runs the whole send path for one message.
@@ -73,12 +70,6 @@ async fn send_inner(
     client_msg_id: &str,
     body: String,
 ) -> Result<Accepted, Refused> {
-    let unavailable = || {
-        Refused::new(
-            ErrorCode::Unavailable,
-            "the message could not be stored; resend it with the same client_msg_id",
-        )
-    };
     let mut fresh = ChatEvent::new(room, sender.id, client_msg_id, MessageKind::User, body);
     fresh.sender_name = sender.username.clone();
     fresh.validate().map_err(|e| match e {
@@ -93,39 +84,28 @@ async fn send_inner(
             "the message is empty or contains invalid characters",
         ),
     })?;
-    match db::rooms::is_member(&state.pool, room, sender.id).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err(Refused::new(
-                ErrorCode::Forbidden,
-                "not a member of this room",
-            ));
-        }
-        Err(error) => {
-            tracing::warn!(%error, "membership check failed");
-            return Err(unavailable());
-        }
-    }
+    check_member(state, room, sender.id).await?;
 
-    // 2. claim the client message id, or find the original event
-    let key = dedupe_key(sender.id, client_msg_id);
-    let previous: Option<String> = redis::cmd("SET")
-        .arg(&key)
-        .arg(String::from_utf8_lossy(&fresh.encode()).as_ref())
-        .arg("NX")
-        .arg("GET")
-        .arg("EX")
-        .arg(state.config.sequencer.ttl_secs)
-        .query_async(&mut state.redis.clone())
+    // 2. the original of a resend (stored, or claimed), or a claim for this send
+    let resolved = Dedupe::new(state)
+        .resolve(fresh)
         .await
-        .map_err(|error| {
-            tracing::warn!(%error, "dedupe claim failed");
-            unavailable()
+        .map_err(|e| match e {
+            DedupeError::OtherBody => Refused::new(
+                ErrorCode::Invalid,
+                "this client_msg_id was used for a message with another body",
+            ),
+            error => {
+                tracing::warn!(%error, "dedupe failed");
+                unavailable()
+            }
         })?;
-    let event = match previous.as_deref().map(|p| ChatEvent::decode(p.as_bytes())) {
-        None => fresh,
-        Some(Ok(original)) => original,
-        Some(Err(_)) => return Err(unavailable()),
+    if resolved.room() != room {
+        check_member(state, resolved.room(), sender.id).await?;
+    }
+    let event = match resolved {
+        Resolved::New(event) | Resolved::Pending(event) => event,
+        Resolved::Stored(stored) => return answer_stored(state, stored).await,
     };
 
     // 3. durable in Kafka before anything else
@@ -162,5 +142,41 @@ async fn send_inner(
         id: event.id,
         seq: a.seq,
         epoch: a.epoch,
+    })
+}
+
+fn unavailable() -> Refused {
+    Refused::new(
+        ErrorCode::Unavailable,
+        "the message could not be stored; resend it with the same client_msg_id",
+    )
+}
+
+/// Refuses a sender who is not a member of `room`.
+async fn check_member(state: &AppState, room: Uuid, user: Uuid) -> Result<(), Refused> {
+    match db::rooms::is_member(&state.pool, room, user).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Refused::new(
+            ErrorCode::Forbidden,
+            "not a member of this room",
+        )),
+        Err(error) => {
+            tracing::warn!(%error, "membership check failed");
+            Err(unavailable())
+        }
+    }
+}
+
+/// A resend of a stored message: its row's place, in the room's current epoch.
+async fn answer_stored(state: &AppState, stored: Stored) -> Result<Accepted, Refused> {
+    let (_, epoch) = state.sequencer.head(stored.room).await.map_err(|error| {
+        tracing::warn!(%error, "sequencer unavailable for a stored resend");
+        unavailable()
+    })?;
+    Ok(Accepted {
+        room: stored.room,
+        id: stored.id,
+        seq: stored.seq,
+        epoch,
     })
 }

@@ -1,0 +1,270 @@
+//! Idempotent send (G2): which message a sender's client message id names.
+//!
+//! A send is resolved against two places, in this order:
+//!
+//! 1. **Postgres**, by the unique `(sender_id, client_msg_id)`: a stored
+//!    message is answered from its row (same id, room and seq) however old it
+//!    is, and nothing is produced again.
+//! 2. **Redis**, `chat:dedupe:{sender}:{client_msg_id}`, claimed with
+//!    `SET NX GET EX SEQUENCER_TTL_SECS`: the first send writes its [`Claim`];
+//!    a resend of a message that is not stored yet finds it and rebuilds the
+//!    identical event, which is produced again (the writer and the sequencer
+//!    treat an id once).
+//!
+//! So the claim only has to live until its message is stored: the writer's
+//! lag, minutes. It is never released: whatever happened to the first try, a
+//! resend carries the same id. A resend whose body differs from the original's
+//! is refused ([`DedupeError::OtherBody`]): the claim keeps a digest of the
+//! body, not the body.
+
+use chat_core::ChatEvent;
+use chrono::{DateTime, Utc};
+use redis::aio::ConnectionManager;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::db;
+use crate::state::AppState;
+
+/// Redis key of a sender's claim on a client message id.
+pub fn dedupe_key(sender: Uuid, client_msg_id: &str) -> String {
+    format!("chat:dedupe:{sender}:{client_msg_id}")
+}
+
+/// What a claim holds: enough to rebuild the first send's event byte for byte
+/// from a resend (sender, client message id and body come with the resend;
+/// the sender's name from its session) and to refuse a resend with another
+/// body. Stored as 57 bytes: a version byte (1), the id, the room (16 bytes
+/// each), `sent_at` in nanoseconds since 1970 (8, big-endian) and the first 16
+/// bytes of the body's SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub id: Uuid,
+    pub room: Uuid,
+    pub sent_at: DateTime<Utc>,
+    body_digest: [u8; 16],
+}
+
+const CLAIM_V1: u8 = 1;
+const CLAIM_LEN: usize = 57;
+
+fn body_digest(body: &str) -> [u8; 16] {
+    let mut digest = [0; 16];
+    digest.copy_from_slice(&Sha256::digest(body.as_bytes())[..16]);
+    digest
+}
+
+impl Claim {
+    /// The claim of a first send.
+    pub fn of(event: &ChatEvent) -> Self {
+        Self {
+            id: event.id,
+            room: event.room_id,
+            sent_at: event.sent_at,
+            body_digest: body_digest(&event.body),
+        }
+    }
+
+    /// The claim's bytes in Redis.
+    pub fn encode(&self) -> Result<Vec<u8>, DedupeError> {
+        let nanos = self
+            .sent_at
+            .timestamp_nanos_opt()
+            .ok_or(DedupeError::Unreadable)?;
+        let mut bytes = Vec::with_capacity(CLAIM_LEN);
+        bytes.push(CLAIM_V1);
+        bytes.extend_from_slice(self.id.as_bytes());
+        bytes.extend_from_slice(self.room.as_bytes());
+        bytes.extend_from_slice(&nanos.to_be_bytes());
+        bytes.extend_from_slice(&self.body_digest);
+        Ok(bytes)
+    }
+
+    /// Reads a claim; also the whole event that gateways before this format stored.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DedupeError> {
+        if bytes.first() == Some(&b'{') {
+            return ChatEvent::decode(bytes)
+                .map(|event| Self::of(&event))
+                .map_err(|_| DedupeError::Unreadable);
+        }
+        if bytes.len() != CLAIM_LEN || bytes[0] != CLAIM_V1 {
+            return Err(DedupeError::Unreadable);
+        }
+        let uuid = |at: usize| {
+            <[u8; 16]>::try_from(&bytes[at..at + 16])
+                .map(Uuid::from_bytes)
+                .map_err(|_| DedupeError::Unreadable)
+        };
+        let nanos = <[u8; 8]>::try_from(&bytes[33..41]).map_err(|_| DedupeError::Unreadable)?;
+        let body_digest =
+            <[u8; 16]>::try_from(&bytes[41..57]).map_err(|_| DedupeError::Unreadable)?;
+        Ok(Self {
+            id: uuid(1)?,
+            room: uuid(17)?,
+            sent_at: DateTime::from_timestamp_nanos(i64::from_be_bytes(nanos)),
+            body_digest,
+        })
+    }
+
+    /// The claimed message's event rebuilt from `resend`, or `OtherBody`.
+    pub fn event_for(&self, resend: ChatEvent) -> Result<ChatEvent, DedupeError> {
+        if body_digest(&resend.body) != self.body_digest {
+            return Err(DedupeError::OtherBody);
+        }
+        Ok(ChatEvent {
+            id: self.id,
+            room_id: self.room,
+            sent_at: self.sent_at,
+            ..resend
+        })
+    }
+}
+
+/// A stored message's place: the answer to a resend of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub id: Uuid,
+    pub room: Uuid,
+    pub seq: i64,
+}
+
+/// What a send turned out to be.
+#[derive(Debug)]
+pub enum Resolved {
+    /// A first send: it now owns the claim; produce this event.
+    New(ChatEvent),
+    /// A resend of a message that may not be stored yet: produce this event
+    /// (the original's, identical) again.
+    Pending(ChatEvent),
+    /// A resend of a stored message: nothing to produce.
+    Stored(Stored),
+}
+
+impl Resolved {
+    /// The room the message is (or will be) posted in.
+    pub fn room(&self) -> Uuid {
+        match self {
+            Self::New(event) | Self::Pending(event) => event.room_id,
+            Self::Stored(stored) => stored.room,
+        }
+    }
+}
+
+/// Why a send could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum DedupeError {
+    #[error("the client message id names a message with another body")]
+    OtherBody,
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("postgres: {0}")]
+    Postgres(#[from] sqlx::Error),
+    #[error("a dedupe claim could not be read")]
+    Unreadable,
+}
+
+/// The dedupe step of one gateway: Postgres first, then the Redis claim.
+#[derive(Debug)]
+pub struct Dedupe<'a> {
+    redis: &'a ConnectionManager,
+    pool: &'a PgPool,
+    ttl_secs: u64,
+}
+
+impl<'a> Dedupe<'a> {
+    pub fn new(state: &'a AppState) -> Self {
+        Self {
+            redis: &state.redis,
+            pool: &state.pool,
+            ttl_secs: state.config.sequencer.ttl_secs.max(1),
+        }
+    }
+
+    /// Resolves `fresh` (a validated event with a new id): a stored message,
+    /// a pending one claimed before, or a new claim.
+    pub async fn resolve(&self, fresh: ChatEvent) -> Result<Resolved, DedupeError> {
+        if let Some(stored) =
+            db::messages::by_client_msg_id(self.pool, fresh.sender_id, &fresh.client_msg_id).await?
+        {
+            if stored.body != fresh.body {
+                return Err(DedupeError::OtherBody);
+            }
+            return Ok(Resolved::Stored(Stored {
+                id: stored.id,
+                room: stored.room_id,
+                seq: stored.seq,
+            }));
+        }
+        let previous: Option<Vec<u8>> = redis::cmd("SET")
+            .arg(dedupe_key(fresh.sender_id, &fresh.client_msg_id))
+            .arg(Claim::of(&fresh).encode()?)
+            .arg("NX")
+            .arg("GET")
+            .arg("EX")
+            .arg(self.ttl_secs)
+            .query_async(&mut self.redis.clone())
+            .await?;
+        match previous {
+            None => Ok(Resolved::New(fresh)),
+            Some(bytes) => Ok(Resolved::Pending(Claim::decode(&bytes)?.event_for(fresh)?)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_core::MessageKind;
+
+    use super::*;
+
+    fn event(body: &str) -> ChatEvent {
+        let mut event = ChatEvent::new(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            "c-1",
+            MessageKind::User,
+            body,
+        );
+        event.sender_name = "alice".into();
+        event
+    }
+
+    #[test]
+    fn a_claim_rebuilds_the_first_sends_record_byte_for_byte() {
+        let first = event("hello");
+        let bytes = Claim::of(&first).encode().expect("encodes");
+        let mut resend = event("hello");
+        resend.sender_id = first.sender_id;
+
+        let rebuilt = Claim::decode(&bytes)
+            .expect("decodes")
+            .event_for(resend)
+            .expect("same body");
+
+        assert_eq!(bytes.len(), CLAIM_LEN);
+        assert_eq!(rebuilt.encode(), first.encode());
+    }
+
+    #[test]
+    fn a_resend_with_another_body_is_refused() {
+        let claim = Claim::of(&event("hello"));
+        assert!(matches!(
+            claim.event_for(event("hullo")),
+            Err(DedupeError::OtherBody)
+        ));
+    }
+
+    #[test]
+    fn a_claim_written_as_a_whole_event_is_still_read() {
+        let first = event("hello");
+        assert_eq!(
+            Claim::decode(&first.encode()).expect("decodes"),
+            Claim::of(&first)
+        );
+        assert!(matches!(
+            Claim::decode(b"\x02garbage"),
+            Err(DedupeError::Unreadable)
+        ));
+    }
+}
