@@ -8,6 +8,8 @@ mod common;
 
 mod gateway_killed;
 mod kafka_restarted;
+mod postgres_restarted;
+mod redis_restarted;
 
 use std::sync::Arc;
 use std::time::Duration;
