@@ -9,6 +9,7 @@ mod common;
 mod gateway_killed;
 mod kafka_restarted;
 mod postgres_restarted;
+mod postgres_slow;
 mod redis_restarted;
 
 use std::sync::Arc;
