@@ -16,7 +16,6 @@ use chat_core::{ChatEvent, MessageKind, event};
 use rdkafka::producer::FutureRecord;
 use uuid::Uuid;
 
-use crate::db;
 use crate::metrics as m;
 use crate::state::AppState;
 use crate::ws::protocol::{ErrorCode, UserRef};
@@ -93,7 +92,7 @@ async fn send_inner(
             "the message is empty or contains invalid characters",
         ),
     })?;
-    match db::rooms::is_member(&state.pool, room, sender.id).await {
+    match state.membership.is_member(room, sender.id).await {
         Ok(true) => {}
         Ok(false) => {
             return Err(Refused::new(
