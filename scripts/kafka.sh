@@ -20,6 +20,7 @@
 #                           dev, fsync before the ack, as docker/kafka/create-topics.sh
 #                           does in production)
 #   KAFKA_READY_TIMEOUT     seconds to wait for the broker         (90)
+#   KAFKA_HEAP_OPTS         the broker JVM's heap                  (-Xms256m -Xmx512m)
 set -euo pipefail
 
 LOG_NAME="${LOG_NAME:-kafka}"
@@ -40,6 +41,7 @@ KAFKA_DLQ_PARTITIONS=1
 KAFKA_TOPIC_CONFIG="${KAFKA_TOPIC_CONFIG:-}"
 KAFKA_READY_TIMEOUT="${KAFKA_READY_TIMEOUT:-90}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
+KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 
 POM="$ROOT/scripts/kafka/pom.xml"
 LOG4J2_CONFIG="$ROOT/scripts/kafka/log4j2.xml"
@@ -52,8 +54,9 @@ TOOLS_LOG="$KAFKA_DIR/tools.log"
 TOPICS_SEEN="$KAFKA_DIR/topics.txt"
 BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
 
+# shellcheck disable=SC2206 # KAFKA_HEAP_OPTS is a list of JVM flags
 BROKER_JAVA_OPTS=(
-  -Xms256m -Xmx512m
+  $KAFKA_HEAP_OPTS
   -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
   -XX:+ExplicitGCInvokesConcurrent
   -Djava.awt.headless=true

@@ -6,6 +6,7 @@
 //! - [`db`]: the SQL the API and the sockets run.
 //! - [`ws`]: one task pair per WebSocket, the wire frames, the send path, resume.
 //! - [`relay`]: one Redis subscription per room with local members, fanned out to sockets.
+//! - [`membership`]: the send path's membership check, which rides out a Postgres outage.
 //! - [`presence`]: who is online in a room, across every gateway, with expiry.
 //! - [`state`]: the instance's shared state.
 //!
@@ -17,6 +18,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod membership;
 pub mod metrics;
 pub mod presence;
 pub mod relay;
@@ -64,6 +66,7 @@ pub fn build_state(
     let pool = chat_core::db::lazy_pool(&config.database_url, config.db_max_connections)?;
     let redis = chat_core::sequencer::redis_connection(&config.sequencer.redis_url)?;
     let sequencer = chat_core::Sequencer::new(&config.sequencer, pool.clone())?;
+    let membership = membership::Membership::new(pool.clone());
     let producer = chat_core::kafka::durable_producer(&config.kafka.brokers)
         .set("message.timeout.ms", config.send_timeout_ms.to_string())
         .create()?;
@@ -82,6 +85,7 @@ pub fn build_state(
         pool,
         redis,
         sequencer,
+        membership,
         producer,
         relay,
         presence,

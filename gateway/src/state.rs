@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::{Passwords, TokenKeys};
 use crate::config::GatewayConfig;
+use crate::membership::Membership;
 use crate::presence::Presence;
 use crate::relay::Relay;
 
@@ -34,6 +35,8 @@ pub struct App {
     pub pool: PgPool,
     pub redis: ConnectionManager,
     pub sequencer: Sequencer,
+    /// The send path's membership check, which rides out a Postgres outage.
+    pub membership: Membership,
     /// Idempotent, `acks=all` producer to the messages topic.
     pub producer: FutureProducer,
     pub tokens: TokenKeys,

@@ -4,53 +4,19 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::process::{ready, spawn_gateway};
 use common::*;
 use serde_json::Value;
 use test_support::nginx::NginxServer;
 use uuid::Uuid;
 
-/// The `gateway` binary as a real process with `config` in its environment.
-fn spawn_gateway(stack: &Stack, port: u16, instance: &str) -> Child {
-    let config = stack.gateway_config();
-    Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .env_clear()
-        .env("GATEWAY_ADDR", format!("127.0.0.1:{port}"))
-        .env("GATEWAY_INSTANCE_ID", instance)
-        .env("DATABASE_URL", &config.database_url)
-        .env("KAFKA_BROKERS", &config.kafka.brokers)
-        .env("KAFKA_TOPIC", &config.kafka.topic)
-        .env("KAFKA_DLQ_TOPIC", &config.kafka.dlq_topic)
-        .env("REDIS_URL", &config.sequencer.redis_url)
-        .env("JWT_SECRET", SECRET)
-        .env("ALLOWED_ORIGINS", ORIGIN)
-        .env("COOKIE_SECURE", "false")
-        .env("TRUST_FORWARDED_FOR", "true")
-        .env("PRESENCE_TTL_SECS", "3")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the gateway binary")
-}
-
-async fn ready(port: u16) {
-    test_support::wait_until("gateway ready", WAIT, || async move {
-        let response = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-            .await
-            .ok()?;
-        response.status().is_success().then_some(())
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn clients_of_a_killed_gateway_reconnect_through_nginx_and_resume_without_loss() {
     let stack = Stack::start().await;
     let ports = [test_support::free_port(), test_support::free_port()];
-    let mut gateways = vec![
+    let mut gateways = [
         spawn_gateway(&stack, ports[0], "east"),
         spawn_gateway(&stack, ports[1], "west"),
     ];
@@ -97,8 +63,7 @@ async fn clients_of_a_killed_gateway_reconnect_through_nginx_and_resume_without_
     }
     assert_eq!(got, sent);
 
-    gateways[doomed].kill().expect("SIGKILL the gateway");
-    gateways[doomed].wait().expect("reap");
+    gateways[doomed].kill();
     assert_eq!(
         b.closed_with().await,
         None,
@@ -138,11 +103,6 @@ async fn clients_of_a_killed_gateway_reconnect_through_nginx_and_resume_without_
         got.push(seq_id(&b.next_of("message").await));
     }
     assert_eq!(got, sent, "every message once, in order, across the crash");
-
-    for mut gateway in gateways {
-        let _ = gateway.kill();
-        let _ = gateway.wait();
-    }
 }
 
 fn seq_id(frame: &Value) -> (i64, Uuid) {

@@ -4,19 +4,22 @@
 //! (`TEST_DATABASE_URL`, `TEST_KAFKA_BROKERS`). Tests isolate themselves on the
 //! shared services ([`TestDatabase`]: a fresh database each; [`kafka::unique_topics`]:
 //! fresh topics and group ids each) and start dedicated processes when they need
-//! to break one ([`PostgresServer`], [`RedisServer`]: real servers on free ports).
+//! to break one ([`PostgresServer`], [`RedisServer`], [`KafkaServer`]: real
+//! servers on free ports).
 //! [`NginxServer`] puts the project's nginx config in front of test gateways.
 //! [`FakeOllama`] speaks Ollama's HTTP API for the bot's tests (Ollama cannot
 //! be installed here).
 //! [`wait_until`] waits on a condition with a deadline, never on a fixed sleep.
 
 pub mod kafka;
+pub mod kafka_server;
 pub mod nginx;
 pub mod ollama;
 pub mod postgres;
 pub mod redis_server;
 pub mod wait;
 
+pub use kafka_server::KafkaServer;
 pub use nginx::NginxServer;
 pub use ollama::{FakeOllama, Script};
 pub use postgres::{PostgresServer, TestDatabase};

@@ -16,7 +16,6 @@ use chat_core::{ChatEvent, MessageKind, event};
 use rdkafka::producer::FutureRecord;
 use uuid::Uuid;
 
-use crate::db;
 use crate::metrics as m;
 use crate::state::AppState;
 use crate::ws::dedupe::{Dedupe, DedupeError, Resolved, Stored};
@@ -154,7 +153,7 @@ fn unavailable() -> Refused {
 
 /// Refuses a sender who is not a member of `room`.
 async fn check_member(state: &AppState, room: Uuid, user: Uuid) -> Result<(), Refused> {
-    match db::rooms::is_member(&state.pool, room, user).await {
+    match state.membership.is_member(room, user).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(Refused::new(
             ErrorCode::Forbidden,

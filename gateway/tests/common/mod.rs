@@ -3,6 +3,10 @@
 //! an HTTP client per user and a WebSocket client that speaks the protocol.
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
+pub mod load;
+pub mod process;
+pub mod promises;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -31,6 +35,20 @@ pub struct Stack {
     pub redis: RedisServer,
     pub topics: TestTopics,
     pub writer: Option<Writer>,
+    pub options: Options,
+}
+
+/// What a fault test changes in a stack.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Topics on a broker of the test's own instead of fresh ones on the shared broker.
+    pub topics: Option<TestTopics>,
+    /// A Postgres server of the test's own (its admin URL) instead of the shared one.
+    pub postgres_admin_url: Option<String>,
+    /// `SEQUENCER_TAIL_LEN` (1000 when `None`).
+    pub tail_len: Option<u32>,
+    /// `SEND_TIMEOUT_MS` (10 000 when `None`).
+    pub send_timeout_ms: Option<u64>,
 }
 
 /// A writer running in the test process.
@@ -49,15 +67,29 @@ impl Writer {
 impl Stack {
     /// Fresh services and a running writer. `RUST_LOG` shows the services' logs.
     pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    /// Like [`Stack::start`], with what `options` changes.
+    pub async fn start_with(options: Options) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
             .try_init();
+        let db = match &options.postgres_admin_url {
+            Some(url) => TestDatabase::on_server(url).await,
+            None => TestDatabase::new().await,
+        };
+        let topics = match &options.topics {
+            Some(topics) => topics.clone(),
+            None => kafka::unique_topics(4).await,
+        };
         let mut stack = Self {
-            db: TestDatabase::new().await,
+            db,
             redis: RedisServer::start(),
-            topics: kafka::unique_topics(4).await,
+            topics,
             writer: None,
+            options,
         };
         stack.start_writer().await;
         stack
@@ -92,14 +124,14 @@ impl Stack {
         }
     }
 
-    fn kafka(&self) -> KafkaConfig {
+    pub fn kafka(&self) -> KafkaConfig {
         self.topics.config()
     }
 
-    fn sequencer(&self) -> SequencerConfig {
+    pub fn sequencer(&self) -> SequencerConfig {
         SequencerConfig {
             redis_url: self.redis.url(),
-            tail_len: 1000,
+            tail_len: self.options.tail_len.unwrap_or(1000),
             ttl_secs: 3600,
         }
     }
@@ -133,7 +165,7 @@ impl Stack {
             ws_max_in_flight: 64,
             ws_max_rooms: 100,
             ws_ping_secs: 20,
-            send_timeout_ms: 10_000,
+            send_timeout_ms: self.options.send_timeout_ms.unwrap_or(10_000),
             presence_ttl_secs: 30,
         }
     }

@@ -1,0 +1,48 @@
+//! The messages table locked (Postgres stalled for the writer) while clients
+//! send: sends keep being acknowledged, the writer waits instead of failing
+//! or dead-lettering, and everything is stored once the lock is gone (G1, G6).
+
+use std::time::Duration;
+
+use crate::common::load::Load;
+use crate::common::promises::assert_promises_kept;
+use crate::common::{Stack, WAIT};
+use crate::{clients, room_with_members};
+
+#[tokio::test]
+async fn a_stalled_messages_table_delays_storage_but_not_acks_and_loses_nothing() {
+    let stack = Stack::start().await;
+    let (east, west) = (stack.gateway().await, stack.gateway().await);
+    let sites = [east.addr, west.addr];
+    let (room, users) = room_with_members(&sites, 4).await;
+    let mut load = Load::start(clients(&sites, room, &users, Duration::from_millis(10)));
+    load.wait_for_acks(50).await;
+
+    // every insert now waits behind this transaction
+    let mut lock = stack.db.pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .expect("lock the messages table");
+    let pool = &stack.db.pool;
+    test_support::wait_until("the writer waits for the lock", WAIT, || async move {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks WHERE relation = 'messages'::regclass AND NOT granted",
+        )
+        .fetch_one(pool)
+        .await
+        .ok()?;
+        (waiting > 0).then_some(())
+    })
+    .await;
+    let before = load.progress.acks();
+    load.wait_for_acks(before + 100).await;
+    lock.commit().await.expect("release the lock");
+
+    let acked = load.progress.acks();
+    load.wait_for_acks(acked + 50).await;
+    let reports = load.finish(&stack.db.pool, room).await;
+    assert_promises_kept(&stack.db.pool, room, &reports, &users[0]).await;
+    east.stop().await;
+    west.stop().await;
+}
