@@ -131,6 +131,44 @@ async fn a_resend_after_redis_lost_its_data_gets_the_stored_id_and_seq() {
 }
 
 #[tokio::test]
+async fn a_resend_after_redis_lost_its_claim_before_the_message_was_stored_gets_the_same_id() {
+    let mut stack = Stack::start().await;
+    // the writer is behind: the first send is in Kafka, not in Postgres
+    stack
+        .writer
+        .take()
+        .expect("the stack's writer")
+        .stop()
+        .await;
+    let gateway = stack.gateway().await;
+    let alice = User::sign_up(&gateway, "alice").await;
+    let room = alice.create_room("unstored-resend", "public").await;
+    let mut socket = alice.connect(gateway.addr).await;
+    let first = socket.send_message(room, "pending", "not stored yet").await;
+    assert_eq!(first["type"], "ack", "{first}");
+
+    // Redis loses the claim (and the room's state) before the writer stores the message
+    stack.redis.restart_empty();
+    let again = send_until_answered(&mut socket, room, "pending", "not stored yet").await;
+    assert_eq!(again["type"], "ack", "the resend is acknowledged: {again}");
+    assert_eq!(again["id"], first["id"], "a resend names the same message");
+
+    stack.start_writer().await;
+    wait_stored(&stack, room, 1).await;
+    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM messages WHERE room_id = $1")
+        .bind(room)
+        .fetch_all(&stack.db.pool)
+        .await
+        .expect("ids");
+    let acked: Uuid = first["id"].as_str().expect("id").parse().expect("uuid");
+    assert_eq!(
+        ids,
+        vec![acked],
+        "the acknowledged id is the one stored, once"
+    );
+}
+
+#[tokio::test]
 async fn a_resend_naming_another_room_is_refused_when_the_sender_left_the_original_room() {
     let stack = Stack::start().await;
     let gateway = stack.gateway().await;

@@ -89,6 +89,19 @@ pub enum InvalidEvent {
     BadClientMsgId,
 }
 
+/// Namespace of the ids of people's messages (UUIDv5 of sender and client message id).
+const MESSAGE_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6368_6174_2d6d_7367_2d69_6473_0000_0001);
+
+/// The id of the message `sender` names `client_msg_id`: the same for every
+/// send and resend of it, so that a resend is the same message wherever it
+/// is looked up, even after every store that remembered the first send forgot it.
+pub fn message_id(sender: Uuid, client_msg_id: &str) -> Uuid {
+    let mut name = Vec::with_capacity(16 + client_msg_id.len());
+    name.extend_from_slice(sender.as_bytes());
+    name.extend_from_slice(client_msg_id.as_bytes());
+    Uuid::new_v5(&MESSAGE_ID_NAMESPACE, &name)
+}
+
 impl ChatEvent {
     /// A new event with a fresh UUIDv7 id, stamped now.
     pub fn new(
@@ -172,6 +185,21 @@ pub struct SequencedEvent {
     pub seq: i64,
     pub epoch: u64,
     pub event: ChatEvent,
+}
+
+#[cfg(test)]
+mod message_id_tests {
+    use super::*;
+
+    #[test]
+    fn a_message_id_is_the_same_for_every_send_and_differs_per_sender_and_client_id() {
+        let (alice, bob) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        assert_eq!(message_id(alice, "c-1"), message_id(alice, "c-1"));
+        assert_ne!(message_id(alice, "c-1"), message_id(bob, "c-1"));
+        assert_ne!(message_id(alice, "c-1"), message_id(alice, "c-2"));
+        // the sender's bytes and the client id cannot be shifted into each other
+        assert_ne!(message_id(alice, "c-1"), message_id(Uuid::nil(), "c-1"));
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,15 @@
 //!    identical event, which is produced again (the writer and the sequencer
 //!    treat an id once).
 //!
+//! A message's id is derived from its sender and client message id
+//! ([`chat_core::event::message_id`]), so even a resend that neither place
+//! remembers (Redis lost the claim before the writer stored the message) is
+//! the same message: the same id, stored once, sequenced once.
+//!
+//! While Postgres cannot be read, the claim alone decides (sends go on: Kafka
+//! is the durable step), so a resend older than its claim in that window gets
+//! its id but maybe another seq.
+//!
 //! So the claim only has to live until its message is stored: the writer's
 //! lag, minutes. It is never released: whatever happened to the first try, a
 //! resend carries the same id. A resend whose body differs from the original's
@@ -184,9 +193,30 @@ impl<'a> Dedupe<'a> {
     /// Resolves `fresh` (a validated event with a new id): a stored message,
     /// a pending one claimed before, or a new claim.
     pub async fn resolve(&self, fresh: ChatEvent) -> Result<Resolved, DedupeError> {
-        if let Some(stored) =
-            db::messages::by_client_msg_id(self.pool, fresh.sender_id, &fresh.client_msg_id).await?
+        // The id comes from the sender and the client message id, so a resend
+        // whose claim Redis lost before the message was stored is still the
+        // same message: the writer stores one row, the sequencer gives one seq.
+        let fresh = ChatEvent {
+            id: chat_core::event::message_id(fresh.sender_id, &fresh.client_msg_id),
+            ..fresh
+        };
+        // Postgres down (the writer waits it out): sends go on with the claim
+        // alone. A resend older than the claim, in that window, still names
+        // the same id (stored once) but may be given another seq.
+        let stored = match db::messages::by_client_msg_id(
+            self.pool,
+            fresh.sender_id,
+            &fresh.client_msg_id,
+        )
+        .await
         {
+            Ok(stored) => stored,
+            Err(error) => {
+                tracing::warn!(%error, "stored messages not readable; deduplicating in Redis only");
+                None
+            }
+        };
+        if let Some(stored) = stored {
             if stored.body != fresh.body {
                 return Err(DedupeError::OtherBody);
             }
