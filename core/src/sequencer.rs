@@ -11,10 +11,11 @@
 //! `chat:{room}:msg:{id}` (the message's seq). Channel: `chat:room:{room}`.
 //!
 //! When a room has no state (a new room, or Redis lost its data) the counter is
-//! restored from Postgres' highest stored seq for the room under an exclusive
-//! advisory lock, with a new epoch. The writer holds the same lock shared while
-//! it inserts (see [`Sequencer::hold_counters`]), so a restore never reads a
-//! maximum that an in-flight insert is about to raise.
+//! restored from Postgres' highest stored seq for the room under the room's
+//! exclusive advisory lock, with a new epoch. The writer holds the locks of its
+//! batch's rooms shared while it inserts (see [`Sequencer::hold_counters`]), so a
+//! restore never reads a maximum that an in-flight insert is about to raise, and
+//! never waits for inserts into other rooms.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -29,8 +30,6 @@ use crate::event::{ChatEvent, SequencedEvent};
 const SEQUENCE_LUA: &str = include_str!("sequence.lua");
 const RESTORE_LUA: &str = include_str!("restore_room.lua");
 const REPAIR_LUA: &str = include_str!("repair_room.lua");
-/// Advisory lock key that orders counter restores after in-flight inserts.
-const COUNTER_LOCK: i64 = 0x0063_6861_7473_6571; // "chatseq"
 /// Rounds of "restore missing rooms, call again" before a batch gives up.
 const MAX_ROUNDS: usize = 4;
 
@@ -225,7 +224,7 @@ impl Sequencer {
     ) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, i64), SequencerError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(COUNTER_LOCK)
+            .bind(counter_lock(room))
             .execute(&mut *tx)
             .await?;
         let max_seq: i64 =
@@ -274,14 +273,27 @@ impl Sequencer {
         Ok(())
     }
 
-    /// Takes the counter lock shared inside the caller's transaction: until it
-    /// commits, no room counter is restored from Postgres. The writer calls this
-    /// before inserting, and checks [`Sequencer::epochs_unchanged`] before committing.
-    pub async fn hold_counters(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
-            .bind(COUNTER_LOCK)
-            .execute(conn)
-            .await?;
+    /// Takes the counter locks of `rooms` shared inside the caller's transaction:
+    /// until it commits, none of these rooms' counters is restored or repaired
+    /// from Postgres (other rooms are not held up). Locks are taken in key order,
+    /// one statement. The writer calls this before inserting, and checks
+    /// [`Sequencer::epochs_unchanged`] before committing.
+    pub async fn hold_counters(conn: &mut PgConnection, rooms: &[Uuid]) -> Result<(), sqlx::Error> {
+        let keys: Vec<i64> = rooms
+            .iter()
+            .map(|r| counter_lock(*r))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "SELECT count(pg_advisory_xact_lock_shared(k)) FROM unnest($1::bigint[]) AS t(k)",
+        )
+        .bind(&keys)
+        .execute(conn)
+        .await?;
         Ok(())
     }
 
@@ -347,6 +359,13 @@ impl Sequencer {
             .map(|r| serde_json::from_str(r).map_err(|e| SequencerError::Protocol(e.to_string())))
             .collect()
     }
+}
+
+/// The advisory lock key of a room's counter: the two halves of its id folded
+/// into one. Two rooms that share a key only wait for each other needlessly.
+fn counter_lock(room: Uuid) -> i64 {
+    let (high, low) = room.as_u64_pair();
+    (high ^ low) as i64
 }
 
 /// A new epoch: milliseconds since 1970, so a later epoch is a larger number.

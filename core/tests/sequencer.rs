@@ -197,3 +197,51 @@ async fn after_redis_loses_its_state_counters_restart_from_postgres_with_a_new_e
     assert!(!sequencer.epochs_unchanged(&assigned).await.expect("epochs"));
     assert!(sequencer.epochs_unchanged(&next).await.expect("epochs"));
 }
+
+/// Advisory locks waited for in this test's database.
+async fn restores_waiting(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+         WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("pg_locks")
+}
+
+#[tokio::test]
+async fn a_writer_holding_one_rooms_counters_blocks_restoring_that_room_only() {
+    let db = TestDatabase::new().await;
+    let redis = RedisServer::start();
+    let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut writer = db.pool.begin().await.expect("begin");
+    Sequencer::hold_counters(&mut writer, &[a])
+        .await
+        .expect("hold room A");
+
+    let head_b = tokio::time::timeout(Duration::from_secs(10), sequencer.head(b))
+        .await
+        .expect("restoring room B does not wait for a writer in room A")
+        .expect("head of B");
+    let restoring_a = tokio::spawn({
+        let sequencer = sequencer.clone();
+        async move { sequencer.head(a).await }
+    });
+    test_support::wait_until(
+        "room A's restore waits",
+        Duration::from_secs(10),
+        || async { (restores_waiting(&db.pool).await == 1).then_some(()) },
+    )
+    .await;
+    assert!(!restoring_a.is_finished(), "room A waits for the writer");
+    writer.commit().await.expect("commit");
+    let head_a = tokio::time::timeout(Duration::from_secs(10), restoring_a)
+        .await
+        .expect("room A is restored once the writer commits")
+        .expect("task")
+        .expect("head of A");
+
+    assert_eq!(head_b.0, 0);
+    assert_eq!(head_a.0, 0);
+}

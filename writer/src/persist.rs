@@ -95,8 +95,9 @@ impl Persister {
         };
         let mut poison: Vec<Rejected> = prepared.poison.clone();
         let started = Instant::now();
+        let rooms: Vec<uuid::Uuid> = prepared.events.iter().map(|e| e.room_id).collect();
         let mut tx = self.pool.begin().await?;
-        Sequencer::hold_counters(&mut tx).await?;
+        Sequencer::hold_counters(&mut tx, &rooms).await?;
         let rows: Vec<(&ChatEvent, i64)> = prepared
             .events
             .iter()
@@ -109,7 +110,7 @@ impl Persister {
                 // One bad row fails the statement: find it row by row in a new transaction.
                 tx.rollback().await?;
                 tx = self.pool.begin().await?;
-                Sequencer::hold_counters(&mut tx).await?;
+                Sequencer::hold_counters(&mut tx, &rooms).await?;
                 match insert_one_by_one(&mut tx, prepared).await {
                     Ok((n, rejected)) => {
                         outcome.stored = n;
