@@ -30,6 +30,8 @@ use crate::event::{ChatEvent, SequencedEvent};
 const SEQUENCE_LUA: &str = include_str!("sequence.lua");
 const RESTORE_LUA: &str = include_str!("restore_room.lua");
 const REPAIR_LUA: &str = include_str!("repair_room.lua");
+const HEAD_LUA: &str = include_str!("head.lua");
+const CHECK_LUA: &str = include_str!("check_rooms.lua");
 /// Rounds of "restore missing rooms, call again" before a batch gives up.
 const MAX_ROUNDS: usize = 4;
 
@@ -97,6 +99,8 @@ pub struct Sequencer {
     sequence: Script,
     restore: Script,
     repair: Script,
+    head: Script,
+    check: Script,
     tail_len: u32,
     ttl_secs: u64,
 }
@@ -129,6 +133,8 @@ impl Sequencer {
             sequence: Script::new(SEQUENCE_LUA),
             restore: Script::new(RESTORE_LUA),
             repair: Script::new(REPAIR_LUA),
+            head: Script::new(HEAD_LUA),
+            check: Script::new(CHECK_LUA),
             tail_len: config.tail_len.max(1),
             ttl_secs: config.ttl_secs.max(1),
         })
@@ -147,23 +153,24 @@ impl Sequencer {
             }
             let replies = self.call_sequence(events, &pending).await?;
             let mut missing_rooms = BTreeSet::new();
+            let mut stale_rooms = BTreeSet::new();
             for (&i, (status, seq, epoch)) in pending.iter().zip(replies) {
                 let event = &events[i];
                 match status {
                     0 | 1 => {
-                        let epoch = epoch.parse().map_err(|_| {
-                            SequencerError::Protocol(format!("epoch {epoch:?} is not a number"))
-                        })?;
                         assigned[i] = Some(Assigned {
                             id: event.id,
                             room_id: event.room_id,
                             seq,
-                            epoch,
+                            epoch: parse_epoch(&epoch)?,
                             fresh: status == 1,
                         });
                     }
                     2 => {
                         missing_rooms.insert(event.room_id);
+                    }
+                    3 => {
+                        stale_rooms.insert((event.room_id, parse_epoch(&epoch)?));
                     }
                     other => {
                         return Err(SequencerError::Protocol(format!("status {other}")));
@@ -172,6 +179,9 @@ impl Sequencer {
             }
             for room in missing_rooms {
                 self.restore_room(room).await?;
+            }
+            for (room, epoch) in stale_rooms {
+                self.repair_room(room, &[], Some(epoch)).await?;
             }
         }
         assigned
@@ -252,11 +262,19 @@ impl Sequencer {
         Ok(())
     }
 
-    /// Repairs a room whose counter fell behind what is stored (Redis came back
-    /// with a stale copy): the counter moves past Postgres' highest seq, the
-    /// epoch changes (clients reload), and `stale` messages lose their seq so
-    /// that they are sequenced again.
-    pub async fn repair_room(&self, room: Uuid, stale: &[Uuid]) -> Result<(), SequencerError> {
+    /// Repairs a room whose state may have fallen behind what was handed out or
+    /// stored (Redis came back from a snapshot or an append-only file that lacks
+    /// its last writes): the counter moves to at least Postgres' highest seq, the
+    /// epoch changes (clients reload), the tail is emptied, and `stale` messages
+    /// lose their seq so that they are sequenced again. `seen` is the epoch the
+    /// caller found stale: if the room has another one by now, someone repaired
+    /// it first and nothing is done.
+    pub async fn repair_room(
+        &self,
+        room: Uuid,
+        stale: &[Uuid],
+        seen: Option<u64>,
+    ) -> Result<(), SequencerError> {
         let (tx, max_seq) = self.lock_counters_and_read_max(room).await?;
         let mut invocation = self.repair.key(state_key(room));
         invocation.key(tail_key(room));
@@ -266,6 +284,7 @@ impl Sequencer {
         let counter: i64 = invocation
             .arg(max_seq)
             .arg(new_epoch())
+            .arg(seen.map(|e| e.to_string()).unwrap_or_default())
             .invoke_async(&mut self.redis.clone())
             .await?;
         tx.commit().await?;
@@ -298,36 +317,50 @@ impl Sequencer {
     }
 
     /// True when every room of `assigned` still has the epoch its seq was given
-    /// in: otherwise Redis lost its state meanwhile and the seqs must be asked again.
+    /// in, state written by the running Redis server, and a counter at or above
+    /// the seqs given: otherwise Redis lost or rolled back its state meanwhile
+    /// and the seqs must be asked again.
     pub async fn epochs_unchanged(&self, assigned: &[Assigned]) -> Result<bool, SequencerError> {
-        let rooms: BTreeSet<(Uuid, u64)> = assigned.iter().map(|a| (a.room_id, a.epoch)).collect();
+        let mut rooms: std::collections::BTreeMap<Uuid, (u64, i64)> = Default::default();
+        for a in assigned {
+            let entry = rooms.entry(a.room_id).or_insert((a.epoch, a.seq));
+            if entry.0 != a.epoch {
+                return Ok(false);
+            }
+            entry.1 = entry.1.max(a.seq);
+        }
         if rooms.is_empty() {
             return Ok(true);
         }
-        let mut pipe = redis::pipe();
-        for (room, _) in &rooms {
-            pipe.hget(state_key(*room), "epoch");
+        let mut invocation = self.check.prepare_invoke();
+        for (room, (epoch, max_seq)) in &rooms {
+            invocation
+                .key(state_key(*room))
+                .arg(epoch.to_string())
+                .arg(*max_seq);
         }
-        let epochs: Vec<Option<u64>> = pipe.query_async(&mut self.redis.clone()).await?;
-        Ok(rooms
-            .iter()
-            .zip(epochs)
-            .all(|((_, want), have)| have == Some(*want)))
+        let unchanged: i64 = invocation.invoke_async(&mut self.redis.clone()).await?;
+        Ok(unchanged == 1)
     }
 
-    /// The room's latest seq and epoch, restoring its state from Postgres if Redis has none.
+    /// The room's latest seq and epoch, restoring its state from Postgres if
+    /// Redis has none, repairing it if an earlier run of Redis wrote it.
     pub async fn head(&self, room: Uuid) -> Result<(i64, u64), SequencerError> {
         for _ in 0..MAX_ROUNDS {
-            let (seq, epoch): (Option<i64>, Option<u64>) = redis::cmd("HMGET")
-                .arg(state_key(room))
-                .arg("seq")
-                .arg("epoch")
-                .query_async(&mut self.redis.clone())
+            let (status, seq, epoch): (i64, i64, String) = self
+                .head
+                .key(state_key(room))
+                .invoke_async(&mut self.redis.clone())
                 .await?;
-            if let (Some(seq), Some(epoch)) = (seq, epoch) {
-                return Ok((seq, epoch));
+            match status {
+                0 => return Ok((seq, parse_epoch(&epoch)?)),
+                2 => self.restore_room(room).await?,
+                3 => {
+                    self.repair_room(room, &[], Some(parse_epoch(&epoch)?))
+                        .await?
+                }
+                other => return Err(SequencerError::Protocol(format!("status {other}"))),
             }
-            self.restore_room(room).await?;
         }
         Err(SequencerError::Unsettled)
     }
@@ -366,6 +399,13 @@ impl Sequencer {
 fn counter_lock(room: Uuid) -> i64 {
     let (high, low) = room.as_u64_pair();
     (high ^ low) as i64
+}
+
+/// An epoch as the scripts return it (a decimal string).
+fn parse_epoch(epoch: &str) -> Result<u64, SequencerError> {
+    epoch
+        .parse()
+        .map_err(|_| SequencerError::Protocol(format!("epoch {epoch:?} is not a number")))
 }
 
 /// A new epoch: milliseconds since 1970, so a later epoch is a larger number.

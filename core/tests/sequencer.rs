@@ -245,3 +245,41 @@ async fn a_writer_holding_one_rooms_counters_blocks_restoring_that_room_only() {
     assert_eq!(head_b.0, 0);
     assert_eq!(head_a.0, 0);
 }
+
+#[tokio::test]
+async fn a_redis_restarted_from_an_old_snapshot_reuses_no_seq_under_the_same_epoch() {
+    let db = TestDatabase::new().await;
+    let mut redis = RedisServer::start_with_snapshots();
+    let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
+    let room = Uuid::now_v7();
+    let events: Vec<_> = (0..8).map(|i| event(room, i)).collect();
+    let kept = sequencer.sequence(&events[..5]).await.expect("sequenced");
+    redis.snapshot();
+    // acknowledged and published, but the writer is behind: nothing is stored
+    let lost = sequencer.sequence(&events[5..]).await.expect("sequenced");
+    let old_epoch = lost[0].epoch;
+
+    redis.restart_from_snapshot();
+    let newer = event(room, 100);
+    let after = test_support::wait_until("redis back", Duration::from_secs(10), || async {
+        sequencer.sequence(std::slice::from_ref(&newer)).await.ok()
+    })
+    .await;
+    // the writer sequences the lost messages again when it reads them from Kafka
+    let again = sequencer.sequence(&events[5..]).await.expect("sequenced");
+    let (head, epoch) = sequencer.head(room).await.expect("head");
+
+    let mut places = std::collections::HashMap::new();
+    for a in kept.iter().chain(&lost).chain(&after).chain(&again) {
+        let owner = places.entry((a.seq, a.epoch)).or_insert(a.id);
+        assert_eq!(
+            *owner, a.id,
+            "seq {} of epoch {} names one message",
+            a.seq, a.epoch
+        );
+    }
+    assert_ne!(epoch, old_epoch, "a resubscribing client is told to reload");
+    assert!(after.iter().chain(&again).all(|a| a.epoch == epoch));
+    assert!(head >= 9, "every message has a place: head {head}");
+    assert!(!sequencer.epochs_unchanged(&lost).await.expect("epochs"));
+}

@@ -167,7 +167,7 @@ impl Persister {
             rooms.entry(*room).or_default().push(*id);
         }
         for (room, ids) in rooms {
-            self.sequencer.repair_room(room, &ids).await?;
+            self.sequencer.repair_room(room, &ids, None).await?;
         }
         Ok(())
     }

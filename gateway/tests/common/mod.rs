@@ -49,13 +49,18 @@ impl Writer {
 impl Stack {
     /// Fresh services and a running writer. `RUST_LOG` shows the services' logs.
     pub async fn start() -> Self {
+        Self::start_on(RedisServer::start()).await
+    }
+
+    /// Like [`Stack::start`], on a Redis of the test's choosing (e.g. one with snapshots).
+    pub async fn start_on(redis: RedisServer) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
             .try_init();
         let mut stack = Self {
             db: TestDatabase::new().await,
-            redis: RedisServer::start(),
+            redis,
             topics: kafka::unique_topics(4).await,
             writer: None,
         };
