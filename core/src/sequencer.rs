@@ -17,7 +17,7 @@
 //! restore never reads a maximum that an in-flight insert is about to raise, and
 //! never waits for inserts into other rooms.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -59,6 +59,8 @@ pub struct Assigned {
     pub epoch: u64,
     /// True when this call assigned (and published) it; false when it already had a seq.
     pub fresh: bool,
+    /// True when the message is stored in Postgres already: `seq` is the stored one.
+    pub stored: bool,
 }
 
 /// Why a message could not be sequenced. All of these are transient.
@@ -164,6 +166,7 @@ impl Sequencer {
                             seq,
                             epoch: parse_epoch(&epoch)?,
                             fresh: status == 1,
+                            stored: false,
                         });
                     }
                     2 => {
@@ -188,6 +191,60 @@ impl Sequencer {
             .into_iter()
             .collect::<Option<Vec<_>>>()
             .ok_or(SequencerError::Unsettled)
+    }
+
+    /// Sequences events that may be stored already (a resend, a redelivered
+    /// record, a bot's mention or claimed reply): a stored message keeps its
+    /// stored seq (read from Postgres, with the room's current epoch; nothing is
+    /// published), even when Redis forgot it; the others are sequenced. The
+    /// result is in the same order as `events`.
+    pub async fn sequence_maybe_stored(
+        &self,
+        events: &[ChatEvent],
+    ) -> Result<Vec<Assigned>, SequencerError> {
+        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+        let stored: HashMap<Uuid, i64> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            sqlx::query_as::<_, (Uuid, i64)>("SELECT id, seq FROM messages WHERE id = ANY($1)")
+                .bind(&ids)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        let unstored: Vec<ChatEvent> = events
+            .iter()
+            .filter(|e| !stored.contains_key(&e.id))
+            .cloned()
+            .collect();
+        let mut sequenced = self.sequence(&unstored).await?.into_iter();
+        let mut epochs: HashMap<Uuid, u64> = HashMap::new();
+        let mut assigned = Vec::with_capacity(events.len());
+        for event in events {
+            match stored.get(&event.id) {
+                Some(&seq) => {
+                    let epoch = match epochs.get(&event.room_id) {
+                        Some(&epoch) => epoch,
+                        None => {
+                            let (_, epoch) = self.head(event.room_id).await?;
+                            epochs.insert(event.room_id, epoch);
+                            epoch
+                        }
+                    };
+                    assigned.push(Assigned {
+                        id: event.id,
+                        room_id: event.room_id,
+                        seq,
+                        epoch,
+                        fresh: false,
+                        stored: true,
+                    });
+                }
+                None => assigned.push(sequenced.next().ok_or(SequencerError::Unsettled)?),
+            }
+        }
+        Ok(assigned)
     }
 
     /// One pipelined EVALSHA per pending event; loads the script when Redis lost it.

@@ -104,3 +104,49 @@ async fn after_redis_rolls_back_no_seq_is_reused_silently_and_every_ack_is_store
     let seqs: Vec<i64> = stored.iter().map(|(_, seq)| *seq).collect();
     assert_eq!(seqs, (1..=9).collect::<Vec<_>>(), "history has no hole");
 }
+
+#[tokio::test]
+async fn a_resend_whose_seq_key_was_lost_gets_the_stored_seq_and_publishes_nothing() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let alice = User::sign_up(&gateway, "alice").await;
+    let room = alice.create_room("lost-key", "public").await;
+    let mut a = alice.connect(gateway.addr).await;
+    a.subscribe(room, Some(0)).await;
+    let first = send_acked(&mut a, room, "once").await;
+    let pool = stack.db.pool.clone();
+    let stored_count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM messages WHERE room_id = $1")
+            .bind(room)
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+    };
+    test_support::wait_until("the message stored", WAIT, || async {
+        (stored_count().await == 1).then_some(())
+    })
+    .await;
+    // its id -> seq key expired, or Redis lost it
+    let id: Uuid = first["id"].as_str().expect("id").parse().expect("uuid");
+    let mut redis = redis::Client::open(stack.redis.url())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    redis::cmd("DEL")
+        .arg(chat_core::sequencer::message_key(room, id))
+        .query_async::<()>(&mut redis)
+        .await
+        .expect("del");
+
+    let again = send_acked(&mut a, room, "once").await;
+    let next = send_acked(&mut a, room, "next").await;
+    let live: Vec<i64> = [a.next_of("message").await, a.next_of("message").await]
+        .iter()
+        .map(|m| m["seq"].as_i64().expect("seq"))
+        .collect();
+
+    assert_eq!((&again["id"], &again["seq"]), (&first["id"], &first["seq"]));
+    assert_eq!(next["seq"], 2, "no seq was spent on the resend");
+    assert_eq!(live, vec![1, 2], "live shows what history will");
+}
