@@ -7,25 +7,36 @@
 //! (for every record it stores) can both call it: whoever is first publishes.
 //!
 //! Redis keys (all of one room share a hash tag, so they live on one slot):
-//! `chat:{room}:state` (hash: `seq`, `epoch`), `chat:{room}:tail` (sorted set),
+//! `chat:{room}:state` (hash: `seq`, `epoch`, `run`: the Redis server's run_id
+//! when it was written), `chat:{room}:tail` (sorted set),
 //! `chat:{room}:msg:{id}` (the message's seq). Channel: `chat:room:{room}`.
+//!
+//! The protocol is this type's: [`Sequencer::sequence_new`] for an event minted
+//! for this send, [`Sequencer::sequence_maybe_stored`] for one that may be
+//! stored (its stored seq wins), [`Sequencer::hold_rooms`] for the writer's
+//! insert transaction (locks held, rooms' state checked before the commit,
+//! repairs on a clash). The raw script step is private.
 //!
 //! When a room has no state (a new room, or Redis lost its data) the counter is
 //! restored from Postgres' highest stored seq for the room under the room's
 //! exclusive advisory lock, with a new epoch. The writer holds the locks of its
-//! batch's rooms shared while it inserts (see [`Sequencer::hold_counters`]), so a
+//! batch's rooms shared while it inserts (see [`Sequencer::hold_rooms`]), so a
 //! restore never reads a maximum that an in-flight insert is about to raise, and
 //! never waits for inserts into other rooms.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, Script, ServerErrorKind};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::event::{ChatEvent, SequencedEvent};
+
+mod counters;
+mod guard;
+pub use guard::{Committed, RoomsHeld};
 
 const SEQUENCE_LUA: &str = include_str!("sequence.lua");
 const RESTORE_LUA: &str = include_str!("restore_room.lua");
@@ -142,9 +153,19 @@ impl Sequencer {
         })
     }
 
-    /// Sequences `events` in order, in one round trip when every room has state.
-    /// The result is in the same order as `events`.
-    pub async fn sequence(&self, events: &[ChatEvent]) -> Result<Vec<Assigned>, SequencerError> {
+    /// Sequences brand-new events (ids minted for this send, so never stored:
+    /// a gateway's first send), in one round trip when every room has state.
+    /// The result is in the same order as `events`. An event that may be
+    /// stored goes through [`Sequencer::sequence_maybe_stored`] instead.
+    pub async fn sequence_new(
+        &self,
+        events: &[ChatEvent],
+    ) -> Result<Vec<Assigned>, SequencerError> {
+        self.sequence(events).await
+    }
+
+    /// The raw step: sequences `events` in order without asking Postgres.
+    async fn sequence(&self, events: &[ChatEvent]) -> Result<Vec<Assigned>, SequencerError> {
         let mut assigned: Vec<Option<Assigned>> = vec![None; events.len()];
         for _ in 0..MAX_ROUNDS {
             let pending: Vec<usize> = (0..events.len())
@@ -184,7 +205,7 @@ impl Sequencer {
                 self.restore_room(room).await?;
             }
             for (room, epoch) in stale_rooms {
-                self.repair_room(room, &[], Some(epoch)).await?;
+                self.repair_room(room, Some(epoch)).await?;
             }
         }
         assigned
@@ -283,96 +304,6 @@ impl Sequencer {
         }
     }
 
-    /// Takes the counter lock exclusively (in-flight inserts finish first) and reads
-    /// the room's highest stored seq; the lock holds until the transaction ends.
-    async fn lock_counters_and_read_max(
-        &self,
-        room: Uuid,
-    ) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, i64), SequencerError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(counter_lock(room))
-            .execute(&mut *tx)
-            .await?;
-        let max_seq: i64 =
-            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = $1")
-                .bind(room)
-                .fetch_one(&mut *tx)
-                .await?;
-        Ok((tx, max_seq))
-    }
-
-    /// Restores a room's counter from Postgres with a new epoch, unless another caller did.
-    async fn restore_room(&self, room: Uuid) -> Result<(), SequencerError> {
-        let (tx, max_seq) = self.lock_counters_and_read_max(room).await?;
-        let created: i64 = self
-            .restore
-            .key(state_key(room))
-            .arg(max_seq)
-            .arg(new_epoch())
-            .invoke_async(&mut self.redis.clone())
-            .await?;
-        tx.commit().await?;
-        if created == 1 {
-            tracing::info!(room.id = %room, room.max_seq = max_seq, "sequencer state restored");
-        }
-        Ok(())
-    }
-
-    /// Repairs a room whose state may have fallen behind what was handed out or
-    /// stored (Redis came back from a snapshot or an append-only file that lacks
-    /// its last writes): the counter moves to at least Postgres' highest seq, the
-    /// epoch changes (clients reload), the tail is emptied, and `stale` messages
-    /// lose their seq so that they are sequenced again. `seen` is the epoch the
-    /// caller found stale: if the room has another one by now, someone repaired
-    /// it first and nothing is done.
-    pub async fn repair_room(
-        &self,
-        room: Uuid,
-        stale: &[Uuid],
-        seen: Option<u64>,
-    ) -> Result<(), SequencerError> {
-        let (tx, max_seq) = self.lock_counters_and_read_max(room).await?;
-        let mut invocation = self.repair.key(state_key(room));
-        invocation.key(tail_key(room));
-        for id in stale {
-            invocation.key(message_key(room, *id));
-        }
-        let counter: i64 = invocation
-            .arg(max_seq)
-            .arg(new_epoch())
-            .arg(seen.map(|e| e.to_string()).unwrap_or_default())
-            .invoke_async(&mut self.redis.clone())
-            .await?;
-        tx.commit().await?;
-        tracing::warn!(room.id = %room, room.max_seq = max_seq, room.counter = counter, "stale sequencer state repaired");
-        Ok(())
-    }
-
-    /// Takes the counter locks of `rooms` shared inside the caller's transaction:
-    /// until it commits, none of these rooms' counters is restored or repaired
-    /// from Postgres (other rooms are not held up). Locks are taken in key order,
-    /// one statement. The writer calls this before inserting, and checks
-    /// [`Sequencer::epochs_unchanged`] before committing.
-    pub async fn hold_counters(conn: &mut PgConnection, rooms: &[Uuid]) -> Result<(), sqlx::Error> {
-        let keys: Vec<i64> = rooms
-            .iter()
-            .map(|r| counter_lock(*r))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if keys.is_empty() {
-            return Ok(());
-        }
-        sqlx::query(
-            "SELECT count(pg_advisory_xact_lock_shared(k)) FROM unnest($1::bigint[]) AS t(k)",
-        )
-        .bind(&keys)
-        .execute(conn)
-        .await?;
-        Ok(())
-    }
-
     /// True when every room of `assigned` still has the epoch its seq was given
     /// in, state written by the running Redis server, and a counter at or above
     /// the seqs given: otherwise Redis lost or rolled back its state meanwhile
@@ -412,10 +343,7 @@ impl Sequencer {
             match status {
                 0 => return Ok((seq, parse_epoch(&epoch)?)),
                 2 => self.restore_room(room).await?,
-                3 => {
-                    self.repair_room(room, &[], Some(parse_epoch(&epoch)?))
-                        .await?
-                }
+                3 => self.repair_room(room, Some(parse_epoch(&epoch)?)).await?,
                 other => return Err(SequencerError::Protocol(format!("status {other}"))),
             }
         }
@@ -451,24 +379,9 @@ impl Sequencer {
     }
 }
 
-/// The advisory lock key of a room's counter: the two halves of its id folded
-/// into one. Two rooms that share a key only wait for each other needlessly.
-fn counter_lock(room: Uuid) -> i64 {
-    let (high, low) = room.as_u64_pair();
-    (high ^ low) as i64
-}
-
 /// An epoch as the scripts return it (a decimal string).
 fn parse_epoch(epoch: &str) -> Result<u64, SequencerError> {
     epoch
         .parse()
         .map_err(|_| SequencerError::Protocol(format!("epoch {epoch:?} is not a number")))
-}
-
-/// A new epoch: milliseconds since 1970, so a later epoch is a larger number.
-fn new_epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(1)
 }

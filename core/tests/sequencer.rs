@@ -48,7 +48,7 @@ async fn concurrent_callers_for_one_room_get_distinct_contiguous_seqs_published_
                 let mut seqs = Vec::new();
                 for i in 0..per_caller {
                     let assigned = sequencer
-                        .sequence(&[event(room, c * 1000 + i)])
+                        .sequence_new(&[event(room, c * 1000 + i)])
                         .await
                         .expect("sequenced");
                     assert!(assigned[0].fresh);
@@ -98,11 +98,11 @@ async fn a_repeated_call_for_the_same_message_returns_the_same_seq_and_publishes
     let (a, b) = (event(room, 1), event(room, 2));
 
     let first = sequencer
-        .sequence(&[a.clone(), b.clone()])
+        .sequence_new(&[a.clone(), b.clone()])
         .await
         .expect("first");
     let again = sequencer
-        .sequence(&[b.clone(), a.clone(), a.clone()])
+        .sequence_new(&[b.clone(), a.clone(), a.clone()])
         .await
         .expect("again");
 
@@ -125,7 +125,7 @@ async fn the_tail_keeps_the_newest_records_and_answers_after_a_seq() {
     let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
     let room = Uuid::now_v7();
     let events: Vec<_> = (0..130).map(|i| event(room, i)).collect();
-    sequencer.sequence(&events).await.expect("sequenced");
+    sequencer.sequence_new(&events).await.expect("sequenced");
 
     let tail = sequencer.tail_after(room, 0).await.expect("tail");
     assert_eq!(tail.len(), 100, "capped at tail_len");
@@ -161,7 +161,7 @@ async fn after_redis_loses_its_state_counters_restart_from_postgres_with_a_new_e
             ..event(room, i)
         })
         .collect();
-    let assigned = sequencer.sequence(&stored).await.expect("sequenced");
+    let assigned = sequencer.sequence_new(&stored).await.expect("sequenced");
     for (e, a) in stored.iter().zip(&assigned) {
         sqlx::query(
             "INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, kind, body, sent_at)
@@ -181,7 +181,7 @@ async fn after_redis_loses_its_state_counters_restart_from_postgres_with_a_new_e
 
     redis.restart_empty();
     let next = test_support::wait_until("redis back", Duration::from_secs(10), || async {
-        sequencer.sequence(&[event(room, 99)]).await.ok()
+        sequencer.sequence_new(&[event(room, 99)]).await.ok()
     })
     .await;
 
@@ -215,10 +215,7 @@ async fn a_writer_holding_one_rooms_counters_blocks_restoring_that_room_only() {
     let redis = RedisServer::start();
     let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-    let mut writer = db.pool.begin().await.expect("begin");
-    Sequencer::hold_counters(&mut writer, &[a])
-        .await
-        .expect("hold room A");
+    let writer = sequencer.hold_rooms(&[a]).await.expect("hold room A");
 
     let head_b = tokio::time::timeout(Duration::from_secs(10), sequencer.head(b))
         .await
@@ -235,7 +232,8 @@ async fn a_writer_holding_one_rooms_counters_blocks_restoring_that_room_only() {
     )
     .await;
     assert!(!restoring_a.is_finished(), "room A waits for the writer");
-    writer.commit().await.expect("commit");
+    let committed = writer.commit(&[]).await.expect("commit");
+    assert_eq!(committed, chat_core::sequencer::Committed::Done);
     let head_a = tokio::time::timeout(Duration::from_secs(10), restoring_a)
         .await
         .expect("room A is restored once the writer commits")
@@ -253,20 +251,32 @@ async fn a_redis_restarted_from_an_old_snapshot_reuses_no_seq_under_the_same_epo
     let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
     let room = Uuid::now_v7();
     let events: Vec<_> = (0..8).map(|i| event(room, i)).collect();
-    let kept = sequencer.sequence(&events[..5]).await.expect("sequenced");
+    let kept = sequencer
+        .sequence_new(&events[..5])
+        .await
+        .expect("sequenced");
     redis.snapshot();
     // acknowledged and published, but the writer is behind: nothing is stored
-    let lost = sequencer.sequence(&events[5..]).await.expect("sequenced");
+    let lost = sequencer
+        .sequence_new(&events[5..])
+        .await
+        .expect("sequenced");
     let old_epoch = lost[0].epoch;
 
     redis.restart_from_snapshot();
     let newer = event(room, 100);
     let after = test_support::wait_until("redis back", Duration::from_secs(10), || async {
-        sequencer.sequence(std::slice::from_ref(&newer)).await.ok()
+        sequencer
+            .sequence_new(std::slice::from_ref(&newer))
+            .await
+            .ok()
     })
     .await;
     // the writer sequences the lost messages again when it reads them from Kafka
-    let again = sequencer.sequence(&events[5..]).await.expect("sequenced");
+    let again = sequencer
+        .sequence_new(&events[5..])
+        .await
+        .expect("sequenced");
     let (head, epoch) = sequencer.head(room).await.expect("head");
 
     let mut places = std::collections::HashMap::new();

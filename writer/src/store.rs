@@ -1,25 +1,7 @@
-//! SQL of the writer: which messages are stored already, and the bulk insert.
-
-use std::collections::HashSet;
+//! SQL of the writer: the bulk insert.
 
 use chat_core::ChatEvent;
 use sqlx::PgConnection;
-use uuid::Uuid;
-
-/// The ids among `ids` that are stored already.
-pub async fn stored_ids(
-    conn: &mut PgConnection,
-    ids: &[Uuid],
-) -> Result<HashSet<Uuid>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let rows: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM messages WHERE id = ANY($1)")
-        .bind(ids)
-        .fetch_all(conn)
-        .await?;
-    Ok(rows.into_iter().collect())
-}
 
 /// Inserts `rows` (event, seq) in one statement; a row whose id is stored already
 /// is skipped. Any other constraint violation fails the statement. Returns the

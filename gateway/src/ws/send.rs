@@ -152,7 +152,7 @@ async fn send_inner(
     let assigned = if previous.is_some() {
         state.sequencer.sequence_maybe_stored(events).await
     } else {
-        state.sequencer.sequence(events).await
+        state.sequencer.sequence_new(events).await
     };
     let assigned = assigned.map_err(|error| {
         // durable but not yet sequenced: the writer will publish it; a resend gets its seq

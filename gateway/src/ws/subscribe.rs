@@ -52,7 +52,7 @@ pub async fn subscribe(
         tracing::warn!(room.id = %room, head, "a client is ahead of the room's head: repairing");
         state
             .sequencer
-            .repair_room(room, &[], Some(epoch))
+            .repair_room(room, Some(epoch))
             .await
             .map_err(|_| unavailable())?;
         (head, epoch) = state
