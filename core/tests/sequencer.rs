@@ -293,3 +293,61 @@ async fn a_redis_restarted_from_an_old_snapshot_reuses_no_seq_under_the_same_epo
     assert!(head >= 9, "every message has a place: head {head}");
     assert!(!sequencer.epochs_unchanged(&lost).await.expect("epochs"));
 }
+
+#[tokio::test]
+async fn a_held_batch_whose_room_lost_its_state_meanwhile_is_rolled_back() {
+    let db = TestDatabase::new().await;
+    let mut redis = RedisServer::start();
+    let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
+    let user = Uuid::now_v7();
+    let room = Uuid::now_v7();
+    sqlx::query("INSERT INTO users (id, username, password_hash) VALUES ($1, 'held_user', 'x')")
+        .bind(user)
+        .execute(&db.pool)
+        .await
+        .expect("user");
+    sqlx::query("INSERT INTO rooms (id, name, kind) VALUES ($1, 'r', 'public')")
+        .bind(room)
+        .execute(&db.pool)
+        .await
+        .expect("room");
+    let e = ChatEvent {
+        sender_id: user,
+        ..event(room, 1)
+    };
+    let assigned = sequencer
+        .sequence_maybe_stored(std::slice::from_ref(&e))
+        .await
+        .expect("sequenced");
+    let mut held = sequencer.hold_rooms(&[room]).await.expect("held");
+    sqlx::query(
+        "INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, kind, body, sent_at)
+         VALUES ($1, $2, $3, $4, $5, 'user', $6, now())",
+    )
+    .bind(e.id)
+    .bind(room)
+    .bind(assigned[0].seq)
+    .bind(user)
+    .bind(&e.client_msg_id)
+    .bind(&e.body)
+    .execute(held.conn())
+    .await
+    .expect("inserted");
+
+    redis.restart_empty();
+    test_support::wait_until("redis back", Duration::from_secs(10), || async {
+        sequencer.epoch(room).await.ok()
+    })
+    .await;
+    let outcome = held.commit(&assigned).await.expect("commit or roll back");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+
+    assert_eq!(outcome, chat_core::sequencer::Committed::EpochChanged);
+    assert_eq!(
+        stored, 0,
+        "nothing is committed under a seq Redis no longer has"
+    );
+}

@@ -150,3 +150,34 @@ async fn a_resend_whose_seq_key_was_lost_gets_the_stored_seq_and_publishes_nothi
     assert_eq!(next["seq"], 2, "no seq was spent on the resend");
     assert_eq!(live, vec![1, 2], "live shows what history will");
 }
+
+#[tokio::test]
+async fn a_live_feed_that_receives_another_epoch_is_told_to_resync() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let alice = User::sign_up(&gateway, "alice").await;
+    let room = alice.create_room("live-epoch", "public").await;
+    let mut a = alice.connect(gateway.addr).await;
+    let subscribed = a.subscribe(room, Some(0)).await;
+    let epoch = subscribed["epoch"].as_u64().expect("epoch");
+    send_acked(&mut a, room, "first").await;
+    assert_eq!(a.next_of("message").await["seq"], 1);
+
+    // another client holds a seq of this epoch that the room no longer has
+    let mut b = alice.connect(gateway.addr).await;
+    b.send(json!({"type": "subscribe", "room": room, "last_seq": 5, "epoch": epoch}))
+        .await;
+    let renewed = b.next_of("subscribed").await;
+    let told = b.next_of("resync").await;
+    let next = send_acked(&mut a, room, "second").await;
+    let resync = a.next_of("resync").await;
+
+    assert_ne!(
+        renewed["epoch"].as_u64(),
+        Some(epoch),
+        "the room was repaired"
+    );
+    assert_eq!(told["reason"], "epoch");
+    assert_eq!(next["epoch"], renewed["epoch"]);
+    assert_eq!(resync["reason"], "epoch", "the live feed is told, not fed");
+}
