@@ -186,7 +186,7 @@ impl Replier {
         // the mention's seq (the gateway gave it one; if that gateway died, this does)
         let seq = self
             .sequencer
-            .sequence(std::slice::from_ref(mention))
+            .sequence_maybe_stored(std::slice::from_ref(mention))
             .await?
             .first()
             .map(|a| a.seq)
@@ -268,7 +268,10 @@ impl Replier {
             .send(record, self.settings.send_timeout)
             .await
             .map_err(|(error, _)| BotError::Kafka(error))?;
-        self.sequencer.sequence(std::slice::from_ref(reply)).await?;
+        // a claimed reply may be stored already, its seq forgotten by Redis
+        self.sequencer
+            .sequence_maybe_stored(std::slice::from_ref(reply))
+            .await?;
         Ok(())
     }
 }

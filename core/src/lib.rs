@@ -5,7 +5,9 @@
 //!   (it lives in the chat-wire crate, re-exported here).
 //! - [`sequencer`]: the Redis Lua step that gives a message its per-room `seq`,
 //!   remembers it, appends it to the room's recent tail and publishes it, all
-//!   in one atomic, idempotent step (guarantees G4 and G5).
+//!   in one atomic, idempotent step (guarantees G4 and G5). Its `Sequencer` is
+//!   the whole sequencing protocol: callers sequence a new event, an event that
+//!   may be stored (its stored seq wins), or hold rooms while inserting.
 //! - [`live`]: a room's ephemeral channel and the bot's `draft` frame.
 //! - [`db`]: the Postgres pool and the embedded migrations.
 //! - [`kafka`]: Kafka client settings shared by producers and consumers.

@@ -4,9 +4,12 @@
 -- ARGV[1]  the highest seq stored in Postgres for the room (0 for a new room)
 -- ARGV[2]  a new epoch: clients that saw another epoch reload the room
 --
+-- The state records this server's run_id (`run`): a later run that finds it
+-- knows the state came from a snapshot or an append-only file (sequence.lua).
 -- Returns 1 when it created the state, 0 when another caller was first.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'epoch', ARGV[2])
+local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'epoch', ARGV[2], 'run', run)
 return 1

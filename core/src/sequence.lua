@@ -1,6 +1,7 @@
 -- Gives one message its place in its room, exactly once.
 --
--- KEYS[1]  room state hash: fields `seq` (last assigned) and `epoch`
+-- KEYS[1]  room state hash: fields `seq` (last assigned), `epoch` and `run`
+--          (the run_id of the Redis server that wrote the state)
 -- KEYS[2]  room tail: sorted set of sequenced records scored by seq
 -- KEYS[3]  this message's assigned seq
 -- ARGV[1]  the event's JSON (produced by serde, always a valid JSON object)
@@ -13,10 +14,18 @@
 --   status 0: assigned before; nothing is written or published again
 --   status 2: the room has no state here (new room, or Redis lost its data):
 --             the caller restores it from Postgres and calls again
+--   status 3: the state was written by an earlier run of this server (Redis
+--             restarted from a snapshot or an append-only file, which may lack
+--             its last writes): the caller repairs the room and calls again
 -- Assigning and publishing in one script makes publish order equal seq order.
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local state = redis.call('HMGET', KEYS[1], 'epoch', 'run')
+local epoch = state[1]
 if not epoch then
   return {2, 0, ''}
+end
+local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+if state[2] ~= run then
+  return {3, 0, epoch}
 end
 local known = redis.call('GET', KEYS[3])
 if known then

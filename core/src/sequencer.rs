@@ -7,30 +7,42 @@
 //! (for every record it stores) can both call it: whoever is first publishes.
 //!
 //! Redis keys (all of one room share a hash tag, so they live on one slot):
-//! `chat:{room}:state` (hash: `seq`, `epoch`), `chat:{room}:tail` (sorted set),
+//! `chat:{room}:state` (hash: `seq`, `epoch`, `run`: the Redis server's run_id
+//! when it was written), `chat:{room}:tail` (sorted set),
 //! `chat:{room}:msg:{id}` (the message's seq). Channel: `chat:room:{room}`.
 //!
+//! The protocol is this type's: [`Sequencer::sequence_new`] for an event minted
+//! for this send, [`Sequencer::sequence_maybe_stored`] for one that may be
+//! stored (its stored seq wins), [`Sequencer::hold_rooms`] for the writer's
+//! insert transaction (locks held, rooms' state checked before the commit,
+//! repairs on a clash). The raw script step is private.
+//!
 //! When a room has no state (a new room, or Redis lost its data) the counter is
-//! restored from Postgres' highest stored seq for the room under an exclusive
-//! advisory lock, with a new epoch. The writer holds the same lock shared while
-//! it inserts (see [`Sequencer::hold_counters`]), so a restore never reads a
-//! maximum that an in-flight insert is about to raise.
+//! restored from Postgres' highest stored seq for the room under the room's
+//! exclusive advisory lock, with a new epoch. The writer holds the locks of its
+//! batch's rooms shared while it inserts (see [`Sequencer::hold_rooms`]), so a
+//! restore never reads a maximum that an in-flight insert is about to raise, and
+//! never waits for inserts into other rooms.
 
-use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, Script, ServerErrorKind};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::event::{ChatEvent, SequencedEvent};
 
+mod counters;
+mod guard;
+pub use guard::{Committed, RoomsHeld};
+
 const SEQUENCE_LUA: &str = include_str!("sequence.lua");
 const RESTORE_LUA: &str = include_str!("restore_room.lua");
 const REPAIR_LUA: &str = include_str!("repair_room.lua");
-/// Advisory lock key that orders counter restores after in-flight inserts.
-const COUNTER_LOCK: i64 = 0x0063_6861_7473_6571; // "chatseq"
+const HEAD_LUA: &str = include_str!("head.lua");
+const CHECK_LUA: &str = include_str!("check_rooms.lua");
 /// Rounds of "restore missing rooms, call again" before a batch gives up.
 const MAX_ROUNDS: usize = 4;
 
@@ -63,6 +75,8 @@ pub struct Assigned {
     pub epoch: u64,
     /// True when this call assigned (and published) it; false when it already had a seq.
     pub fresh: bool,
+    /// True when the message is stored in Postgres already: `seq` is the stored one.
+    pub stored: bool,
 }
 
 /// Why a message could not be sequenced. All of these are transient.
@@ -103,6 +117,8 @@ pub struct Sequencer {
     sequence: Script,
     restore: Script,
     repair: Script,
+    head: Script,
+    check: Script,
     tail_len: u32,
     ttl_secs: u64,
 }
@@ -135,14 +151,26 @@ impl Sequencer {
             sequence: Script::new(SEQUENCE_LUA),
             restore: Script::new(RESTORE_LUA),
             repair: Script::new(REPAIR_LUA),
+            head: Script::new(HEAD_LUA),
+            check: Script::new(CHECK_LUA),
             tail_len: config.tail_len.max(1),
             ttl_secs: config.ttl_secs.max(1),
         })
     }
 
-    /// Sequences `events` in order, in one round trip when every room has state.
-    /// The result is in the same order as `events`.
-    pub async fn sequence(&self, events: &[ChatEvent]) -> Result<Vec<Assigned>, SequencerError> {
+    /// Sequences brand-new events (ids minted for this send, so never stored:
+    /// a gateway's first send), in one round trip when every room has state.
+    /// The result is in the same order as `events`. An event that may be
+    /// stored goes through [`Sequencer::sequence_maybe_stored`] instead.
+    pub async fn sequence_new(
+        &self,
+        events: &[ChatEvent],
+    ) -> Result<Vec<Assigned>, SequencerError> {
+        self.sequence(events).await
+    }
+
+    /// The raw step: sequences `events` in order without asking Postgres.
+    async fn sequence(&self, events: &[ChatEvent]) -> Result<Vec<Assigned>, SequencerError> {
         let mut assigned: Vec<Option<Assigned>> = vec![None; events.len()];
         for _ in 0..MAX_ROUNDS {
             let pending: Vec<usize> = (0..events.len())
@@ -153,23 +181,25 @@ impl Sequencer {
             }
             let replies = self.call_sequence(events, &pending).await?;
             let mut missing_rooms = BTreeSet::new();
+            let mut stale_rooms = BTreeSet::new();
             for (&i, (status, seq, epoch)) in pending.iter().zip(replies) {
                 let event = &events[i];
                 match status {
                     0 | 1 => {
-                        let epoch = epoch.parse().map_err(|_| {
-                            SequencerError::Protocol(format!("epoch {epoch:?} is not a number"))
-                        })?;
                         assigned[i] = Some(Assigned {
                             id: event.id,
                             room_id: event.room_id,
                             seq,
-                            epoch,
+                            epoch: parse_epoch(&epoch)?,
                             fresh: status == 1,
+                            stored: false,
                         });
                     }
                     2 => {
                         missing_rooms.insert(event.room_id);
+                    }
+                    3 => {
+                        stale_rooms.insert((event.room_id, parse_epoch(&epoch)?));
                     }
                     other => {
                         return Err(SequencerError::Protocol(format!("status {other}")));
@@ -179,11 +209,68 @@ impl Sequencer {
             for room in missing_rooms {
                 self.restore_room(room).await?;
             }
+            for (room, epoch) in stale_rooms {
+                self.repair_room(room, Some(epoch)).await?;
+            }
         }
         assigned
             .into_iter()
             .collect::<Option<Vec<_>>>()
             .ok_or(SequencerError::Unsettled)
+    }
+
+    /// Sequences events that may be stored already (a resend, a redelivered
+    /// record, a bot's mention or claimed reply): a stored message keeps its
+    /// stored seq (read from Postgres, with the room's current epoch; nothing is
+    /// published), even when Redis forgot it; the others are sequenced. The
+    /// result is in the same order as `events`.
+    pub async fn sequence_maybe_stored(
+        &self,
+        events: &[ChatEvent],
+    ) -> Result<Vec<Assigned>, SequencerError> {
+        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+        let stored: HashMap<Uuid, i64> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            sqlx::query_as::<_, (Uuid, i64)>("SELECT id, seq FROM messages WHERE id = ANY($1)")
+                .bind(&ids)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        let unstored: Vec<ChatEvent> = events
+            .iter()
+            .filter(|e| !stored.contains_key(&e.id))
+            .cloned()
+            .collect();
+        let mut sequenced = self.sequence(&unstored).await?.into_iter();
+        let mut epochs: HashMap<Uuid, u64> = HashMap::new();
+        let mut assigned = Vec::with_capacity(events.len());
+        for event in events {
+            match stored.get(&event.id) {
+                Some(&seq) => {
+                    let epoch = match epochs.get(&event.room_id) {
+                        Some(&epoch) => epoch,
+                        None => {
+                            let (_, epoch) = self.head(event.room_id).await?;
+                            epochs.insert(event.room_id, epoch);
+                            epoch
+                        }
+                    };
+                    assigned.push(Assigned {
+                        id: event.id,
+                        room_id: event.room_id,
+                        seq,
+                        epoch,
+                        fresh: false,
+                        stored: true,
+                    });
+                }
+                None => assigned.push(sequenced.next().ok_or(SequencerError::Unsettled)?),
+            }
+        }
+        Ok(assigned)
     }
 
     /// One pipelined EVALSHA per pending event; loads the script when Redis lost it.
@@ -222,105 +309,48 @@ impl Sequencer {
         }
     }
 
-    /// Takes the counter lock exclusively (in-flight inserts finish first) and reads
-    /// the room's highest stored seq; the lock holds until the transaction ends.
-    async fn lock_counters_and_read_max(
-        &self,
-        room: Uuid,
-    ) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, i64), SequencerError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(COUNTER_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        let max_seq: i64 =
-            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = $1")
-                .bind(room)
-                .fetch_one(&mut *tx)
-                .await?;
-        Ok((tx, max_seq))
-    }
-
-    /// Restores a room's counter from Postgres with a new epoch, unless another caller did.
-    async fn restore_room(&self, room: Uuid) -> Result<(), SequencerError> {
-        let (tx, max_seq) = self.lock_counters_and_read_max(room).await?;
-        let created: i64 = self
-            .restore
-            .key(state_key(room))
-            .arg(max_seq)
-            .arg(new_epoch())
-            .invoke_async(&mut self.redis.clone())
-            .await?;
-        tx.commit().await?;
-        if created == 1 {
-            tracing::info!(room.id = %room, room.max_seq = max_seq, "sequencer state restored");
-        }
-        Ok(())
-    }
-
-    /// Repairs a room whose counter fell behind what is stored (Redis came back
-    /// with a stale copy): the counter moves past Postgres' highest seq, the
-    /// epoch changes (clients reload), and `stale` messages lose their seq so
-    /// that they are sequenced again.
-    pub async fn repair_room(&self, room: Uuid, stale: &[Uuid]) -> Result<(), SequencerError> {
-        let (tx, max_seq) = self.lock_counters_and_read_max(room).await?;
-        let mut invocation = self.repair.key(state_key(room));
-        invocation.key(tail_key(room));
-        for id in stale {
-            invocation.key(message_key(room, *id));
-        }
-        let counter: i64 = invocation
-            .arg(max_seq)
-            .arg(new_epoch())
-            .invoke_async(&mut self.redis.clone())
-            .await?;
-        tx.commit().await?;
-        tracing::warn!(room.id = %room, room.max_seq = max_seq, room.counter = counter, "stale sequencer state repaired");
-        Ok(())
-    }
-
-    /// Takes the counter lock shared inside the caller's transaction: until it
-    /// commits, no room counter is restored from Postgres. The writer calls this
-    /// before inserting, and checks [`Sequencer::epochs_unchanged`] before committing.
-    pub async fn hold_counters(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
-            .bind(COUNTER_LOCK)
-            .execute(conn)
-            .await?;
-        Ok(())
-    }
-
     /// True when every room of `assigned` still has the epoch its seq was given
-    /// in: otherwise Redis lost its state meanwhile and the seqs must be asked again.
+    /// in, state written by the running Redis server, and a counter at or above
+    /// the seqs given: otherwise Redis lost or rolled back its state meanwhile
+    /// and the seqs must be asked again.
     pub async fn epochs_unchanged(&self, assigned: &[Assigned]) -> Result<bool, SequencerError> {
-        let rooms: BTreeSet<(Uuid, u64)> = assigned.iter().map(|a| (a.room_id, a.epoch)).collect();
+        let mut rooms: std::collections::BTreeMap<Uuid, (u64, i64)> = Default::default();
+        for a in assigned {
+            let entry = rooms.entry(a.room_id).or_insert((a.epoch, a.seq));
+            if entry.0 != a.epoch {
+                return Ok(false);
+            }
+            entry.1 = entry.1.max(a.seq);
+        }
         if rooms.is_empty() {
             return Ok(true);
         }
-        let mut pipe = redis::pipe();
-        for (room, _) in &rooms {
-            pipe.hget(state_key(*room), "epoch");
+        let mut invocation = self.check.prepare_invoke();
+        for (room, (epoch, max_seq)) in &rooms {
+            invocation
+                .key(state_key(*room))
+                .arg(epoch.to_string())
+                .arg(*max_seq);
         }
-        let epochs: Vec<Option<u64>> = pipe.query_async(&mut self.redis.clone()).await?;
-        Ok(rooms
-            .iter()
-            .zip(epochs)
-            .all(|((_, want), have)| have == Some(*want)))
+        let unchanged: i64 = invocation.invoke_async(&mut self.redis.clone()).await?;
+        Ok(unchanged == 1)
     }
 
-    /// The room's latest seq and epoch, restoring its state from Postgres if Redis has none.
+    /// The room's latest seq and epoch, restoring its state from Postgres if
+    /// Redis has none, repairing it if an earlier run of Redis wrote it.
     pub async fn head(&self, room: Uuid) -> Result<(i64, u64), SequencerError> {
         for _ in 0..MAX_ROUNDS {
-            let (seq, epoch): (Option<i64>, Option<u64>) = redis::cmd("HMGET")
-                .arg(state_key(room))
-                .arg("seq")
-                .arg("epoch")
-                .query_async(&mut self.redis.clone())
+            let (status, seq, epoch): (i64, i64, String) = self
+                .head
+                .key(state_key(room))
+                .invoke_async(&mut self.redis.clone())
                 .await?;
-            if let (Some(seq), Some(epoch)) = (seq, epoch) {
-                return Ok((seq, epoch));
+            match status {
+                0 => return Ok((seq, parse_epoch(&epoch)?)),
+                2 => self.restore_room(room).await?,
+                3 => self.repair_room(room, Some(parse_epoch(&epoch)?)).await?,
+                other => return Err(SequencerError::Protocol(format!("status {other}"))),
             }
-            self.restore_room(room).await?;
         }
         Err(SequencerError::Unsettled)
     }
@@ -354,10 +384,9 @@ impl Sequencer {
     }
 }
 
-/// A new epoch: milliseconds since 1970, so a later epoch is a larger number.
-fn new_epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(1)
+/// An epoch as the scripts return it (a decimal string).
+fn parse_epoch(epoch: &str) -> Result<u64, SequencerError> {
+    epoch
+        .parse()
+        .map_err(|_| SequencerError::Protocol(format!("epoch {epoch:?} is not a number")))
 }

@@ -48,7 +48,7 @@ async fn concurrent_callers_for_one_room_get_distinct_contiguous_seqs_published_
                 let mut seqs = Vec::new();
                 for i in 0..per_caller {
                     let assigned = sequencer
-                        .sequence(&[event(room, c * 1000 + i)])
+                        .sequence_new(&[event(room, c * 1000 + i)])
                         .await
                         .expect("sequenced");
                     assert!(assigned[0].fresh);
@@ -98,11 +98,11 @@ async fn a_repeated_call_for_the_same_message_returns_the_same_seq_and_publishes
     let (a, b) = (event(room, 1), event(room, 2));
 
     let first = sequencer
-        .sequence(&[a.clone(), b.clone()])
+        .sequence_new(&[a.clone(), b.clone()])
         .await
         .expect("first");
     let again = sequencer
-        .sequence(&[b.clone(), a.clone(), a.clone()])
+        .sequence_new(&[b.clone(), a.clone(), a.clone()])
         .await
         .expect("again");
 
@@ -125,7 +125,7 @@ async fn the_tail_keeps_the_newest_records_and_answers_after_a_seq() {
     let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
     let room = Uuid::now_v7();
     let events: Vec<_> = (0..130).map(|i| event(room, i)).collect();
-    sequencer.sequence(&events).await.expect("sequenced");
+    sequencer.sequence_new(&events).await.expect("sequenced");
 
     let tail = sequencer.tail_after(room, 0).await.expect("tail");
     assert_eq!(tail.len(), 100, "capped at tail_len");
@@ -161,7 +161,7 @@ async fn after_redis_loses_its_state_counters_restart_from_postgres_with_a_new_e
             ..event(room, i)
         })
         .collect();
-    let assigned = sequencer.sequence(&stored).await.expect("sequenced");
+    let assigned = sequencer.sequence_new(&stored).await.expect("sequenced");
     for (e, a) in stored.iter().zip(&assigned) {
         sqlx::query(
             "INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, kind, body, sent_at)
@@ -181,7 +181,7 @@ async fn after_redis_loses_its_state_counters_restart_from_postgres_with_a_new_e
 
     redis.restart_empty();
     let next = test_support::wait_until("redis back", Duration::from_secs(10), || async {
-        sequencer.sequence(&[event(room, 99)]).await.ok()
+        sequencer.sequence_new(&[event(room, 99)]).await.ok()
     })
     .await;
 
@@ -196,4 +196,158 @@ async fn after_redis_loses_its_state_counters_restart_from_postgres_with_a_new_e
     );
     assert!(!sequencer.epochs_unchanged(&assigned).await.expect("epochs"));
     assert!(sequencer.epochs_unchanged(&next).await.expect("epochs"));
+}
+
+/// Advisory locks waited for in this test's database.
+async fn restores_waiting(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+         WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("pg_locks")
+}
+
+#[tokio::test]
+async fn a_writer_holding_one_rooms_counters_blocks_restoring_that_room_only() {
+    let db = TestDatabase::new().await;
+    let redis = RedisServer::start();
+    let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let writer = sequencer.hold_rooms(&[a]).await.expect("hold room A");
+
+    let head_b = tokio::time::timeout(Duration::from_secs(10), sequencer.head(b))
+        .await
+        .expect("restoring room B does not wait for a writer in room A")
+        .expect("head of B");
+    let restoring_a = tokio::spawn({
+        let sequencer = sequencer.clone();
+        async move { sequencer.head(a).await }
+    });
+    test_support::wait_until(
+        "room A's restore waits",
+        Duration::from_secs(10),
+        || async { (restores_waiting(&db.pool).await == 1).then_some(()) },
+    )
+    .await;
+    assert!(!restoring_a.is_finished(), "room A waits for the writer");
+    let committed = writer.commit(&[]).await.expect("commit");
+    assert_eq!(committed, chat_core::sequencer::Committed::Done);
+    let head_a = tokio::time::timeout(Duration::from_secs(10), restoring_a)
+        .await
+        .expect("room A is restored once the writer commits")
+        .expect("task")
+        .expect("head of A");
+
+    assert_eq!(head_b.0, 0);
+    assert_eq!(head_a.0, 0);
+}
+
+#[tokio::test]
+async fn a_redis_restarted_from_an_old_snapshot_reuses_no_seq_under_the_same_epoch() {
+    let db = TestDatabase::new().await;
+    let mut redis = RedisServer::start_with_snapshots();
+    let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
+    let room = Uuid::now_v7();
+    let events: Vec<_> = (0..8).map(|i| event(room, i)).collect();
+    let kept = sequencer
+        .sequence_new(&events[..5])
+        .await
+        .expect("sequenced");
+    redis.snapshot();
+    // acknowledged and published, but the writer is behind: nothing is stored
+    let lost = sequencer
+        .sequence_new(&events[5..])
+        .await
+        .expect("sequenced");
+    let old_epoch = lost[0].epoch;
+
+    redis.restart_from_snapshot();
+    let newer = event(room, 100);
+    let after = test_support::wait_until("redis back", Duration::from_secs(10), || async {
+        sequencer
+            .sequence_new(std::slice::from_ref(&newer))
+            .await
+            .ok()
+    })
+    .await;
+    // the writer sequences the lost messages again when it reads them from Kafka
+    let again = sequencer
+        .sequence_new(&events[5..])
+        .await
+        .expect("sequenced");
+    let (head, epoch) = sequencer.head(room).await.expect("head");
+
+    let mut places = std::collections::HashMap::new();
+    for a in kept.iter().chain(&lost).chain(&after).chain(&again) {
+        let owner = places.entry((a.seq, a.epoch)).or_insert(a.id);
+        assert_eq!(
+            *owner, a.id,
+            "seq {} of epoch {} names one message",
+            a.seq, a.epoch
+        );
+    }
+    assert_ne!(epoch, old_epoch, "a resubscribing client is told to reload");
+    assert!(after.iter().chain(&again).all(|a| a.epoch == epoch));
+    assert!(head >= 9, "every message has a place: head {head}");
+    assert!(!sequencer.epochs_unchanged(&lost).await.expect("epochs"));
+}
+
+#[tokio::test]
+async fn a_held_batch_whose_room_lost_its_state_meanwhile_is_rolled_back() {
+    let db = TestDatabase::new().await;
+    let mut redis = RedisServer::start();
+    let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
+    let user = Uuid::now_v7();
+    let room = Uuid::now_v7();
+    sqlx::query("INSERT INTO users (id, username, password_hash) VALUES ($1, 'held_user', 'x')")
+        .bind(user)
+        .execute(&db.pool)
+        .await
+        .expect("user");
+    sqlx::query("INSERT INTO rooms (id, name, kind) VALUES ($1, 'r', 'public')")
+        .bind(room)
+        .execute(&db.pool)
+        .await
+        .expect("room");
+    let e = ChatEvent {
+        sender_id: user,
+        ..event(room, 1)
+    };
+    let assigned = sequencer
+        .sequence_maybe_stored(std::slice::from_ref(&e))
+        .await
+        .expect("sequenced");
+    let mut held = sequencer.hold_rooms(&[room]).await.expect("held");
+    sqlx::query(
+        "INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, kind, body, sent_at)
+         VALUES ($1, $2, $3, $4, $5, 'user', $6, now())",
+    )
+    .bind(e.id)
+    .bind(room)
+    .bind(assigned[0].seq)
+    .bind(user)
+    .bind(&e.client_msg_id)
+    .bind(&e.body)
+    .execute(held.conn())
+    .await
+    .expect("inserted");
+
+    redis.restart_empty();
+    test_support::wait_until("redis back", Duration::from_secs(10), || async {
+        sequencer.epoch(room).await.ok()
+    })
+    .await;
+    let outcome = held.commit(&assigned).await.expect("commit or roll back");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+
+    assert_eq!(outcome, chat_core::sequencer::Committed::EpochChanged);
+    assert_eq!(
+        stored, 0,
+        "nothing is committed under a seq Redis no longer has"
+    );
 }

@@ -113,7 +113,7 @@ async fn run(setting: &Setting, messages: usize, rooms: usize) -> Measured {
     }
     // a first message loads the script, so that its cache is in the baseline
     let warm = ChatEvent::new(room_ids[0], sender, "warm", MessageKind::User, "warm");
-    sequencer.sequence(&[warm]).await.expect("sequenced");
+    sequencer.sequence_new(&[warm]).await.expect("sequenced");
     let before = used_memory(&mut conn).await;
 
     let mut last = None;
@@ -149,7 +149,7 @@ async fn run(setting: &Setting, messages: usize, rooms: usize) -> Measured {
                 .ignore();
         }
         let _: () = pipe.query_async(&mut conn).await.expect("claims");
-        sequencer.sequence(&events).await.expect("sequenced");
+        sequencer.sequence_new(&events).await.expect("sequenced");
         last = events.last().cloned();
     }
     let after = used_memory(&mut conn).await;

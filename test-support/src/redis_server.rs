@@ -1,4 +1,5 @@
-//! A dedicated `redis-server` process on a free port, without persistence.
+//! A dedicated `redis-server` process on a free port, without persistence
+//! unless asked for snapshots (to restart it from one that lacks its last writes).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -9,6 +10,8 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// Where snapshots are written and loaded from, if this server keeps them.
+    snapshots: Option<tempfile::TempDir>,
 }
 
 impl RedisServer {
@@ -17,9 +20,39 @@ impl RedisServer {
         let mut server = Self {
             port: crate::free_port(),
             child: None,
+            snapshots: None,
         };
         server.spawn();
         server
+    }
+
+    /// Starts a server that writes a snapshot (RDB) when asked, and loads it
+    /// when restarted: [`RedisServer::snapshot`], [`RedisServer::restart_from_snapshot`].
+    pub fn start_with_snapshots() -> Self {
+        let mut server = Self {
+            port: crate::free_port(),
+            child: None,
+            snapshots: Some(tempfile::tempdir().expect("snapshot directory")),
+        };
+        server.spawn();
+        server
+    }
+
+    /// Writes a snapshot of every key now (`SAVE`).
+    pub fn snapshot(&self) {
+        assert!(self.snapshots.is_some(), "started with snapshots");
+        let client = redis::Client::open(self.url()).expect("valid redis url");
+        let mut conn = client.get_connection().expect("redis answers");
+        redis::cmd("SAVE").query::<()>(&mut conn).expect("SAVE");
+    }
+
+    /// Kills the server (SIGKILL, so nothing more is saved) and starts it again
+    /// from the last snapshot: every write after it is lost, as after a crash
+    /// of a Redis whose persistence lags (`appendfsync everysec`, RDB).
+    pub fn restart_from_snapshot(&mut self) {
+        assert!(self.snapshots.is_some(), "started with snapshots");
+        self.kill();
+        self.spawn();
     }
 
     /// `redis://127.0.0.1:PORT`.
@@ -42,11 +75,17 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--bind", "127.0.0.1", "--port"])
             .arg(self.port.to_string())
             .args(["--save", "", "--appendonly", "no"])
-            .args(["--maxmemory-policy", "noeviction"])
+            .args(["--maxmemory-policy", "noeviction"]);
+        if let Some(dir) = &self.snapshots {
+            command.arg("--dir").arg(dir.path());
+            command.args(["--dbfilename", "dump.rdb"]);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -237,7 +237,7 @@ async fn writer(n: usize, batch: usize, presequenced: bool) -> f64 {
     if presequenced {
         let sequencer = Sequencer::new(&config.sequencer, db.pool.clone()).unwrap();
         for chunk in events.chunks(1000) {
-            sequencer.sequence(chunk).await.unwrap();
+            sequencer.sequence_new(chunk).await.unwrap();
         }
     }
     produce(&kafka::producer(&topics.brokers), &topics.topic, &events).await;

@@ -1,5 +1,8 @@
 //! Storing one batch: decode, skip what is stored, sequence, bulk insert,
-//! isolate poison, send poison to the dead-letter topic.
+//! isolate poison, send poison to the dead-letter topic. The sequencing
+//! protocol (stored seqs first, counters held while inserting, the rooms'
+//! state checked before the commit, repairs) is `chat_core::Sequencer`'s:
+//! [`Sequencer::sequence_maybe_stored`] and [`Sequencer::hold_rooms`].
 //!
 //! Every step is idempotent, so a batch may be tried again from the start after
 //! any failure, and a record delivered twice is stored once.
@@ -7,7 +10,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use chat_core::sequencer::Assigned;
+use chat_core::sequencer::{Assigned, Committed};
 use chat_core::{ChatEvent, Sequencer};
 use sqlx::{PgConnection, PgPool};
 
@@ -60,19 +63,24 @@ impl Persister {
     /// sequence the rest (Redis). It may run while the previous batch's
     /// [`Persister::store_prepared`] is still inserting (Postgres).
     pub async fn prepare(&self, records: &[Record]) -> Result<Prepared, WriterError> {
-        let (mut decoded, poison) = decode(records);
-        let mut conn = self.pool.acquire().await?;
-        let events: Vec<&ChatEvent> = decoded.iter().map(|(_, e)| e).collect();
-        let stored = store::stored_ids(&mut conn, &events).await?;
-        drop(conn);
-        let before = decoded.len();
-        decoded.retain(|(_, e)| !stored.contains(&e.id));
-        if before != decoded.len() {
-            metrics::counter!(m::ROWS_ALREADY_STORED).increment((before - decoded.len()) as u64);
-        }
-        let already_stored = records.len() - poison.len() - decoded.len();
+        let (decoded, poison) = decode(records);
         let (sources, events): (Vec<usize>, Vec<ChatEvent>) = decoded.into_iter().unzip();
-        let assigned = self.sequencer.sequence(&events).await?;
+        // redeliveries keep their stored seq and are not inserted again
+        let placed = self.sequencer.sequence_maybe_stored(&events).await?;
+        let (mut sources_left, mut events_left, mut assigned) =
+            (Vec::new(), Vec::new(), Vec::new());
+        for ((source, event), place) in sources.into_iter().zip(events).zip(placed) {
+            if !place.stored {
+                sources_left.push(source);
+                events_left.push(event);
+                assigned.push(place);
+            }
+        }
+        let (sources, events) = (sources_left, events_left);
+        let already_stored = records.len() - poison.len() - events.len();
+        if already_stored > 0 {
+            metrics::counter!(m::ROWS_ALREADY_STORED).increment(already_stored as u64);
+        }
         Ok(Prepared {
             sources,
             events,
@@ -96,29 +104,28 @@ impl Persister {
         };
         let mut poison: Vec<Rejected> = prepared.poison.clone();
         let started = Instant::now();
-        let mut tx = self.pool.begin().await?;
-        Sequencer::hold_counters(&mut tx).await?;
+        let rooms: Vec<uuid::Uuid> = prepared.events.iter().map(|e| e.room_id).collect();
+        let mut held = self.sequencer.hold_rooms(&rooms).await?;
         let rows: Vec<(&ChatEvent, i64)> = prepared
             .events
             .iter()
             .zip(&prepared.assigned)
             .map(|(e, a)| (e, a.seq))
             .collect();
-        match store::insert_messages(&mut tx, &rows).await {
+        match store::insert_messages(held.conn(), &rows).await {
             Ok(n) => outcome.stored = n,
             Err(e) if is_data_error(&e) => {
                 // One bad row fails the statement: find it row by row in a new transaction.
-                tx.rollback().await?;
-                tx = self.pool.begin().await?;
-                Sequencer::hold_counters(&mut tx).await?;
-                match insert_one_by_one(&mut tx, prepared).await {
+                held.rollback().await?;
+                held = self.sequencer.hold_rooms(&rooms).await?;
+                match insert_one_by_one(held.conn(), prepared).await {
                     Ok((n, rejected)) => {
                         outcome.stored = n;
                         poison.extend(rejected);
                     }
                     Err(WriterError::StaleSequence(stale)) => {
-                        tx.rollback().await?;
-                        self.repair(&stale).await?;
+                        // their seqs are taken: repair the rooms, then the batch is retried
+                        held.repair(&stale).await?;
                         return Err(WriterError::StaleSequence(stale));
                     }
                     Err(other) => return Err(other),
@@ -127,11 +134,9 @@ impl Persister {
             Err(e) => return Err(e.into()),
         }
         crash_point!("writer::during_insert");
-        if !self.sequencer.epochs_unchanged(&prepared.assigned).await? {
-            tx.rollback().await?;
+        if held.commit(&prepared.assigned).await? == Committed::EpochChanged {
             return Err(WriterError::EpochChanged);
         }
-        tx.commit().await?;
         metrics::histogram!(m::INSERT_SECONDS).record(started.elapsed().as_secs_f64());
         metrics::counter!(m::ROWS_STORED).increment(outcome.stored);
 
@@ -158,20 +163,6 @@ pub struct Prepared {
     /// Records that are not chat events, with the reason.
     poison: Vec<Rejected>,
     already_stored: usize,
-}
-
-impl Persister {
-    /// Repairs each room of `stale` (room, message) pairs once; the batch is then tried again.
-    async fn repair(&self, stale: &[(uuid::Uuid, uuid::Uuid)]) -> Result<(), WriterError> {
-        let mut rooms: std::collections::BTreeMap<uuid::Uuid, Vec<uuid::Uuid>> = Default::default();
-        for (room, id) in stale {
-            rooms.entry(*room).or_default().push(*id);
-        }
-        for (room, ids) in rooms {
-            self.sequencer.repair_room(room, &ids).await?;
-        }
-        Ok(())
-    }
 }
 
 /// Splits records into valid events (first copy of each id and of each

@@ -1,39 +1,7 @@
-//! SQL of the writer: which messages are stored already, and the bulk insert.
-
-use std::collections::HashSet;
+//! SQL of the writer: the bulk insert.
 
 use chat_core::ChatEvent;
 use sqlx::PgConnection;
-use uuid::Uuid;
-
-/// The ids of the `events` whose message is stored already: under their id
-/// (a redelivery), or under another id with the same `(sender_id,
-/// client_msg_id)` (a resend that a gateway produced again as a new message
-/// because Redis had lost its claim).
-pub async fn stored_ids(
-    conn: &mut PgConnection,
-    events: &[&ChatEvent],
-) -> Result<HashSet<Uuid>, sqlx::Error> {
-    if events.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
-    let senders: Vec<Uuid> = events.iter().map(|e| e.sender_id).collect();
-    let client_ids: Vec<&str> = events.iter().map(|e| e.client_msg_id.as_str()).collect();
-    let rows: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT e.id FROM UNNEST($1::uuid[], $2::uuid[], $3::text[])
-                          AS e(id, sender_id, client_msg_id)
-         WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = e.id)
-            OR EXISTS (SELECT 1 FROM messages m
-                       WHERE m.sender_id = e.sender_id AND m.client_msg_id = e.client_msg_id)",
-    )
-    .bind(&ids)
-    .bind(&senders)
-    .bind(&client_ids)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().collect())
-}
 
 /// Inserts `rows` (event, seq) in one statement; a row whose id is stored already
 /// is skipped. Any other constraint violation fails the statement. Returns the

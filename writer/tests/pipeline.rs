@@ -173,14 +173,20 @@ async fn a_sequencer_that_fell_behind_after_a_redis_restart_loses_no_message() {
         .await
         .expect("epoch");
 
-    // Redis came back from an append-only file that missed its last writes
-    redis::cmd("HSET")
-        .arg(&state)
-        .arg("seq")
-        .arg(2)
-        .query_async::<()>(&mut conn)
-        .await
-        .expect("rewind");
+    // Redis came back from an append-only file that missed its last writes (or
+    // a lagging replica took over): the counter, the id -> seq keys and the
+    // tail are rolled back together to seq 2, while the writer stored 1..5
+    let mut rollback = redis::pipe();
+    rollback.atomic().hset(&state, "seq", 2);
+    for event in &all[2..5] {
+        rollback.del(chat_core::sequencer::message_key(room, event.id));
+    }
+    rollback
+        .cmd("ZREMRANGEBYSCORE")
+        .arg(chat_core::sequencer::tail_key(room))
+        .arg(3)
+        .arg("+inf");
+    rollback.query_async::<()>(&mut conn).await.expect("rewind");
     produce_all(&producer, &topics.topic, &all[5..]).await;
     wait_for_rows(&db.pool, 8, DEADLINE).await;
     writer.stop().await;

@@ -102,8 +102,9 @@ async fn send_inner(
     if resolved.room() != room {
         check_member(state, resolved.room(), sender.id).await?;
     }
-    let event = match resolved {
-        Resolved::New(event) | Resolved::Pending(event) => event,
+    let (event, resend) = match resolved {
+        Resolved::New(event) => (event, false),
+        Resolved::Pending(event) => (event, true),
         Resolved::Stored(stored) => return answer_stored(state, stored).await,
     };
 
@@ -125,16 +126,19 @@ async fn send_inner(
         return Err(unavailable());
     }
 
-    // 4. seq and publish (or the seq it already has)
-    let assigned = state
-        .sequencer
-        .sequence(std::slice::from_ref(&event))
-        .await
-        .map_err(|error| {
-            // durable but not yet sequenced: the writer will publish it; a resend gets its seq
-            tracing::warn!(%error, "sequencer unavailable after produce");
-            unavailable()
-        })?;
+    // 4. seq and publish (or the seq it already has); a resend may be stored
+    // already, with a seq Redis may have forgotten: Postgres has the last word
+    let events = std::slice::from_ref(&event);
+    let assigned = if resend {
+        state.sequencer.sequence_maybe_stored(events).await
+    } else {
+        state.sequencer.sequence_new(events).await
+    };
+    let assigned = assigned.map_err(|error| {
+        // durable but not yet sequenced: the writer will publish it; a resend gets its seq
+        tracing::warn!(%error, "sequencer unavailable after produce");
+        unavailable()
+    })?;
     let a = assigned.first().ok_or_else(unavailable)?;
     Ok(Accepted {
         room: event.room_id,

@@ -53,6 +53,8 @@ pub enum Outbound {
         receiver: broadcast::Receiver<RoomFrame>,
         lease: Lease,
         last_seq: i64,
+        /// The room's epoch `last_seq` belongs to.
+        epoch: u64,
         /// Already told to resync: forward nothing until the client subscribes again.
         stale: bool,
     },
@@ -470,6 +472,9 @@ async fn send_worker(
 /// Where a room's feed stands for this connection.
 struct Feed {
     last_seq: i64,
+    /// The epoch of `last_seq`: a message of another epoch means the room's
+    /// state was reset, and the client must reload.
+    epoch: u64,
     /// Told to resync: nothing more is forwarded until the client subscribes again.
     stale: bool,
     _lease: Lease,
@@ -519,9 +524,9 @@ async fn write_loop(
                 None => break None,
                 Some(Outbound::Text(text)) => Some(text),
                 Some(Outbound::Close(code, reason)) => break Some((code, reason)),
-                Some(Outbound::Attach { room, receiver, lease, last_seq, stale }) => {
+                Some(Outbound::Attach { room, receiver, lease, last_seq, epoch, stale }) => {
                     streams.insert(room, BroadcastStream::new(receiver));
-                    feeds.insert(room, Feed { last_seq, stale, _lease: lease });
+                    feeds.insert(room, Feed { last_seq, epoch, stale, _lease: lease });
                     continue;
                 }
                 Some(Outbound::Detach(room)) => {
@@ -572,8 +577,12 @@ fn room_frame(
     let feed = feeds.get_mut(&room)?;
     match item {
         Ok(RoomFrame::Live(text) | RoomFrame::Left { text, .. }) => Some(text),
-        Ok(RoomFrame::Message { seq, text, .. }) => {
-            if feed.stale || seq <= feed.last_seq {
+        Ok(RoomFrame::Message { seq, epoch, text }) => {
+            if feed.stale {
+                None
+            } else if epoch != feed.epoch {
+                resync(feed, room, "epoch")
+            } else if seq <= feed.last_seq {
                 None
             } else if seq == feed.last_seq + 1 {
                 feed.last_seq = seq;

@@ -40,11 +40,27 @@ pub async fn subscribe(
         Err(_) => return Err(unavailable()),
     }
     let (receiver, lease) = state.relay.join(room).await.map_err(|_| unavailable())?;
-    let (head, epoch) = state
+    let (mut head, mut epoch) = state
         .sequencer
         .head(room)
         .await
         .map_err(|_| unavailable())?;
+    if last_seq.is_some_and(|n| n > head) && client_epoch == Some(epoch) {
+        // The client holds seqs of this epoch that the room's state no longer
+        // has: Redis rolled back. Those seqs would be handed out again, so the
+        // room gets a new epoch and everyone reloads.
+        tracing::warn!(room.id = %room, head, "a client is ahead of the room's head: repairing");
+        state
+            .sequencer
+            .repair_room(room, Some(epoch))
+            .await
+            .map_err(|_| unavailable())?;
+        (head, epoch) = state
+            .sequencer
+            .head(room)
+            .await
+            .map_err(|_| unavailable())?;
+    }
     let online = state
         .presence
         .join(room, user, connection)
@@ -63,7 +79,7 @@ pub async fn subscribe(
 
     let mut last = head;
     let mut stale = false;
-    if client_epoch.is_some_and(|e| e != epoch) {
+    if client_epoch.is_some_and(|e| e != epoch) || last_seq.is_some_and(|n| n > head) {
         // the client's seqs belong to a room state Redis has lost: it reloads
         send(
             out,
@@ -95,6 +111,7 @@ pub async fn subscribe(
         receiver,
         lease,
         last_seq: last,
+        epoch,
         stale,
     })
     .await

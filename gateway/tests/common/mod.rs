@@ -72,6 +72,16 @@ impl Stack {
 
     /// Like [`Stack::start`], with what `options` changes.
     pub async fn start_with(options: Options) -> Self {
+        Self::start_with_redis(options, RedisServer::start()).await
+    }
+
+    /// Like [`Stack::start`], on a Redis of the test's choosing (e.g. one with snapshots).
+    pub async fn start_on(redis: RedisServer) -> Self {
+        Self::start_with_redis(Options::default(), redis).await
+    }
+
+    /// [`Stack::start_with`] on the given Redis.
+    pub async fn start_with_redis(options: Options, redis: RedisServer) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
@@ -86,7 +96,7 @@ impl Stack {
         };
         let mut stack = Self {
             db,
-            redis: RedisServer::start(),
+            redis,
             topics,
             writer: None,
             options,

@@ -26,7 +26,10 @@ impl Drop for GatewayProcess {
 /// its environment.
 pub fn spawn_gateway(stack: &Stack, port: u16, instance: &str) -> GatewayProcess {
     let config = stack.gateway_config();
-    let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+    // set in the gateway's own tests; the bot's tests share this module but
+    // never start a gateway process (the bare name would then be looked up on PATH)
+    let binary = option_env!("CARGO_BIN_EXE_gateway").unwrap_or("gateway");
+    let child = Command::new(binary)
         .env_clear()
         .env("GATEWAY_ADDR", format!("127.0.0.1:{port}"))
         .env("GATEWAY_INSTANCE_ID", instance)
