@@ -86,6 +86,7 @@ pub fn build_state(
         redis,
         sequencer,
         membership,
+        stored_lookup: ws::dedupe::LookupBreaker::default(),
         producer,
         relay,
         presence,

@@ -37,6 +37,9 @@ pub struct App {
     pub sequencer: Sequencer,
     /// The send path's membership check, which rides out a Postgres outage.
     pub membership: Membership,
+    /// When the dedupe step last found Postgres unreadable (it then skips
+    /// the stored-message lookup for a moment).
+    pub stored_lookup: crate::ws::dedupe::LookupBreaker,
     /// Idempotent, `acks=all` producer to the messages topic.
     pub producer: FutureProducer,
     pub tokens: TokenKeys,

@@ -16,7 +16,8 @@
 //! remembers (Redis lost the claim before the writer stored the message) is
 //! the same message: the same id, stored once, sequenced once.
 //!
-//! While Postgres cannot be read, the claim alone decides (sends go on: Kafka
+//! While Postgres cannot be read (an error, or no answer within 200 ms; the
+//! lookup is then skipped for 2 s), the claim alone decides (sends go on: Kafka
 //! is the durable step), so a resend older than its claim in that window gets
 //! its id but maybe another seq.
 //!
@@ -35,6 +36,43 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::state::AppState;
+
+/// How long a send waits for Postgres to say whether its message is stored
+/// before it goes on with the Redis claim alone (Postgres down or stalled:
+/// sends go on, Kafka is the durable step).
+const STORED_LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// After Postgres failed to answer a lookup, the next ones are skipped for this
+/// long: a send then waits for nothing that is down.
+const STORED_LOOKUP_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Remembers when the stored-message lookup last failed.
+#[derive(Debug, Default)]
+pub struct LookupBreaker {
+    failed_at: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl LookupBreaker {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<std::time::Instant>> {
+        self.failed_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// False for a moment after a failure.
+    fn should_try(&self) -> bool {
+        self.lock()
+            .is_none_or(|at| at.elapsed() >= STORED_LOOKUP_BACKOFF)
+    }
+
+    fn failed(&self) {
+        *self.lock() = Some(std::time::Instant::now());
+    }
+
+    fn answered(&self) {
+        *self.lock() = None;
+    }
+}
 
 /// Redis key of a sender's claim on a client message id.
 pub fn dedupe_key(sender: Uuid, client_msg_id: &str) -> String {
@@ -178,6 +216,7 @@ pub enum DedupeError {
 pub struct Dedupe<'a> {
     redis: &'a ConnectionManager,
     pool: &'a PgPool,
+    breaker: &'a LookupBreaker,
     ttl_secs: u64,
 }
 
@@ -186,6 +225,7 @@ impl<'a> Dedupe<'a> {
         Self {
             redis: &state.redis,
             pool: &state.pool,
+            breaker: &state.stored_lookup,
             ttl_secs: state.config.sequencer.ttl_secs.max(1),
         }
     }
@@ -203,18 +243,30 @@ impl<'a> Dedupe<'a> {
         // Postgres down (the writer waits it out): sends go on with the claim
         // alone. A resend older than the claim, in that window, still names
         // the same id (stored once) but may be given another seq.
-        let stored = match db::messages::by_client_msg_id(
-            self.pool,
-            fresh.sender_id,
-            &fresh.client_msg_id,
-        )
-        .await
-        {
-            Ok(stored) => stored,
-            Err(error) => {
-                tracing::warn!(%error, "stored messages not readable; deduplicating in Redis only");
-                None
+        let stored = if self.breaker.should_try() {
+            let lookup =
+                db::messages::by_client_msg_id(self.pool, fresh.sender_id, &fresh.client_msg_id);
+            match tokio::time::timeout(STORED_LOOKUP_TIMEOUT, lookup).await {
+                Ok(Ok(stored)) => {
+                    self.breaker.answered();
+                    stored
+                }
+                Ok(Err(error)) => {
+                    self.breaker.failed();
+                    tracing::warn!(%error, "stored messages not readable; deduplicating in Redis only");
+                    None
+                }
+                Err(_) => {
+                    self.breaker.failed();
+                    tracing::warn!(
+                        timeout_ms = STORED_LOOKUP_TIMEOUT.as_millis() as u64,
+                        "stored messages not read in time; deduplicating in Redis only"
+                    );
+                    None
+                }
             }
+        } else {
+            None
         };
         if let Some(stored) = stored {
             if stored.body != fresh.body {
