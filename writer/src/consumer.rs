@@ -15,12 +15,11 @@ use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::statistics::Statistics;
-use rdkafka::{ClientContext, Message, TopicPartitionList};
+use rdkafka::{ClientContext, TopicPartitionList};
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::batch::{Batch, Record};
+use crate::batch::Batch;
 use crate::config::WriterConfig;
 use crate::crash::crash_point;
 use crate::error::WriterError;
@@ -102,9 +101,9 @@ pub fn create_consumer(
 }
 
 /// A gathered batch on its way to Postgres, with its sequencing done if it could be.
-struct Staged {
-    batch: Batch,
-    prepared: Option<Prepared>,
+pub(crate) struct Staged {
+    pub(crate) batch: Batch,
+    pub(crate) prepared: Option<Prepared>,
 }
 
 /// Runs until `shutdown`, then stores and commits the batches in hand and returns.
@@ -127,7 +126,7 @@ pub async fn consume(
         config.clone(),
         shutdown.clone(),
     ));
-    let gathered = gather(config, persister, shutdown, &consumer, &to_store).await;
+    let gathered = crate::gather::gather(config, persister, shutdown, &consumer, &to_store).await;
     drop(to_store);
     let stored = storing
         .await
@@ -139,85 +138,6 @@ pub async fn consume(
     gathered
         .and(stored)
         .and(closed.map_err(|e| WriterError::Internal(format!("closing the consumer: {e}"))))
-}
-
-/// The first stage: gathers batches by count, bytes and linger, and prepares them.
-async fn gather(
-    config: &WriterConfig,
-    persister: &Persister,
-    shutdown: &CancellationToken,
-    consumer: &StreamConsumer<WriterContext>,
-    to_store: &mpsc::Sender<Staged>,
-) -> Result<(), WriterError> {
-    let ownership = consumer.context().ownership();
-    let mut revocations_seen = ownership.revocations();
-    let mut batch = Batch::default();
-    let mut flush_at: Option<Instant> = None;
-    loop {
-        let linger = async {
-            match flush_at {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        let full = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => break,
-            () = linger => true,
-            received = consumer.recv() => match received {
-                Ok(message) => match ownership.generation(message.topic(), message.partition()) {
-                    Some(generation) => {
-                        batch.push(Record::from_message(&message, generation));
-                        flush_at.get_or_insert_with(|| Instant::now() + config.linger());
-                        batch.is_full(config.batch_max_rows, config.batch_max_bytes)
-                    }
-                    None => {
-                        tracing::debug!(partition = message.partition(), "record of a partition not owned");
-                        false
-                    }
-                },
-                Err(error) => {
-                    tracing::warn!(%error, "kafka consumer error");
-                    false
-                }
-            },
-        };
-        if ownership.revocations() != revocations_seen {
-            revocations_seen = ownership.revocations();
-            ownership.drop_stale(&mut batch);
-        }
-        if full {
-            hand_off(persister, &mut batch, to_store).await?;
-            flush_at = None;
-        }
-    }
-    ownership.drop_stale(&mut batch);
-    hand_off(persister, &mut batch, to_store).await
-}
-
-/// Prepares the batch and passes it to the store stage. A failed preparation
-/// (Redis down) is not an error here: the store stage retries the whole batch.
-async fn hand_off(
-    persister: &Persister,
-    batch: &mut Batch,
-    to_store: &mpsc::Sender<Staged>,
-) -> Result<(), WriterError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    crash_point!("writer::after_fetch");
-    let batch = std::mem::take(batch);
-    let prepared = match persister.prepare(batch.records()).await {
-        Ok(prepared) => Some(prepared),
-        Err(error) => {
-            tracing::warn!(%error, "batch not prepared; the store stage will retry it");
-            None
-        }
-    };
-    to_store
-        .send(Staged { batch, prepared })
-        .await
-        .map_err(|_| WriterError::Internal("the store stage stopped".into()))
 }
 
 /// The second stage: stores each batch (waiting out outages) and then commits

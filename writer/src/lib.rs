@@ -1,7 +1,9 @@
 //! The writer: a Kafka consumer group that stores chat messages in Postgres.
 //!
 //! - [`config`]: settings from the environment.
-//! - [`consumer`]: the consume loop, batching, rebalances, offset commits.
+//! - [`consumer`]: the consume loop, rebalances, the store stage, offset commits.
+//! - `gather`: the first stage, gathering and preparing batches while it
+//!   keeps serving rebalances.
 //! - [`persist`]: storing one batch idempotently (sequence, bulk insert, poison).
 //! - [`store`]: the SQL.
 //! - [`dlq`]: the dead-letter topic.
@@ -20,6 +22,7 @@ pub mod consumer;
 mod crash;
 pub mod dlq;
 pub mod error;
+mod gather;
 pub mod metrics;
 pub mod ownership;
 pub mod persist;
