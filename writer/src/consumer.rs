@@ -11,11 +11,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
-use rdkafka::statistics::Statistics;
-use rdkafka::{ClientContext, TopicPartitionList};
+use chat_core::kafka::group::{self, GroupContext, GroupMetrics};
+use chat_core::kafka::ownership::Ownership;
+use rdkafka::TopicPartitionList;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -24,64 +23,10 @@ use crate::config::WriterConfig;
 use crate::crash::crash_point;
 use crate::error::WriterError;
 use crate::metrics as m;
-use crate::ownership::Ownership;
 use crate::persist::{Persister, Prepared};
 
-/// Hears rebalances and statistics from librdkafka.
-#[derive(Debug, Default)]
-pub struct WriterContext {
-    ownership: Ownership,
-}
-
-impl WriterContext {
-    pub fn ownership(&self) -> &Ownership {
-        &self.ownership
-    }
-}
-
-impl ClientContext for WriterContext {
-    fn stats(&self, statistics: Statistics) {
-        for topic in statistics.topics.values() {
-            for partition in topic.partitions.values() {
-                if partition.partition >= 0 && partition.consumer_lag >= 0 {
-                    metrics::gauge!(m::CONSUMER_LAG, "partition" => partition.partition.to_string())
-                        .set(partition.consumer_lag as f64);
-                }
-            }
-        }
-    }
-}
-
-fn partitions(list: &TopicPartitionList) -> Vec<(String, i32)> {
-    list.elements()
-        .iter()
-        .map(|e| (e.topic().to_owned(), e.partition()))
-        .collect()
-}
-
-impl ConsumerContext for WriterContext {
-    /// Runs before librdkafka applies the change, inside the poll that hears it:
-    /// no record of an assigned partition is returned before its generation
-    /// exists, and none read before a revoke is stored or committed after it.
-    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        match rebalance {
-            Rebalance::Revoke(list) => {
-                self.ownership.revoke(partitions(list));
-                tracing::info!(partitions = list.count(), "partitions revoked");
-            }
-            Rebalance::Assign(list) => {
-                self.ownership.assign(partitions(list));
-                tracing::info!(partitions = list.count(), "partitions assigned");
-            }
-            Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
-        }
-    }
-}
-
 /// Creates the group consumer: manual commits, cooperative rebalancing.
-pub fn create_consumer(
-    config: &WriterConfig,
-) -> Result<StreamConsumer<WriterContext>, WriterError> {
+pub fn create_consumer(config: &WriterConfig) -> Result<StreamConsumer<GroupContext>, WriterError> {
     let mut client = chat_core::kafka::group_consumer(
         &config.kafka.brokers,
         chat_core::kafka::GroupMember {
@@ -91,14 +36,15 @@ pub fn create_consumer(
             client_id: "chat-writer",
         },
     );
-    client
-        .set("enable.auto.commit", "false")
-        .set("statistics.interval.ms", "5000");
-    let consumer: StreamConsumer<WriterContext> =
-        client.create_with_context(WriterContext::default())?;
-    consumer.subscribe(&[&config.kafka.topic])?;
-    Ok(consumer)
+    client.set("enable.auto.commit", "false");
+    Ok(group::subscribe(client, &config.kafka.topic, METRICS)?)
 }
+
+/// The writer's names for its consumer's metrics.
+const METRICS: GroupMetrics = GroupMetrics {
+    consumer_lag: m::CONSUMER_LAG,
+    partitions_owned: m::PARTITIONS_OWNED,
+};
 
 /// A gathered batch on its way to Postgres, with its sequencing done if it could be.
 pub(crate) struct Staged {
@@ -131,10 +77,7 @@ pub async fn consume(
     let stored = storing
         .await
         .unwrap_or_else(|e| Err(WriterError::Internal(format!("store task: {e}"))));
-    // Dropping the consumer leaves the group, and librdkafka's close runs the
-    // last rebalance synchronously: on a blocking thread, never on the runtime,
-    // whose other tasks (another writer in the same process) must go on.
-    let closed = tokio::task::spawn_blocking(move || drop(consumer)).await;
+    let closed = group::close(consumer).await;
     gathered
         .and(stored)
         .and(closed.map_err(|e| WriterError::Internal(format!("closing the consumer: {e}"))))
@@ -143,7 +86,7 @@ pub async fn consume(
 /// The second stage: stores each batch (waiting out outages) and then commits
 /// its offsets, leaving out records whose partition was revoked meanwhile.
 async fn store_loop(
-    consumer: Arc<StreamConsumer<WriterContext>>,
+    consumer: Arc<StreamConsumer<GroupContext>>,
     persister: Persister,
     mut staged: mpsc::Receiver<Staged>,
     config: WriterConfig,
@@ -155,7 +98,7 @@ async fn store_loop(
         mut prepared,
     }) = staged.recv().await
     {
-        if ownership.drop_stale(&mut batch) > 0 {
+        if batch.drop_stale(ownership) > 0 {
             // the preparation refers to records by position
             prepared = None;
         }
@@ -195,7 +138,7 @@ async fn store_loop(
             "batch stored"
         );
         let last = shutdown.is_cancelled();
-        ownership.commit_owned(&batch, |offsets| commit(&consumer, offsets, last));
+        batch.commit_owned(ownership, |offsets| commit(&consumer, offsets, last));
     }
     Ok(())
 }
@@ -224,7 +167,7 @@ async fn store_with_retry(
                     () = shutdown.cancelled() => return Err(WriterError::Abandoned),
                 }
                 backoff = (backoff * 2).min(config.max_backoff());
-                ownership.drop_stale(batch);
+                batch.drop_stale(ownership);
                 attempt = persister.store_batch(batch.records()).await;
             }
             Err(error) => return Err(error),
@@ -234,7 +177,7 @@ async fn store_with_retry(
 
 /// Commits offsets of a stored batch. A failed commit only means the records are
 /// read again (and skipped as stored), so it is logged, not fatal.
-fn commit(consumer: &StreamConsumer<WriterContext>, offsets: &TopicPartitionList, last: bool) {
+fn commit(consumer: &StreamConsumer<GroupContext>, offsets: &TopicPartitionList, last: bool) {
     let mode = if last {
         CommitMode::Sync
     } else {

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 
+use chat_core::kafka::group::GroupContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Message, TopicPartitionList};
 use tokio::sync::mpsc;
@@ -19,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::batch::{Batch, Record};
 use crate::config::WriterConfig;
-use crate::consumer::{Staged, WriterContext};
+use crate::consumer::Staged;
 use crate::crash::crash_point;
 use crate::error::WriterError;
 use crate::persist::Persister;
@@ -29,7 +30,7 @@ pub(crate) async fn gather(
     config: &WriterConfig,
     persister: &Persister,
     shutdown: &CancellationToken,
-    consumer: &StreamConsumer<WriterContext>,
+    consumer: &StreamConsumer<GroupContext>,
     to_store: &mpsc::Sender<Staged>,
 ) -> Result<(), WriterError> {
     let ownership = consumer.context().ownership();
@@ -77,7 +78,7 @@ pub(crate) async fn gather(
         }
         if ownership.revocations() != revocations_seen {
             revocations_seen = ownership.revocations();
-            ownership.drop_stale(&mut batch);
+            batch.drop_stale(ownership);
         }
         let full = batch.is_full(config.batch_max_rows, config.batch_max_bytes);
         let due = full || flush_at.is_some_and(|at| at <= Instant::now());
@@ -91,7 +92,7 @@ pub(crate) async fn gather(
     if let Some(staged) = waiting.take() {
         to_store.send(staged).await.map_err(|_| stopped())?;
     }
-    ownership.drop_stale(&mut batch);
+    batch.drop_stale(ownership);
     if let Some(staged) = prepare(persister, &mut batch).await {
         to_store.send(staged).await.map_err(|_| stopped())?;
     }
@@ -139,7 +140,7 @@ impl Paused {
     }
 
     /// Pauses every partition assigned now.
-    fn pause_assignment(&mut self, consumer: &StreamConsumer<WriterContext>) {
+    fn pause_assignment(&mut self, consumer: &StreamConsumer<GroupContext>) {
         self.active = true;
         match consumer.assignment() {
             Ok(assigned) => {
@@ -154,7 +155,7 @@ impl Paused {
     }
 
     /// Pauses one more partition (a record came: it was assigned while the others wait).
-    fn pause(&mut self, consumer: &StreamConsumer<WriterContext>, topic: &str, partition: i32) {
+    fn pause(&mut self, consumer: &StreamConsumer<GroupContext>, topic: &str, partition: i32) {
         self.partitions.insert((topic.to_owned(), partition));
         let mut list = TopicPartitionList::new();
         list.add_partition(topic, partition);
@@ -162,7 +163,7 @@ impl Paused {
     }
 
     /// Resumes every partition paused.
-    fn resume(&mut self, consumer: &StreamConsumer<WriterContext>) {
+    fn resume(&mut self, consumer: &StreamConsumer<GroupContext>) {
         self.active = false;
         if self.partitions.is_empty() {
             return;
@@ -176,7 +177,7 @@ impl Paused {
 
     fn apply(
         &self,
-        consumer: &StreamConsumer<WriterContext>,
+        consumer: &StreamConsumer<GroupContext>,
         list: &TopicPartitionList,
         pause: bool,
     ) {

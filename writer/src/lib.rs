@@ -7,8 +7,9 @@
 //! - [`persist`]: storing one batch idempotently (sequence, bulk insert, poison).
 //! - [`store`]: the SQL.
 //! - [`dlq`]: the dead-letter topic.
-//! - [`batch`]: the batch being gathered and its offsets.
-//! - [`ownership`]: which partitions this writer owns, under which generation.
+//! - [`batch`]: the batch being gathered, its offsets, and its records left
+//!   out when their partition moved (ownership by generation is
+//!   `chat_core::kafka::ownership`).
 //! - [`metrics`]: Prometheus metrics (served with health and readiness by
 //!   `chat_core::health`).
 //! - [`error`]: the writer's error type.
@@ -24,7 +25,6 @@ pub mod dlq;
 pub mod error;
 mod gather;
 pub mod metrics;
-pub mod ownership;
 pub mod persist;
 pub mod store;
 

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::*;
+use test_support::kafka::group_assignment;
 use test_support::{RedisServer, TestDatabase, kafka, wait_until};
 
 const PARTITIONS: i32 = 6;
