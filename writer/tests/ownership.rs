@@ -164,9 +164,9 @@ async fn a_batch_stored_after_its_partitions_moved_does_not_move_their_offsets_b
     let (user, rooms) = seed_rooms(&db.pool, 12).await;
     let all = events(user, &rooms, 600);
     let config = writer_config(&db.url, &redis.url(), &topics);
-    // The first writer gathers the whole first burst into one batch, so that
-    // while that batch stalls its gather stage is back polling (and hears the
-    // revoke) instead of waiting to hand over a third batch.
+    // The first writer gathers the whole first burst into one batch: the
+    // stalled batch holds records of every partition, some of which move
+    // while it stalls.
     let mut stalling = config.clone();
     stalling.batch_max_rows = 1000;
     stalling.batch_linger_ms = 2000;

@@ -81,8 +81,34 @@ impl InProcessWriter {
     }
 }
 
+/// A writer process, killed when dropped if it still runs: a failed test
+/// leaves no writer behind (a stalled one would run on for its stall).
+pub struct WriterProcess(Child);
+
+impl std::ops::Deref for WriterProcess {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for WriterProcess {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for WriterProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// The `writer` binary, started as a real process with the config in its environment.
-pub fn spawn_writer_process(config: &WriterConfig, http_port: u16) -> Child {
+pub fn spawn_writer_process(config: &WriterConfig, http_port: u16) -> WriterProcess {
     spawn_writer_process_with(config, http_port, &[])
 }
 
@@ -91,7 +117,7 @@ pub fn spawn_writer_process_with(
     config: &WriterConfig,
     http_port: u16,
     extra_env: &[(&str, &str)],
-) -> Child {
+) -> WriterProcess {
     let mut command = Command::new(env!("CARGO_BIN_EXE_writer"));
     command
         .env_clear()
@@ -119,7 +145,7 @@ pub fn spawn_writer_process_with(
         command.env("WRITER_GROUP_INSTANCE_ID", instance);
     }
     command.envs(extra_env.iter().copied());
-    command.spawn().expect("start the writer binary")
+    WriterProcess(command.spawn().expect("start the writer binary"))
 }
 
 /// A plain HTTP/1.1 GET on loopback, body as text.
