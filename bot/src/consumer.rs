@@ -1,16 +1,18 @@
 //! The bot's consume loop: its own consumer group on the messages topic,
 //! mentions answered concurrently (bounded), offsets stored only past
-//! finished work and committed by librdkafka in the background.
+//! finished work, under the generation of the partition's assignment they
+//! were read in, and committed by librdkafka in the background. The
+//! consumer's scaffolding (ownership, lag metrics, close) is the writer's
+//! too: `chat_core::kafka::group`.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chat_core::ChatEvent;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
+use chat_core::kafka::group::{self, GroupContext, GroupMetrics};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,27 +23,14 @@ use crate::metrics as m;
 use crate::offsets::{OffsetTracker, Ticket};
 use crate::reply::Replier;
 
-/// Hears revokes from librdkafka, so finished work of a lost partition is forgotten.
-#[derive(Debug, Default)]
-pub struct BotContext {
-    tracker: Arc<Mutex<OffsetTracker>>,
-}
-
-impl ClientContext for BotContext {}
-
-impl ConsumerContext for BotContext {
-    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(partitions) = rebalance {
-            self.tracker
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .revoke(partitions.elements().iter().map(|e| e.partition()));
-        }
-    }
-}
+/// The bot's names for its consumer's metrics.
+const METRICS: GroupMetrics = GroupMetrics {
+    consumer_lag: m::CONSUMER_LAG,
+    partitions_owned: m::PARTITIONS_OWNED,
+};
 
 /// Creates the bot's group consumer: offsets stored by hand, committed automatically.
-pub fn create_consumer(config: &BotConfig) -> Result<StreamConsumer<BotContext>, BotError> {
+pub fn create_consumer(config: &BotConfig) -> Result<StreamConsumer<GroupContext>, BotError> {
     let mut client = chat_core::kafka::group_consumer(
         &config.kafka.brokers,
         chat_core::kafka::GroupMember {
@@ -56,9 +45,7 @@ pub fn create_consumer(config: &BotConfig) -> Result<StreamConsumer<BotContext>,
     client
         .set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", "1000");
-    let consumer: StreamConsumer<BotContext> = client.create_with_context(BotContext::default())?;
-    consumer.subscribe(&[&config.kafka.topic])?;
-    Ok(consumer)
+    Ok(group::subscribe(client, &config.kafka.topic, METRICS)?)
 }
 
 /// Reads the topic until `shutdown`, answering mentions with at most
@@ -70,33 +57,39 @@ pub async fn consume(
     replier: Arc<Replier>,
     shutdown: &CancellationToken,
 ) -> Result<(), BotError> {
-    let consumer = create_consumer(config)?;
-    let tracker = consumer.context().tracker.clone();
+    let consumer = Arc::new(create_consumer(config)?);
+    let ownership = consumer.context().ownership();
+    let mut tracker = OffsetTracker::default();
     let topic = config.kafka.topic.clone();
     let permits = Arc::new(Semaphore::new(config.max_concurrent_replies.max(1)));
     let tasks = TaskTracker::new();
     let (finished, mut finished_rx) = mpsc::unbounded_channel::<Ticket>();
-    let store = |ticket: Ticket| {
-        let next = tracker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .finish(ticket);
-        if let Some(next) = next {
-            let mut tpl = TopicPartitionList::new();
-            if tpl
-                .add_partition_offset(&topic, ticket.partition, Offset::Offset(next))
-                .is_ok()
-            {
-                // fails only for a partition revoked meanwhile: its new owner replays it
-                let _ = consumer.store_offsets(&tpl);
-            }
+    let store = |tracker: &mut OffsetTracker, ticket: Ticket| {
+        let Some(next) = tracker.finish(ticket) else {
+            return;
+        };
+        let mut tpl = TopicPartitionList::new();
+        if tpl
+            .add_partition_offset(&topic, ticket.partition, Offset::Offset(next))
+            .is_err()
+        {
+            return;
         }
+        // only while the partition is owned under the ticket's generation:
+        // otherwise its owner now reads the record again
+        ownership.with_current(|current| {
+            if current.is_current(&topic, ticket.partition, ticket.generation)
+                && let Err(error) = consumer.store_offsets(&tpl)
+            {
+                tracing::debug!(%error, "offset not stored");
+            }
+        });
     };
 
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
-            Some(ticket) = finished_rx.recv() => store(ticket),
+            Some(ticket) = finished_rx.recv() => store(&mut tracker, ticket),
             received = consumer.recv() => {
                 let message = match received {
                     Ok(message) => message,
@@ -105,15 +98,16 @@ pub async fn consume(
                         continue;
                     }
                 };
-                let ticket = tracker
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .begin(message.partition(), message.offset());
+                let Some(generation) = ownership.generation(message.topic(), message.partition()) else {
+                    tracing::debug!(partition = message.partition(), "record of a partition not owned");
+                    continue;
+                };
+                let ticket = tracker.begin(message.partition(), message.offset(), generation);
                 let event = message.payload().and_then(|p| ChatEvent::decode(p).ok());
                 drop(message);
                 let Some(event) = event.filter(|e| replier.looks_like_mention(e)) else {
                     // not for the bot (or not a chat event: the writer dead-letters those)
-                    store(ticket);
+                    store(&mut tracker, ticket);
                     continue;
                 };
                 let permit = tokio::select! {
@@ -137,10 +131,13 @@ pub async fn consume(
     tasks.close();
     tasks.wait().await;
     while let Ok(ticket) = finished_rx.try_recv() {
-        store(ticket);
+        store(&mut tracker, ticket);
     }
     if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
         tracing::debug!(%error, "final offset commit (nothing stored, or group gone)");
+    }
+    if let Err(error) = group::close(consumer).await {
+        tracing::error!(%error, "closing the consumer failed");
     }
     Ok(())
 }

@@ -7,6 +7,8 @@ pub const MODEL_FAILURES: &str = "bot_model_failures_total";
 pub const REPLY_SECONDS: &str = "bot_reply_duration_seconds";
 pub const DRAFTS: &str = "bot_drafts_published_total";
 pub const RETRIES: &str = "bot_mention_retries_total";
+pub const CONSUMER_LAG: &str = "bot_consumer_lag_records";
+pub const PARTITIONS_OWNED: &str = "bot_partitions_owned";
 
 /// The process-wide recorder (shared with whatever else runs in the process).
 pub fn handle() -> &'static PrometheusHandle {
@@ -32,4 +34,9 @@ fn describe() {
     );
     metrics::describe_counter!(DRAFTS, "Draft frames published");
     metrics::describe_counter!(RETRIES, "Mentions tried again after a dependency outage");
+    metrics::describe_gauge!(
+        CONSUMER_LAG,
+        "Records behind the partition's end, by partition"
+    );
+    metrics::describe_gauge!(PARTITIONS_OWNED, "Partitions this bot owns now");
 }

@@ -7,14 +7,16 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-/// A record's place: partition and offset, and the partition's generation
-/// when it was read (a partition revoked and assigned again starts a new one,
-/// so a late completion from before cannot move the new generation's offset).
+/// A record's place: partition and offset, and the generation of the
+/// partition's assignment it was read under
+/// ([`chat_core::kafka::ownership`]): a partition revoked and assigned again
+/// has a new one, so a late completion from before cannot move the new
+/// generation's offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ticket {
     pub partition: i32,
     pub offset: i64,
-    generation: u64,
+    pub generation: u64,
 }
 
 #[derive(Debug)]
@@ -27,37 +29,39 @@ struct Partition {
     stored: i64,
 }
 
-/// The unfinished records of every assigned partition.
+/// The unfinished records of every partition, in its latest generation.
 #[derive(Debug, Default)]
 pub struct OffsetTracker {
     partitions: HashMap<i32, Partition>,
-    generations: u64,
 }
 
 impl OffsetTracker {
-    /// A record was read and is being worked on.
-    pub fn begin(&mut self, partition: i32, offset: i64) -> Ticket {
-        let generations = &mut self.generations;
-        let state = self.partitions.entry(partition).or_insert_with(|| {
-            *generations += 1;
-            Partition {
-                generation: *generations,
-                unfinished: BTreeSet::new(),
-                next: offset,
-                stored: offset,
-            }
-        });
+    /// A record read under `generation` is being worked on. The first record
+    /// of a new generation forgets whatever the partition had before.
+    pub fn begin(&mut self, partition: i32, offset: i64, generation: u64) -> Ticket {
+        let fresh = || Partition {
+            generation,
+            unfinished: BTreeSet::new(),
+            next: offset,
+            stored: offset,
+        };
+        let state = self.partitions.entry(partition).or_insert_with(fresh);
+        if state.generation != generation {
+            *state = fresh();
+        }
         state.unfinished.insert(offset);
         state.next = state.next.max(offset + 1);
         Ticket {
             partition,
             offset,
-            generation: state.generation,
+            generation,
         }
     }
 
     /// The record is done with; returns the partition's new committable
-    /// offset when it moved.
+    /// offset when it moved. Whether the partition is still owned under the
+    /// ticket's generation is for the caller to check, under the ownership's
+    /// lock, when it stores the offset.
     pub fn finish(&mut self, ticket: Ticket) -> Option<i64> {
         let state = self.partitions.get_mut(&ticket.partition)?;
         if state.generation != ticket.generation || !state.unfinished.remove(&ticket.offset) {
@@ -69,13 +73,6 @@ impl OffsetTracker {
             committable
         })
     }
-
-    /// The partitions left this consumer: whatever finishes there later is forgotten.
-    pub fn revoke(&mut self, partitions: impl IntoIterator<Item = i32>) {
-        for p in partitions {
-            self.partitions.remove(&p);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -85,9 +82,9 @@ mod tests {
     #[test]
     fn the_offset_waits_for_the_oldest_unfinished_record() {
         let mut t = OffsetTracker::default();
-        let a = t.begin(0, 10);
-        let b = t.begin(0, 11);
-        let c = t.begin(0, 12);
+        let a = t.begin(0, 10, 1);
+        let b = t.begin(0, 11, 1);
+        let c = t.begin(0, 12, 1);
         assert_eq!(t.finish(c), None, "10 and 11 still run");
         assert_eq!(t.finish(a), Some(11));
         assert_eq!(t.finish(b), Some(13), "everything seen is done");
@@ -97,19 +94,23 @@ mod tests {
     #[test]
     fn partitions_are_independent() {
         let mut t = OffsetTracker::default();
-        let a = t.begin(0, 5);
-        let b = t.begin(1, 7);
+        let a = t.begin(0, 5, 1);
+        let b = t.begin(1, 7, 2);
         assert_eq!(t.finish(b), Some(8));
         assert_eq!(t.finish(a), Some(6));
     }
 
     #[test]
     fn a_completion_from_before_a_revoke_moves_nothing() {
+        let ownership = chat_core::kafka::ownership::Ownership::default();
+        ownership.assign([("t".to_owned(), 0)]);
         let mut t = OffsetTracker::default();
-        let old = t.begin(0, 10);
-        t.revoke([0]);
-        let new = t.begin(0, 10);
-        let later = t.begin(0, 11);
+        let old = t.begin(0, 10, ownership.generation("t", 0).expect("owned"));
+        ownership.revoke([("t".to_owned(), 0)]);
+        ownership.assign([("t".to_owned(), 0)]);
+        let generation = ownership.generation("t", 0).expect("owned again");
+        let new = t.begin(0, 10, generation);
+        let later = t.begin(0, 11, generation);
         assert_eq!(t.finish(old), None);
         assert_eq!(t.finish(later), None, "10 is still being answered again");
         assert_eq!(t.finish(new), Some(12));

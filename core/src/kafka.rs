@@ -1,4 +1,11 @@
 //! Kafka client settings shared by every producer and consumer of the project.
+//!
+//! - [`group`]: the group consumer's context, creation and close, shared by
+//!   the writer and the bot.
+//! - [`ownership`]: which partitions a consumer owns, under which generation.
+
+pub mod group;
+pub mod ownership;
 
 use rdkafka::ClientConfig;
 

@@ -10,7 +10,9 @@
 //!   may be stored (its stored seq wins), or hold rooms while inserting.
 //! - [`live`]: a room's ephemeral channel and the bot's `draft` frame.
 //! - [`db`]: the Postgres pool and the embedded migrations.
-//! - [`kafka`]: Kafka client settings shared by producers and consumers.
+//! - [`kafka`]: Kafka client settings shared by producers and consumers, and
+//!   the group consumer scaffolding of the writer and the bot (partition
+//!   ownership by generation, lag metrics, closing off the runtime).
 //! - [`health`]: the health, readiness and metrics endpoint of the writer and the bot.
 //! - [`telemetry`]: tracing set-up for the binaries.
 //! - [`shutdown`]: turning SIGTERM and Ctrl-C into a cancellation token.

@@ -172,3 +172,50 @@ pub fn caught_up(brokers: &str, group: &str, topic: &str, partitions: i32) -> bo
         .zip(ends)
         .all(|(committed, end)| committed.unwrap_or(0) >= end)
 }
+
+/// The group's members and the partitions each one owns, when the group is
+/// stable (no rebalance in progress); `None` while it rebalances.
+pub fn group_assignment(brokers: &str, group: &str) -> Option<Vec<(String, Vec<i32>)>> {
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("consumer");
+    let list = consumer
+        .fetch_group_list(Some(group), Duration::from_secs(10))
+        .ok()?;
+    let g = list.groups().first()?;
+    if g.state() != "Stable" {
+        return None;
+    }
+    g.members()
+        .iter()
+        .map(|m| {
+            let mut partitions = assigned_partitions(m.assignment()?)?;
+            partitions.sort_unstable();
+            Some((m.id().to_owned(), partitions))
+        })
+        .collect()
+}
+
+/// Decodes the partitions of a consumer-protocol assignment (version, then
+/// topics with their partitions; the user data after them is ignored).
+fn assigned_partitions(bytes: &[u8]) -> Option<Vec<i32>> {
+    fn take<const N: usize>(bytes: &mut &[u8]) -> Option<[u8; N]> {
+        let (head, rest) = bytes.split_first_chunk::<N>()?;
+        *bytes = rest;
+        Some(*head)
+    }
+    let mut b = bytes;
+    let _version = i16::from_be_bytes(take::<2>(&mut b)?);
+    let topics = i32::from_be_bytes(take::<4>(&mut b)?);
+    let mut partitions = Vec::new();
+    for _ in 0..topics.max(0) {
+        let name_len = i16::from_be_bytes(take::<2>(&mut b)?);
+        b = b.get(usize::try_from(name_len).ok()?..)?;
+        let count = i32::from_be_bytes(take::<4>(&mut b)?);
+        for _ in 0..count.max(0) {
+            partitions.push(i32::from_be_bytes(take::<4>(&mut b)?));
+        }
+    }
+    Some(partitions)
+}

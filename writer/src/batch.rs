@@ -1,10 +1,14 @@
 //! The batch being gathered: records from Kafka, bounded by count and bytes,
-//! with the offsets to commit once it is stored.
+//! with the offsets to commit once it is stored, and the records left out
+//! when their partition's ownership changed.
 
 use std::collections::BTreeMap;
 
+use chat_core::kafka::ownership::Ownership;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
+
+use crate::metrics as m;
 
 /// One Kafka record, owned.
 #[derive(Debug, Clone)]
@@ -13,7 +17,7 @@ pub struct Record {
     pub partition: i32,
     pub offset: i64,
     /// The generation of the partition's assignment it was read under
-    /// (see [`crate::ownership`]).
+    /// (see [`chat_core::kafka::ownership`]).
     pub generation: u64,
     pub key: Option<Vec<u8>>,
     pub payload: Vec<u8>,
@@ -89,6 +93,32 @@ impl Batch {
         self.records.clear();
         self.bytes = 0;
     }
+
+    /// Drops the records whose partition was revoked since they were read
+    /// (perhaps assigned back since, under a new generation); returns how many.
+    pub fn drop_stale(&mut self, ownership: &Ownership) -> usize {
+        let dropped = ownership.with_current(|current| {
+            self.retain(|r| current.is_current(&r.topic, r.partition, r.generation))
+        });
+        if dropped > 0 {
+            metrics::counter!(m::RECORDS_ABANDONED).increment(dropped as u64);
+            tracing::info!(records = dropped, "abandoned records of revoked partitions");
+        }
+        dropped
+    }
+
+    /// Calls `commit` with the next offsets of the records still owned under
+    /// the generation they were read in, while no rebalance can change that.
+    /// Does nothing when none is.
+    pub fn commit_owned(&self, ownership: &Ownership, commit: impl FnOnce(&TopicPartitionList)) {
+        ownership.with_current(|current| {
+            let offsets =
+                self.next_offsets(|r| current.is_current(&r.topic, r.partition, r.generation));
+            if offsets.count() > 0 {
+                commit(&offsets);
+            }
+        });
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +161,61 @@ mod tests {
         batch.push(record(0, 2));
         assert!(batch.is_full(2, 100));
         assert!(batch.is_full(10, 20));
+    }
+
+    fn read(ownership: &Ownership, batch: &mut Batch, partition: i32, offset: i64) {
+        let generation = ownership.generation("t", partition).expect("owned");
+        batch.push(Record {
+            generation,
+            ..record(partition, offset)
+        });
+    }
+
+    #[test]
+    fn records_read_before_a_revoke_are_neither_stored_nor_committed() {
+        let ownership = Ownership::default();
+        ownership.assign([("t".to_owned(), 0), ("t".to_owned(), 1)]);
+        let mut batch = Batch::default();
+        read(&ownership, &mut batch, 0, 10);
+        read(&ownership, &mut batch, 1, 20);
+        // partition 0 goes away and comes back: it is read again from its committed offset
+        ownership.revoke([("t".to_owned(), 0)]);
+        ownership.assign([("t".to_owned(), 0)]);
+        read(&ownership, &mut batch, 0, 7);
+
+        let mut committed = Vec::new();
+        batch.commit_owned(&ownership, |offsets| {
+            committed = offsets
+                .elements()
+                .iter()
+                .map(|e| (e.partition(), e.offset()))
+                .collect();
+        });
+        assert_eq!(
+            committed,
+            vec![(0, Offset::Offset(8)), (1, Offset::Offset(21))],
+            "partition 0 commits only what its new generation read"
+        );
+
+        assert_eq!(batch.drop_stale(&ownership), 1);
+        let left: Vec<(i32, i64)> = batch
+            .records()
+            .iter()
+            .map(|r| (r.partition, r.offset))
+            .collect();
+        assert_eq!(left, vec![(1, 20), (0, 7)]);
+    }
+
+    #[test]
+    fn nothing_is_committed_for_a_partition_that_moved_to_another_writer() {
+        let ownership = Ownership::default();
+        ownership.assign([("t".to_owned(), 0)]);
+        let mut batch = Batch::default();
+        read(&ownership, &mut batch, 0, 3);
+        ownership.revoke([("t".to_owned(), 0)]);
+        let mut called = false;
+        batch.commit_owned(&ownership, |_| called = true);
+        assert!(!called);
     }
 
     #[test]

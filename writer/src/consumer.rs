@@ -11,78 +11,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
-use rdkafka::statistics::Statistics;
-use rdkafka::{ClientContext, Message, TopicPartitionList};
+use chat_core::kafka::group::{self, GroupContext, GroupMetrics};
+use chat_core::kafka::ownership::Ownership;
+use rdkafka::TopicPartitionList;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::batch::{Batch, Record};
+use crate::batch::Batch;
 use crate::config::WriterConfig;
 use crate::crash::crash_point;
 use crate::error::WriterError;
 use crate::metrics as m;
-use crate::ownership::Ownership;
 use crate::persist::{Persister, Prepared};
 
-/// Hears rebalances and statistics from librdkafka.
-#[derive(Debug, Default)]
-pub struct WriterContext {
-    ownership: Ownership,
-}
-
-impl WriterContext {
-    pub fn ownership(&self) -> &Ownership {
-        &self.ownership
-    }
-}
-
-impl ClientContext for WriterContext {
-    fn stats(&self, statistics: Statistics) {
-        for topic in statistics.topics.values() {
-            for partition in topic.partitions.values() {
-                if partition.partition >= 0 && partition.consumer_lag >= 0 {
-                    metrics::gauge!(m::CONSUMER_LAG, "partition" => partition.partition.to_string())
-                        .set(partition.consumer_lag as f64);
-                }
-            }
-        }
-    }
-}
-
-fn partitions(list: &TopicPartitionList) -> Vec<(String, i32)> {
-    list.elements()
-        .iter()
-        .map(|e| (e.topic().to_owned(), e.partition()))
-        .collect()
-}
-
-impl ConsumerContext for WriterContext {
-    /// Runs before librdkafka applies the change, inside the poll that hears it:
-    /// no record of an assigned partition is returned before its generation
-    /// exists, and none read before a revoke is stored or committed after it.
-    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        match rebalance {
-            Rebalance::Revoke(list) => {
-                self.ownership.revoke(partitions(list));
-                tracing::info!(partitions = list.count(), "partitions revoked");
-            }
-            Rebalance::Assign(list) => {
-                self.ownership.assign(partitions(list));
-                tracing::info!(partitions = list.count(), "partitions assigned");
-            }
-            Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
-        }
-    }
-}
-
 /// Creates the group consumer: manual commits, cooperative rebalancing.
-pub fn create_consumer(
-    config: &WriterConfig,
-) -> Result<StreamConsumer<WriterContext>, WriterError> {
+pub fn create_consumer(config: &WriterConfig) -> Result<StreamConsumer<GroupContext>, WriterError> {
     let mut client = chat_core::kafka::group_consumer(
         &config.kafka.brokers,
         chat_core::kafka::GroupMember {
@@ -92,19 +36,20 @@ pub fn create_consumer(
             client_id: "chat-writer",
         },
     );
-    client
-        .set("enable.auto.commit", "false")
-        .set("statistics.interval.ms", "5000");
-    let consumer: StreamConsumer<WriterContext> =
-        client.create_with_context(WriterContext::default())?;
-    consumer.subscribe(&[&config.kafka.topic])?;
-    Ok(consumer)
+    client.set("enable.auto.commit", "false");
+    Ok(group::subscribe(client, &config.kafka.topic, METRICS)?)
 }
 
+/// The writer's names for its consumer's metrics.
+const METRICS: GroupMetrics = GroupMetrics {
+    consumer_lag: m::CONSUMER_LAG,
+    partitions_owned: m::PARTITIONS_OWNED,
+};
+
 /// A gathered batch on its way to Postgres, with its sequencing done if it could be.
-struct Staged {
-    batch: Batch,
-    prepared: Option<Prepared>,
+pub(crate) struct Staged {
+    pub(crate) batch: Batch,
+    pub(crate) prepared: Option<Prepared>,
 }
 
 /// Runs until `shutdown`, then stores and commits the batches in hand and returns.
@@ -127,103 +72,21 @@ pub async fn consume(
         config.clone(),
         shutdown.clone(),
     ));
-    let gathered = gather(config, persister, shutdown, &consumer, &to_store).await;
+    let gathered = crate::gather::gather(config, persister, shutdown, &consumer, &to_store).await;
     drop(to_store);
     let stored = storing
         .await
         .unwrap_or_else(|e| Err(WriterError::Internal(format!("store task: {e}"))));
-    // Dropping the consumer leaves the group, and librdkafka's close runs the
-    // last rebalance synchronously: on a blocking thread, never on the runtime,
-    // whose other tasks (another writer in the same process) must go on.
-    let closed = tokio::task::spawn_blocking(move || drop(consumer)).await;
+    let closed = group::close(consumer).await;
     gathered
         .and(stored)
         .and(closed.map_err(|e| WriterError::Internal(format!("closing the consumer: {e}"))))
 }
 
-/// The first stage: gathers batches by count, bytes and linger, and prepares them.
-async fn gather(
-    config: &WriterConfig,
-    persister: &Persister,
-    shutdown: &CancellationToken,
-    consumer: &StreamConsumer<WriterContext>,
-    to_store: &mpsc::Sender<Staged>,
-) -> Result<(), WriterError> {
-    let ownership = consumer.context().ownership();
-    let mut revocations_seen = ownership.revocations();
-    let mut batch = Batch::default();
-    let mut flush_at: Option<Instant> = None;
-    loop {
-        let linger = async {
-            match flush_at {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        let full = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => break,
-            () = linger => true,
-            received = consumer.recv() => match received {
-                Ok(message) => match ownership.generation(message.topic(), message.partition()) {
-                    Some(generation) => {
-                        batch.push(Record::from_message(&message, generation));
-                        flush_at.get_or_insert_with(|| Instant::now() + config.linger());
-                        batch.is_full(config.batch_max_rows, config.batch_max_bytes)
-                    }
-                    None => {
-                        tracing::debug!(partition = message.partition(), "record of a partition not owned");
-                        false
-                    }
-                },
-                Err(error) => {
-                    tracing::warn!(%error, "kafka consumer error");
-                    false
-                }
-            },
-        };
-        if ownership.revocations() != revocations_seen {
-            revocations_seen = ownership.revocations();
-            ownership.drop_stale(&mut batch);
-        }
-        if full {
-            hand_off(persister, &mut batch, to_store).await?;
-            flush_at = None;
-        }
-    }
-    ownership.drop_stale(&mut batch);
-    hand_off(persister, &mut batch, to_store).await
-}
-
-/// Prepares the batch and passes it to the store stage. A failed preparation
-/// (Redis down) is not an error here: the store stage retries the whole batch.
-async fn hand_off(
-    persister: &Persister,
-    batch: &mut Batch,
-    to_store: &mpsc::Sender<Staged>,
-) -> Result<(), WriterError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    crash_point!("writer::after_fetch");
-    let batch = std::mem::take(batch);
-    let prepared = match persister.prepare(batch.records()).await {
-        Ok(prepared) => Some(prepared),
-        Err(error) => {
-            tracing::warn!(%error, "batch not prepared; the store stage will retry it");
-            None
-        }
-    };
-    to_store
-        .send(Staged { batch, prepared })
-        .await
-        .map_err(|_| WriterError::Internal("the store stage stopped".into()))
-}
-
 /// The second stage: stores each batch (waiting out outages) and then commits
 /// its offsets, leaving out records whose partition was revoked meanwhile.
 async fn store_loop(
-    consumer: Arc<StreamConsumer<WriterContext>>,
+    consumer: Arc<StreamConsumer<GroupContext>>,
     persister: Persister,
     mut staged: mpsc::Receiver<Staged>,
     config: WriterConfig,
@@ -235,7 +98,7 @@ async fn store_loop(
         mut prepared,
     }) = staged.recv().await
     {
-        if ownership.drop_stale(&mut batch) > 0 {
+        if batch.drop_stale(ownership) > 0 {
             // the preparation refers to records by position
             prepared = None;
         }
@@ -275,7 +138,7 @@ async fn store_loop(
             "batch stored"
         );
         let last = shutdown.is_cancelled();
-        ownership.commit_owned(&batch, |offsets| commit(&consumer, offsets, last));
+        batch.commit_owned(ownership, |offsets| commit(&consumer, offsets, last));
     }
     Ok(())
 }
@@ -304,7 +167,7 @@ async fn store_with_retry(
                     () = shutdown.cancelled() => return Err(WriterError::Abandoned),
                 }
                 backoff = (backoff * 2).min(config.max_backoff());
-                ownership.drop_stale(batch);
+                batch.drop_stale(ownership);
                 attempt = persister.store_batch(batch.records()).await;
             }
             Err(error) => return Err(error),
@@ -314,7 +177,7 @@ async fn store_with_retry(
 
 /// Commits offsets of a stored batch. A failed commit only means the records are
 /// read again (and skipped as stored), so it is logged, not fatal.
-fn commit(consumer: &StreamConsumer<WriterContext>, offsets: &TopicPartitionList, last: bool) {
+fn commit(consumer: &StreamConsumer<GroupContext>, offsets: &TopicPartitionList, last: bool) {
     let mode = if last {
         CommitMode::Sync
     } else {

@@ -1,12 +1,15 @@
 //! The writer: a Kafka consumer group that stores chat messages in Postgres.
 //!
 //! - [`config`]: settings from the environment.
-//! - [`consumer`]: the consume loop, batching, rebalances, offset commits.
+//! - [`consumer`]: the consume loop, rebalances, the store stage, offset commits.
+//! - `gather`: the first stage, gathering and preparing batches while it
+//!   keeps serving rebalances.
 //! - [`persist`]: storing one batch idempotently (sequence, bulk insert, poison).
 //! - [`store`]: the SQL.
 //! - [`dlq`]: the dead-letter topic.
-//! - [`batch`]: the batch being gathered and its offsets.
-//! - [`ownership`]: which partitions this writer owns, under which generation.
+//! - [`batch`]: the batch being gathered, its offsets, and its records left
+//!   out when their partition moved (ownership by generation is
+//!   `chat_core::kafka::ownership`).
 //! - [`metrics`]: Prometheus metrics (served with health and readiness by
 //!   `chat_core::health`).
 //! - [`error`]: the writer's error type.
@@ -20,8 +23,8 @@ pub mod consumer;
 mod crash;
 pub mod dlq;
 pub mod error;
+mod gather;
 pub mod metrics;
-pub mod ownership;
 pub mod persist;
 pub mod store;
 

@@ -1,7 +1,8 @@
 //! Partition ownership across rebalances: a partition taken away and given
 //! back while the writer waits for records loses none of its records, and
 //! writers joining, crashing and leaving under a steady stream store every
-//! record once.
+//! record once, and a writer whose store stage stalls still gives
+//! partitions up to a writer that joins.
 
 mod common;
 
@@ -9,6 +10,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::*;
+use test_support::kafka::group_assignment;
 use test_support::{RedisServer, TestDatabase, kafka, wait_until};
 
 const PARTITIONS: i32 = 6;
@@ -162,9 +164,9 @@ async fn a_batch_stored_after_its_partitions_moved_does_not_move_their_offsets_b
     let (user, rooms) = seed_rooms(&db.pool, 12).await;
     let all = events(user, &rooms, 600);
     let config = writer_config(&db.url, &redis.url(), &topics);
-    // The first writer gathers the whole first burst into one batch, so that
-    // while that batch stalls its gather stage is back polling (and hears the
-    // revoke) instead of waiting to hand over a third batch.
+    // The first writer gathers the whole first burst into one batch: the
+    // stalled batch holds records of every partition, some of which move
+    // while it stalls.
     let mut stalling = config.clone();
     stalling.batch_max_rows = 1000;
     stalling.batch_linger_ms = 2000;
@@ -249,6 +251,85 @@ async fn a_batch_stored_after_its_partitions_moved_does_not_move_their_offsets_b
             ends[p as usize]
         );
     }
+    assert_stored_exactly(&db.pool, &all).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_writer_whose_store_stage_stalls_still_gives_partitions_to_a_joining_writer() {
+    let db = TestDatabase::new().await;
+    let redis = RedisServer::start();
+    let topics = kafka::unique_topics(PARTITIONS).await;
+    let (user, rooms) = seed_rooms(&db.pool, 12).await;
+    let all = events(user, &rooms, 600);
+    let config = writer_config(&db.url, &redis.url(), &topics);
+    // Small batches: while the first batch stalls in the store stage, the
+    // next one waits in the channel and the one after it waits to be handed
+    // off, so the gather stage waits on the hand-off, not in `recv()`.
+    let mut stalling = config.clone();
+    stalling.batch_max_rows = 10;
+    let producer = kafka::producer(&topics.brokers);
+
+    // The first writer stores its first batch, then stalls for 30 s before
+    // committing its offsets (a slow Postgres, a long insert).
+    let first_http = test_support::free_port();
+    let mut first = spawn_writer_process_with(
+        &stalling,
+        first_http,
+        &[("FAILPOINTS", "writer::after_db_commit=1*return(30000)")],
+    );
+    produce_all(&producer, &topics.topic, &all[..300]).await;
+    wait_until("the first batch stored", GROUP_WAIT, || async {
+        (row_count(&db.pool).await > 0).then_some(())
+    })
+    .await;
+
+    // a second writer joins: the stalled one gives partitions up at once ...
+    let second = InProcessWriter::start(config.clone()).await;
+    let members = wait_until("the second writer owns partitions", GROUP_WAIT, || async {
+        let members = group_assignment(&topics.brokers, &topics.group)?;
+        (members.len() == 2 && members.iter().all(|(_, p)| !p.is_empty())).then_some(members)
+    })
+    .await;
+    produce_all(&producer, &topics.topic, &all[300..]).await;
+    let ends = kafka::end_offsets(&topics.brokers, &topics.topic, PARTITIONS);
+    // ... and the second stores and commits their records, all of them: the
+    // stalled first commits nothing, so the member committed to the end is the second
+    wait_until(
+        "the second writer committed its partitions to the end",
+        GROUP_WAIT,
+        || async {
+            let committed =
+                kafka::committed_offsets(&topics.brokers, &topics.group, &topics.topic, PARTITIONS);
+            members
+                .iter()
+                .map(|(_, p)| p)
+                .find(|p| {
+                    p.iter()
+                        .all(|&p| committed[p as usize].unwrap_or(0) >= ends[p as usize])
+                })
+                .map(|_| ())
+        },
+    )
+    .await;
+    let first_metrics = std::net::SocketAddr::from(([127, 0, 0, 1], first_http));
+    assert_eq!(
+        counter_value(
+            &http_get(first_metrics, "/metrics").await,
+            "writer_batches_total"
+        ),
+        0.0,
+        "the second writer got and stored its partitions only once the first's stall was over"
+    );
+
+    // after the stall the first stores the rest; every record is stored once
+    wait_for_rows(&db.pool, all.len() as i64, Duration::from_secs(90)).await;
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(first.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM the first");
+    assert!(
+        first.wait().expect("reap").success(),
+        "the first writer exits cleanly"
+    );
+    second.stop().await;
     assert_stored_exactly(&db.pool, &all).await;
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use chat_core::ChatEvent;
 use common::*;
+use test_support::kafka::group_assignment;
 use test_support::{RedisServer, TestDatabase, kafka, wait_until};
 
 const TOTAL: usize = 3000;

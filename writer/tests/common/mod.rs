@@ -81,8 +81,34 @@ impl InProcessWriter {
     }
 }
 
+/// A writer process, killed when dropped if it still runs: a failed test
+/// leaves no writer behind (a stalled one would run on for its stall).
+pub struct WriterProcess(Child);
+
+impl std::ops::Deref for WriterProcess {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for WriterProcess {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for WriterProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// The `writer` binary, started as a real process with the config in its environment.
-pub fn spawn_writer_process(config: &WriterConfig, http_port: u16) -> Child {
+pub fn spawn_writer_process(config: &WriterConfig, http_port: u16) -> WriterProcess {
     spawn_writer_process_with(config, http_port, &[])
 }
 
@@ -91,7 +117,7 @@ pub fn spawn_writer_process_with(
     config: &WriterConfig,
     http_port: u16,
     extra_env: &[(&str, &str)],
-) -> Child {
+) -> WriterProcess {
     let mut command = Command::new(env!("CARGO_BIN_EXE_writer"));
     command
         .env_clear()
@@ -119,7 +145,7 @@ pub fn spawn_writer_process_with(
         command.env("WRITER_GROUP_INSTANCE_ID", instance);
     }
     command.envs(extra_env.iter().copied());
-    command.spawn().expect("start the writer binary")
+    WriterProcess(command.spawn().expect("start the writer binary"))
 }
 
 /// A plain HTTP/1.1 GET on loopback, body as text.
@@ -300,52 +326,4 @@ pub async fn produce_all_partitions(
         })
         .collect();
     futures::future::join_all(sends).await
-}
-
-/// The group's members and the partitions each one owns, when the group is
-/// stable (no rebalance in progress); `None` while it rebalances.
-pub fn group_assignment(brokers: &str, group: &str) -> Option<Vec<(String, Vec<i32>)>> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .expect("consumer");
-    let list = consumer
-        .fetch_group_list(Some(group), Duration::from_secs(10))
-        .ok()?;
-    let g = list.groups().first()?;
-    if g.state() != "Stable" {
-        return None;
-    }
-    g.members()
-        .iter()
-        .map(|m| {
-            let mut partitions = assigned_partitions(m.assignment()?)?;
-            partitions.sort_unstable();
-            Some((m.id().to_owned(), partitions))
-        })
-        .collect()
-}
-
-/// Decodes the partitions of a consumer-protocol assignment (version, then
-/// topics with their partitions; the user data after them is ignored).
-fn assigned_partitions(bytes: &[u8]) -> Option<Vec<i32>> {
-    fn take<const N: usize>(bytes: &mut &[u8]) -> Option<[u8; N]> {
-        let (head, rest) = bytes.split_first_chunk::<N>()?;
-        *bytes = rest;
-        Some(*head)
-    }
-    let mut b = bytes;
-    let _version = i16::from_be_bytes(take::<2>(&mut b)?);
-    let topics = i32::from_be_bytes(take::<4>(&mut b)?);
-    let mut partitions = Vec::new();
-    for _ in 0..topics.max(0) {
-        let name_len = i16::from_be_bytes(take::<2>(&mut b)?);
-        b = b.get(usize::try_from(name_len).ok()?..)?;
-        let count = i32::from_be_bytes(take::<4>(&mut b)?);
-        for _ in 0..count.max(0) {
-            partitions.push(i32::from_be_bytes(take::<4>(&mut b)?));
-        }
-    }
-    Some(partitions)
 }
