@@ -63,7 +63,11 @@ impl Persister {
     /// sequence the rest (Redis). It may run while the previous batch's
     /// [`Persister::store_prepared`] is still inserting (Postgres).
     pub async fn prepare(&self, records: &[Record]) -> Result<Prepared, WriterError> {
-        let (decoded, poison) = decode(records);
+        let (mut decoded, poison) = decode(records);
+        // copies of stored messages under another id are skipped before they get a seq
+        let events: Vec<&ChatEvent> = decoded.iter().map(|(_, e)| e).collect();
+        let copies = store::copies_of_stored(&mut *self.pool.acquire().await?, &events).await?;
+        decoded.retain(|(_, e)| !copies.contains(&e.id));
         let (sources, events): (Vec<usize>, Vec<ChatEvent>) = decoded.into_iter().unzip();
         // redeliveries keep their stored seq and are not inserted again
         let placed = self.sequencer.sequence_maybe_stored(&events).await?;
