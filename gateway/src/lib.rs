@@ -14,6 +14,7 @@
 
 pub mod auth;
 pub mod config;
+mod crash;
 pub mod db;
 pub mod domain;
 pub mod error;

@@ -7,6 +7,9 @@ use tokio_util::sync::CancellationToken;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     chat_core::telemetry::init("info,librdkafka=warn,rdkafka=warn");
+    // crash points from FAILPOINTS, for fault tests only
+    #[cfg(feature = "failpoints")]
+    let _crash_points = fail::FailScenario::setup();
     let config = chat_gateway::GatewayConfig::parse();
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

@@ -16,6 +16,7 @@ use chat_core::{ChatEvent, MessageKind, event};
 use rdkafka::producer::FutureRecord;
 use uuid::Uuid;
 
+use crate::crash::crash_point;
 use crate::metrics as m;
 use crate::state::AppState;
 use crate::ws::dedupe::{Dedupe, DedupeError, Resolved, Stored};
@@ -126,6 +127,8 @@ async fn send_inner(
         return Err(unavailable());
     }
 
+    crash_point!("gateway::after_produce");
+
     // 4. seq and publish (or the seq it already has); a resend may be stored
     // already, with a seq Redis may have forgotten: Postgres has the last word
     let events = std::slice::from_ref(&event);
@@ -140,6 +143,7 @@ async fn send_inner(
         unavailable()
     })?;
     let a = assigned.first().ok_or_else(unavailable)?;
+    crash_point!("gateway::before_ack");
     Ok(Accepted {
         room: event.room_id,
         id: event.id,

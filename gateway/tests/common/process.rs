@@ -9,6 +9,11 @@ use super::{ORIGIN, SECRET, Stack, WAIT};
 pub struct GatewayProcess(Child);
 
 impl GatewayProcess {
+    /// Its exit status, once it has exited.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.0.try_wait().ok().flatten()
+    }
+
     /// SIGKILL, and reap it.
     pub fn kill(&mut self) {
         let _ = self.0.kill();
@@ -25,6 +30,16 @@ impl Drop for GatewayProcess {
 /// The `gateway` binary as a real process on `port` with the stack's config in
 /// its environment.
 pub fn spawn_gateway(stack: &Stack, port: u16, instance: &str) -> GatewayProcess {
+    spawn_gateway_with(stack, port, instance, &[])
+}
+
+/// [`spawn_gateway`] with more environment, e.g. `FAILPOINTS`.
+pub fn spawn_gateway_with(
+    stack: &Stack,
+    port: u16,
+    instance: &str,
+    extra_env: &[(&str, &str)],
+) -> GatewayProcess {
     let config = stack.gateway_config();
     // set in the gateway's own tests; the bot's tests share this module but
     // never start a gateway process (the bare name would then be looked up on PATH)
@@ -53,6 +68,7 @@ pub fn spawn_gateway(stack: &Stack, port: u16, instance: &str) -> GatewayProcess
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
+        .envs(extra_env.iter().copied())
         .spawn()
         .expect("start the gateway binary");
     GatewayProcess(child)

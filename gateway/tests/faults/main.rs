@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod crash_points;
 mod gateway_killed;
 mod kafka_restarted;
 mod postgres_restarted;
