@@ -145,6 +145,25 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder) {
     tracing::debug!(user.id = %user.id, connection = %connection, "socket closed");
 }
 
+/// True when the WebSocket library refused a message or frame for its size,
+/// found by the error's type along its sources.
+fn is_oversized(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(ws) = e.downcast_ref::<tungstenite::Error>() {
+            return matches!(
+                ws,
+                tungstenite::Error::Capacity(_)
+                    | tungstenite::Error::Protocol(
+                        tungstenite::error::ProtocolError::ControlFrameTooBig
+                    )
+            );
+        }
+        source = e.source();
+    }
+    false
+}
+
 /// A rate of `per_sec` with bursts of `burst` (both at least 1).
 pub fn quota(per_sec: u32, burst: u32) -> Quota {
     let per_sec = NonZeroU32::new(per_sec.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -192,11 +211,7 @@ impl Reader<'_> {
                 Some(Ok(Message::Close(_))) | None => return,
                 Some(Err(error)) => {
                     // oversized messages end here: say why before the socket goes
-                    let text = error.to_string();
-                    if text.contains("too long")
-                        || text.contains("too big")
-                        || text.contains("Space limit")
-                    {
+                    if is_oversized(&error) {
                         self.close(close_code::SIZE, "message too big").await;
                     }
                     return;
