@@ -1,0 +1,156 @@
+//! One WebSocket connection: a reader that parses and handles the client's
+//! frames, a writer that owns the socket's sending half, and a send worker that
+//! runs the client's sends one after another (so they keep their order).
+//!
+//! The writer merges three sources: direct frames (hello, acks, errors, replay)
+//! from a bounded queue, the broadcast receivers of the rooms the connection
+//! follows, and timers (pings, token expiry). For each room it remembers the
+//! last seq written and drops anything at or below it; a receiver that lags
+//! behind its room's buffer, or a gap, turns into a `resync` for that room.
+//!
+//! - `reader`: parses and answers the client's frames, queues its sends.
+//! - `send_worker`: runs the queued sends one after another.
+//! - `writer`: the socket's writing half and the per-room feeds.
+
+use std::collections::{HashMap, HashSet};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::extract::ws::{Utf8Bytes, WebSocket};
+use futures::StreamExt;
+use governor::{Quota, RateLimiter};
+use tokio::sync::{broadcast, mpsc, watch};
+use uuid::Uuid;
+
+use crate::auth::ticket::TicketHolder;
+use crate::metrics as m;
+use crate::relay::{Lease, RoomFrame};
+use crate::state::AppState;
+use crate::ws::protocol::{Limits, PROTOCOL_VERSION, ServerFrame, UserRef, encode};
+
+mod reader;
+mod send_worker;
+mod writer;
+
+use reader::Reader;
+use send_worker::send_worker;
+use writer::{Me, write_loop};
+
+/// Close code: the client did not read its frames fast enough.
+pub const CLOSE_TOO_SLOW: u16 = 4008;
+/// How long one write to the socket may take before the client counts as gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Frames of any kind a connection may send per second (sustained), and in a burst.
+const FRAMES_PER_SEC: u32 = 20;
+const FRAMES_BURST: u32 = 60;
+/// Typing frames per room are forwarded at most this often.
+const TYPING_EVERY: Duration = Duration::from_secs(2);
+
+/// What the reader and the send worker hand to the writer.
+#[derive(Debug)]
+pub enum Outbound {
+    Text(Utf8Bytes),
+    /// Start forwarding a room's frames after `last_seq`.
+    Attach {
+        room: Uuid,
+        receiver: broadcast::Receiver<RoomFrame>,
+        lease: Lease,
+        last_seq: i64,
+        /// The room's epoch `last_seq` belongs to.
+        epoch: u64,
+        /// Already told to resync: forward nothing until the client subscribes again.
+        stale: bool,
+    },
+    Detach(Uuid),
+    Close(u16, &'static str),
+}
+
+struct SendRequest {
+    room: Uuid,
+    client_msg_id: String,
+    body: String,
+}
+
+/// Runs the connection until the client leaves, breaks a limit, its token
+/// expires, or the gateway shuts down.
+pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder) {
+    let connection = crate::auth::ticket::random_secret()[..16].to_owned();
+    let user = UserRef {
+        id: holder.user_id,
+        username: holder.username.clone(),
+    };
+    let (sink, stream) = socket.split();
+    let (out, out_rx) = mpsc::channel(state.config.ws_send_queue.max(8));
+    let (sends, sends_rx) = mpsc::channel(state.config.ws_max_in_flight.max(1));
+    let (expiry, expiry_rx) = watch::channel(holder.token_exp);
+    let done = state.shutdown.child_token();
+    metrics::gauge!(m::CONNECTIONS).increment(1.0);
+    tracing::debug!(user.id = %user.id, connection = %connection, "socket open");
+
+    let hello = ServerFrame::Hello {
+        protocol: PROTOCOL_VERSION,
+        server: &state.instance_id,
+        session: &connection,
+        user: user.clone(),
+        heartbeat_ms: state.config.ws_ping_secs * 1000,
+        limits: Limits {
+            max_body_chars: chat_core::event::MAX_BODY_CHARS,
+            max_message_bytes: state.config.ws_max_message_bytes,
+            messages_per_sec: state.config.ws_messages_per_sec,
+            messages_burst: state.config.ws_messages_burst,
+            max_rooms: state.config.ws_max_rooms,
+        },
+    };
+    let _ = out.send(Outbound::Text(encode(&hello))).await;
+
+    let me = Me {
+        user: user.clone(),
+        connection: connection.clone(),
+    };
+    let writer = tokio::spawn(write_loop(
+        sink,
+        out_rx,
+        expiry_rx,
+        state.clone(),
+        done.clone(),
+        me,
+    ));
+    let worker = tokio::spawn(send_worker(
+        state.clone(),
+        user.clone(),
+        sends_rx,
+        out.clone(),
+    ));
+    let mut reader = Reader {
+        state: &state,
+        user: &user,
+        connection: &connection,
+        out,
+        sends,
+        expiry,
+        rooms: HashSet::new(),
+        typing: HashMap::new(),
+        frames: RateLimiter::direct(quota(FRAMES_PER_SEC, FRAMES_BURST)),
+        closing: false,
+    };
+    reader.read_loop(stream, &done).await;
+
+    for room in std::mem::take(&mut reader.rooms) {
+        let _ = state.presence.leave(room, &user, &connection).await;
+    }
+    // closing the queue lets the writer send what is left (a close frame with its reason) and stop
+    drop(reader);
+    worker.abort();
+    let _ = worker.await;
+    let _ = writer.await;
+    done.cancel();
+    metrics::gauge!(m::CONNECTIONS).decrement(1.0);
+    tracing::debug!(user.id = %user.id, connection = %connection, "socket closed");
+}
+
+/// A rate of `per_sec` with bursts of `burst` (both at least 1).
+pub fn quota(per_sec: u32, burst: u32) -> Quota {
+    let per_sec = NonZeroU32::new(per_sec.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(per_sec).allow_burst(burst)
+}

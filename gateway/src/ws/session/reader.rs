@@ -1,0 +1,319 @@
+//! The reading half of a connection: parses the client's frames, applies the
+//! limits, answers `subscribe`, `unsubscribe`, `typing`, `ping` and `auth`,
+//! and queues sends for the send worker.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, close_code};
+use futures::StreamExt;
+use futures::stream::SplitStream;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::relay::live_channel;
+use crate::state::AppState;
+use crate::ws::protocol::{ClientFrame, ErrorCode, ServerFrame, UserRef, encode};
+use crate::ws::subscribe;
+
+use super::{Outbound, SendRequest, TYPING_EVERY};
+
+/// True when the WebSocket library refused a message or frame for its size,
+/// found by the error's type along its sources.
+fn is_oversized(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(ws) = e.downcast_ref::<tungstenite::Error>() {
+            return matches!(
+                ws,
+                tungstenite::Error::Capacity(_)
+                    | tungstenite::Error::Protocol(
+                        tungstenite::error::ProtocolError::ControlFrameTooBig
+                    )
+            );
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// The reading half and what it needs to answer frames.
+pub(super) struct Reader<'a> {
+    pub(super) state: &'a AppState,
+    pub(super) user: &'a UserRef,
+    pub(super) connection: &'a str,
+    pub(super) out: mpsc::Sender<Outbound>,
+    pub(super) sends: mpsc::Sender<SendRequest>,
+    pub(super) expiry: watch::Sender<u64>,
+    pub(super) rooms: HashSet<Uuid>,
+    pub(super) typing: HashMap<Uuid, Instant>,
+    pub(super) frames: governor::DefaultDirectRateLimiter,
+    /// Set once a close frame is queued: nothing more is read.
+    pub(super) closing: bool,
+}
+
+impl Reader<'_> {
+    pub(super) async fn read_loop(
+        &mut self,
+        mut stream: SplitStream<WebSocket>,
+        done: &CancellationToken,
+    ) {
+        loop {
+            let message = tokio::select! {
+                () = done.cancelled() => return,
+                message = stream.next() => message,
+            };
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    self.on_text(text.as_str()).await;
+                    if self.closing {
+                        return;
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    if !self.count_frame().await {
+                        return;
+                    }
+                    self.error(ErrorCode::BadFrame, "frames are JSON text", None, None)
+                        .await;
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | None => return,
+                Some(Err(error)) => {
+                    // oversized messages end here: say why before the socket goes
+                    if is_oversized(&error) {
+                        self.close(close_code::SIZE, "message too big").await;
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Counts a frame against the connection's frame rate; past it the
+    /// connection is closed with 1008. Returns false when closing.
+    async fn count_frame(&mut self) -> bool {
+        if self.frames.check().is_err() {
+            self.close(close_code::POLICY, "too many frames").await;
+            return false;
+        }
+        true
+    }
+
+    async fn on_text(&mut self, text: &str) {
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => frame,
+            Err(_) => {
+                if !self.count_frame().await {
+                    return;
+                }
+                self.error(
+                    ErrorCode::BadFrame,
+                    "not a valid frame of protocol 1",
+                    None,
+                    None,
+                )
+                .await;
+                return;
+            }
+        };
+        // sends have their own per-user limit (refused sends count here too);
+        // every other frame counts here
+        if !matches!(frame, ClientFrame::Send { .. }) && !self.count_frame().await {
+            return;
+        }
+        match frame {
+            ClientFrame::Subscribe {
+                room,
+                last_seq,
+                epoch,
+            } => self.subscribe(room, last_seq, epoch).await,
+            ClientFrame::Unsubscribe { room } => {
+                if self.rooms.remove(&room) {
+                    let _ = self.out.send(Outbound::Detach(room)).await;
+                    let _ = self
+                        .state
+                        .presence
+                        .leave(room, self.user, self.connection)
+                        .await;
+                    self.text(encode(&ServerFrame::Unsubscribed { room })).await;
+                } else {
+                    self.error(
+                        ErrorCode::NotSubscribed,
+                        "not subscribed to this room",
+                        Some(room),
+                        None,
+                    )
+                    .await;
+                }
+            }
+            ClientFrame::Send {
+                room,
+                client_msg_id,
+                body,
+            } => self.send(room, client_msg_id, body).await,
+            ClientFrame::Typing { room } => self.typing(room).await,
+            ClientFrame::Ping { nonce } => self.text(encode(&ServerFrame::Pong { nonce })).await,
+            ClientFrame::Auth { token } => match self.state.tokens.verify(&token) {
+                Ok(claims) if claims.sub == self.user.id => {
+                    let _ = self.expiry.send(claims.exp);
+                }
+                _ => {
+                    self.error(
+                        ErrorCode::Unauthenticated,
+                        "token not valid for this connection",
+                        None,
+                        None,
+                    )
+                    .await
+                }
+            },
+        }
+    }
+
+    async fn subscribe(&mut self, room: Uuid, last_seq: Option<i64>, epoch: Option<u64>) {
+        if !self.rooms.contains(&room) && self.rooms.len() >= self.state.config.ws_max_rooms {
+            self.error(
+                ErrorCode::TooManyRooms,
+                "too many rooms on this connection",
+                Some(room),
+                None,
+            )
+            .await;
+            return;
+        }
+        if self.rooms.contains(&room) {
+            // a re-subscribe (after a resync): replace the old feed
+            let _ = self.out.send(Outbound::Detach(room)).await;
+        }
+        match subscribe::subscribe(
+            self.state,
+            self.user,
+            self.connection,
+            room,
+            last_seq,
+            epoch,
+            &self.out,
+        )
+        .await
+        {
+            Ok(()) => {
+                self.rooms.insert(room);
+            }
+            Err(refused) => {
+                self.rooms.remove(&room);
+                // the refusal may come after the presence entry was made
+                let _ = self
+                    .state
+                    .presence
+                    .leave(room, self.user, self.connection)
+                    .await;
+                self.error(refused.code, refused.message, Some(room), None)
+                    .await;
+            }
+        }
+    }
+
+    async fn send(&mut self, room: Uuid, client_msg_id: String, body: String) {
+        if self.state.send_limiter.check_key(&self.user.id).is_err() {
+            if !self.count_frame().await {
+                return;
+            }
+            self.error(
+                ErrorCode::RateLimited,
+                "too many messages; slow down",
+                Some(room),
+                Some(&client_msg_id),
+            )
+            .await;
+            return;
+        }
+        let request = SendRequest {
+            room,
+            client_msg_id,
+            body,
+        };
+        if let Err(
+            mpsc::error::TrySendError::Full(request) | mpsc::error::TrySendError::Closed(request),
+        ) = self.sends.try_send(request)
+        {
+            self.error(
+                ErrorCode::RateLimited,
+                "too many messages in flight; slow down",
+                Some(room),
+                Some(&request.client_msg_id),
+            )
+            .await;
+        }
+    }
+
+    async fn typing(&mut self, room: Uuid) {
+        if !self.rooms.contains(&room) {
+            self.error(
+                ErrorCode::NotSubscribed,
+                "subscribe to the room first",
+                Some(room),
+                None,
+            )
+            .await;
+            return;
+        }
+        let now = Instant::now();
+        if self
+            .typing
+            .get(&room)
+            .is_some_and(|at| now.duration_since(*at) < TYPING_EVERY)
+        {
+            return;
+        }
+        self.typing.insert(room, now);
+        if !matches!(
+            crate::db::rooms::is_member(&self.state.pool, room, self.user.id).await,
+            Ok(true)
+        ) {
+            self.error(
+                ErrorCode::Forbidden,
+                "not a member of this room",
+                Some(room),
+                None,
+            )
+            .await;
+            return;
+        }
+        let frame = encode(&ServerFrame::Typing {
+            room,
+            user: self.user.clone(),
+        });
+        let _ = redis::cmd("PUBLISH")
+            .arg(live_channel(room))
+            .arg(frame.as_str())
+            .query_async::<i64>(&mut self.state.redis.clone())
+            .await;
+    }
+
+    async fn text(&self, text: Utf8Bytes) {
+        let _ = self.out.send(Outbound::Text(text)).await;
+    }
+
+    async fn error(
+        &self,
+        code: ErrorCode,
+        message: &str,
+        room: Option<Uuid>,
+        client_msg_id: Option<&str>,
+    ) {
+        self.text(encode(&ServerFrame::Error {
+            code,
+            message,
+            room,
+            client_msg_id,
+        }))
+        .await;
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        self.closing = true;
+        let _ = self.out.send(Outbound::Close(code, reason)).await;
+    }
+}
