@@ -23,6 +23,7 @@ pub struct Stats {
     pub max_ack_ms: AtomicU64,
     resyncs: Mutex<BTreeMap<String, u64>>,
     refusals: Mutex<BTreeMap<String, u64>>,
+    ack_ms: Mutex<Vec<u64>>,
 }
 
 impl Stats {
@@ -34,8 +35,26 @@ impl Stats {
         counter.load(Ordering::Relaxed)
     }
 
+    /// Time from a message's first send to its ack.
     pub fn ack_latency(&self, ms: u64) {
         self.max_ack_ms.fetch_max(ms, Ordering::Relaxed);
+        if let Ok(mut all) = self.ack_ms.lock() {
+            all.push(ms);
+        }
+    }
+
+    /// The ack latency at each quantile of `quantiles` (0.0 to 1.0), in ms.
+    pub fn ack_quantiles(&self, quantiles: &[f64]) -> Vec<u64> {
+        let mut all = self.ack_ms.lock().map(|a| a.clone()).unwrap_or_default();
+        all.sort_unstable();
+        quantiles
+            .iter()
+            .map(|q| {
+                let last = all.len().saturating_sub(1);
+                let index = ((last as f64) * q.clamp(0.0, 1.0)).round() as usize;
+                all.get(index).copied().unwrap_or_default()
+            })
+            .collect()
     }
 
     pub fn resync(&self, reason: &str) {
@@ -87,4 +106,19 @@ pub struct ClientRecord {
     pub notes: Vec<String>,
     /// Sends never acknowledged (by `client_msg_id`).
     pub unacked: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stats;
+
+    #[test]
+    fn ack_quantiles_come_from_the_sorted_latencies() {
+        let stats = Stats::default();
+        for ms in [50, 10, 40, 20, 30] {
+            stats.ack_latency(ms);
+        }
+        assert_eq!(stats.ack_quantiles(&[0.0, 0.5, 1.0]), vec![10, 30, 50]);
+        assert_eq!(Stats::get(&stats.max_ack_ms), 50);
+    }
 }

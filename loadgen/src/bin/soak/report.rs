@@ -106,7 +106,14 @@ pub fn summary(
     );
     println!("resyncs: {:?}", stats.resyncs());
     println!("subscribes refused: {:?}", stats.refusals());
-    println!("max ack latency: {} ms", Stats::get(&stats.max_ack_ms));
+    let q = stats.ack_quantiles(&[0.5, 0.99, 0.999]);
+    println!(
+        "ack latency (first send to ack, resends included): p50 {} ms, p99 {} ms, p99.9 {} ms, max {} ms",
+        q[0],
+        q[1],
+        q[2],
+        Stats::get(&stats.max_ack_ms)
+    );
     println!("faults: {} {by_kind:?}", by_kind.values().sum::<u64>());
     for line in &lines {
         println!("  {line}");
