@@ -16,6 +16,8 @@
 #   SOAK_RATE               new messages per second, all clients         (60)
 #   SOAK_FAULT_GAP_MIN_SECS, SOAK_FAULT_GAP_MAX_SECS  time between faults (15, 45)
 #   SOAK_OUTAGE_MAX_SECS    a killed service stays down 0.5 s to this    (8)
+#   SOAK_FAULTS             kinds: gateway,writer,redis,redis-rollback,kafka,postgres (all)
+#   SOAK_REDIS_LOSS_BYTES   what redis-rollback cuts from the end of the AOF (131072)
 #   SOAK_DRAIN_SECS         limit of the final drain and of the writer's catch-up (180)
 #   SOAK_PROFILE            cargo profile of the binaries: dev or release (dev)
 #   SOAK_DIR                its directory: stack, logs, binaries, soak.log ($STACK_DIR/soak)

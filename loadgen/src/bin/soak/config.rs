@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::faults::Services;
+use crate::faults::{KINDS, Services};
 use crate::procs::{Proc, Stack};
 
 /// `soak`'s configuration.
@@ -37,6 +37,18 @@ pub struct SoakConfig {
     /// Longest outage (a killed service stays down 0.5 s to this long).
     #[arg(long, env = "SOAK_OUTAGE_MAX_SECS", default_value_t = 8.0)]
     pub outage_max_secs: f64,
+    /// The kinds of fault to draw from, comma-separated (default: all of
+    /// gateway, writer, redis, redis-rollback, kafka, postgres).
+    #[arg(
+        long,
+        env = "SOAK_FAULTS",
+        default_value = "gateway,writer,redis,redis-rollback,kafka,postgres"
+    )]
+    pub faults: String,
+    /// Bytes a `redis-rollback` cuts from the end of Redis' append-only file
+    /// (about a second of writes at the default rate).
+    #[arg(long, env = "SOAK_REDIS_LOSS_BYTES", default_value_t = 131_072)]
+    pub redis_loss_bytes: u64,
     /// How long the drain (resend until acknowledged) and the writer's catch-up may take, each.
     #[arg(long, env = "SOAK_DRAIN_SECS", default_value_t = 180)]
     pub drain_secs: u64,
@@ -72,6 +84,27 @@ pub struct SoakConfig {
 }
 
 impl SoakConfig {
+    /// `SOAK_FAULTS` as names of [`KINDS`].
+    pub fn fault_kinds(&self) -> anyhow::Result<Vec<&'static str>> {
+        let mut kinds = Vec::new();
+        for name in self
+            .faults
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            let kind = KINDS.iter().find(|k| **k == name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "SOAK_FAULTS: unknown fault {name:?} (known: {})",
+                    KINDS.join(", ")
+                )
+            })?;
+            kinds.push(*kind);
+        }
+        anyhow::ensure!(!kinds.is_empty(), "SOAK_FAULTS names no fault");
+        Ok(kinds)
+    }
+
     pub fn ready_timeout(&self) -> Duration {
         Duration::from_secs(90)
     }

@@ -27,7 +27,23 @@ pub struct FaultPlan {
     pub gap_max: Duration,
     pub outage_max: Duration,
     pub ready_timeout: Duration,
+    /// The kinds to draw from (names of [`KINDS`]).
+    pub kinds: Vec<&'static str>,
+    /// Bytes cut from Redis' append-only file by `redis-rollback`.
+    pub redis_loss_bytes: u64,
 }
+
+/// Every kind of fault: `kill -9` of a gateway (either), the writer, Redis,
+/// Redis with the last writes of its append-only file cut, the Kafka broker,
+/// the Postgres postmaster.
+pub const KINDS: [&str; 6] = [
+    "gateway",
+    "writer",
+    "redis",
+    "redis-rollback",
+    "kafka",
+    "postgres",
+];
 
 /// The faults so far, for progress lines and the summary.
 #[derive(Debug, Default)]
@@ -58,20 +74,33 @@ pub async fn run_faults(
             () = tokio::time::sleep(gap) => {}
             _ = stop.wait_for(|s| *s) => return services,
         }
-        let kind = rng.random_range(0..6u8);
+        let kind = plan.kinds[rng.random_range(0..plan.kinds.len())];
+        let gateway = rng.random_range(0..services.gateways.len());
         let outage = rng.random_range(Duration::from_millis(500)..=plan.outage_max);
         let at = started.elapsed().as_secs();
         let (name, killed) = match kind {
-            0 | 1 => {
-                let g = &mut services.gateways[usize::from(kind)];
+            "gateway" => {
+                let g = &mut services.gateways[gateway];
                 (g.name.clone(), g.kill().await.map(|p| p.to_string()))
             }
-            2 => (
+            "writer" => (
                 "writer".to_owned(),
                 services.writer.kill().await.map(|p| p.to_string()),
             ),
-            3 => kill_infra(&services.stack, Infra::Redis),
-            4 => kill_infra(&services.stack, Infra::Kafka),
+            "redis" => kill_infra(&services.stack, Infra::Redis),
+            "redis-rollback" => {
+                let (name, mut killed) = kill_infra(&services.stack, Infra::Redis);
+                // the AOF is complete once the process is gone
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let cut = services.stack.drop_aof_tail(plan.redis_loss_bytes);
+                let what = match cut {
+                    Ok(bytes) => format!("; its AOF's last {bytes} bytes cut"),
+                    Err(e) => format!("; cutting its AOF failed: {e:#}"),
+                };
+                killed = killed.map(|k| k + &what);
+                (name, killed)
+            }
+            "kafka" => kill_infra(&services.stack, Infra::Kafka),
             _ => kill_infra(&services.stack, Infra::Postgres),
         };
         println!(
@@ -79,18 +108,14 @@ pub async fn run_faults(
             killed.as_deref().unwrap_or("?"),
             outage.as_secs_f64()
         );
-        let kind_name = if kind <= 1 { "gateway" } else { name.as_str() }.to_owned();
         tokio::time::sleep(outage).await;
         let restart_started = Instant::now();
         let restarted = match kind {
-            0 | 1 => {
-                services.gateways[usize::from(kind)]
-                    .start(plan.ready_timeout)
-                    .await
-            }
-            2 => services.writer.start(plan.ready_timeout).await,
+            "gateway" => services.gateways[gateway].start(plan.ready_timeout).await,
+            "writer" => services.writer.start(plan.ready_timeout).await,
             _ => services.stack.start().await,
         };
+        let kind_name = kind.to_owned();
         let line = format!(
             "+{at}s kill -9 {name} (pid {}), down {:.1}s, {}",
             killed.as_deref().unwrap_or("?"),

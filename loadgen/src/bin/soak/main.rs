@@ -88,6 +88,8 @@ async fn main() -> anyhow::Result<()> {
         gap_max: Duration::from_secs(config.fault_gap_max_secs.max(config.fault_gap_min_secs)),
         outage_max: Duration::from_secs_f64(config.outage_max_secs.max(1.0)),
         ready_timeout: config.ready_timeout(),
+        kinds: config.fault_kinds()?,
+        redis_loss_bytes: config.redis_loss_bytes,
     };
     let faults = tokio::spawn(run_faults(
         services,

@@ -154,6 +154,40 @@ impl Stack {
         Ok(pid)
     }
 
+    /// Cuts the last `bytes` of Redis' newest incremental append-only file
+    /// (Redis is down): Redis comes back without its last writes, as after
+    /// a power loss with `appendfsync everysec`, or as a lagging replica
+    /// promoted. Redis loads a file cut mid-command (`aof-load-truncated`).
+    /// Returns the bytes cut.
+    pub fn drop_aof_tail(&self, bytes: u64) -> anyhow::Result<u64> {
+        let dir = self.profile_dir.join("redis/appendonlydir");
+        let mut newest: Option<(u64, PathBuf)> = None;
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            let Some(n) = name
+                .strip_suffix(".incr.aof")
+                .and_then(|rest| rest.rsplit('.').next())
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            if newest.as_ref().is_none_or(|(m, _)| n > *m) {
+                newest = Some((n, path));
+            }
+        }
+        let (_, path) =
+            newest.ok_or_else(|| anyhow::anyhow!("no *.incr.aof in {}", dir.display()))?;
+        let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+        let len = file.metadata()?.len();
+        let cut = bytes.min(len);
+        file.set_len(len - cut)?;
+        Ok(cut)
+    }
+
     /// `scripts/stack.sh up dev`: starts whatever is not running and waits
     /// for it; retried (a killed postmaster's backends take a moment to go).
     pub async fn start(&self) -> anyhow::Result<()> {

@@ -129,6 +129,13 @@ pub fn summary(
             .map(|f| format!("a service did not come back: {f}")),
     );
     println!("violations: {}", violations.len());
+    let mut kinds: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for v in &violations {
+        *kinds.entry(violation_kind(v)).or_default() += 1;
+    }
+    for (kind, n) in &kinds {
+        println!("  {n} x {kind}");
+    }
     for v in violations.iter().take(200) {
         println!("  {v}");
     }
@@ -136,4 +143,38 @@ pub fn summary(
         println!("  ... and {} more", violations.len() - 200);
     }
     violations.is_empty()
+}
+
+/// The kind of a violation, from the wording the checks and the clients use.
+fn violation_kind(violation: &str) -> &'static str {
+    const KINDS: [(&str, &str); 12] = [
+        (
+            "got no `resync epoch`",
+            "a live message in a new epoch without `resync epoch`",
+        ),
+        (
+            "out of order or twice",
+            "a live seq at or below the last one shown",
+        ),
+        ("missing", "a live seq that skips"),
+        (
+            "after a resync",
+            "a message between a resync and the next subscribe",
+        ),
+        ("acknowledged, not stored", "acknowledged, not stored"),
+        ("stored, never acknowledged", "stored, never acknowledged"),
+        ("live != history", "live differs from history"),
+        (
+            "the room's epoch unchanged",
+            "stored with another seq than acked",
+        ),
+        ("duplicates", "duplicate rows"),
+        ("stored twice", "a client message stored twice"),
+        ("(G2)", "a resend acknowledged differently"),
+        ("did not come back", "a service did not come back"),
+    ];
+    KINDS
+        .iter()
+        .find(|(phrase, _)| violation.contains(phrase))
+        .map_or("other", |(_, kind)| kind)
 }
