@@ -1,5 +1,5 @@
 # The project's entry points. Each target prints what it does and how long it took.
-.PHONY: up down test lint bench fmt check-infra check-deploy fuzz
+.PHONY: up down test lint bench soak fmt check-infra check-deploy fuzz
 
 ## up: install what is missing, build, start the whole stack, print where it is
 up:
@@ -36,6 +36,10 @@ fuzz:
 ## bench: writer throughput against raw COPY and row-by-row INSERT, chat latency with a stalled bot, the cost of Kafka's fsync before the ack (see BENCHMARKS.md); not part of `make test`
 bench:
 	@scripts/bench.sh
+
+## soak: steady load over both gateways for SOAK_SECONDS (1800) while Postgres, Redis, Kafka, the writer and the gateways are killed at random, then the checks (docs/guarantees.md, "Soak"); not part of `make test`
+soak:
+	@scripts/soak.sh
 
 fmt:
 	cargo fmt --all
