@@ -181,3 +181,35 @@ async fn a_live_feed_that_receives_another_epoch_is_told_to_resync() {
     assert_eq!(next["epoch"], renewed["epoch"]);
     assert_eq!(resync["reason"], "epoch", "the live feed is told, not fed");
 }
+
+#[tokio::test]
+async fn a_client_claiming_seqs_ahead_of_the_room_again_and_again_renews_its_epoch_once() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let alice = User::sign_up(&gateway, "alice").await;
+    let room = alice.create_room("ahead-again", "public").await;
+    let mut a = alice.connect(gateway.addr).await;
+    let mut epoch = a.subscribe(room, Some(0)).await["epoch"]
+        .as_u64()
+        .expect("epoch");
+    send_acked(&mut a, room, "first").await;
+
+    // a hostile or broken client keeps claiming seqs the room never had
+    let mut epochs = Vec::new();
+    for _ in 0..3 {
+        let mut b = alice.connect(gateway.addr).await;
+        b.send(json!({"type": "subscribe", "room": room, "last_seq": 50, "epoch": epoch}))
+            .await;
+        let subscribed = b.next_of("subscribed").await;
+        assert_eq!(b.next_of("resync").await["reason"], "epoch");
+        epoch = subscribed["epoch"].as_u64().expect("epoch");
+        epochs.push(epoch);
+    }
+
+    epochs.dedup();
+    assert_eq!(
+        epochs.len(),
+        1,
+        "only the first claim renews the room's epoch (everyone reloads once): {epochs:?}"
+    );
+}

@@ -45,7 +45,12 @@ pub async fn subscribe(
         .head(room)
         .await
         .map_err(|_| unavailable())?;
-    if last_seq.is_some_and(|n| n > head) && client_epoch == Some(epoch) {
+    if last_seq.is_some_and(|n| n > head)
+        && client_epoch == Some(epoch)
+        && first_ahead_repair(state, room)
+            .await
+            .map_err(|_| unavailable())?
+    {
         // The client holds seqs of this epoch that the room's state no longer
         // has: Redis rolled back. Those seqs would be handed out again, so the
         // room gets a new epoch and everyone reloads.
@@ -176,4 +181,22 @@ async fn send(out: &mpsc::Sender<Outbound>, text: Utf8Bytes) -> Result<(), Refus
     out.send(Outbound::Text(text))
         .await
         .map_err(|_| refused(ErrorCode::Unavailable, "connection closing"))
+}
+
+/// A client may force a room's repair (everyone in it reloads) at most once
+/// per this many seconds; a claim within it only resyncs that client.
+const AHEAD_REPAIR_EVERY_SECS: u64 = 60;
+
+/// True for the first "ahead of the head" claim on `room` in its window: a
+/// hostile or broken client cannot make a room reload again and again.
+async fn first_ahead_repair(state: &AppState, room: Uuid) -> Result<bool, redis::RedisError> {
+    let set: Option<String> = redis::cmd("SET")
+        .arg(format!("chat:{{{room}}}:ahead-repair"))
+        .arg(1)
+        .arg("NX")
+        .arg("EX")
+        .arg(AHEAD_REPAIR_EVERY_SECS)
+        .query_async(&mut state.redis.clone())
+        .await?;
+    Ok(set.is_some())
 }
