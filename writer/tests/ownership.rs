@@ -156,181 +156,175 @@ async fn three_writers_joining_crashing_and_leaving_under_a_stream_store_every_r
     assert_stored_exactly(&db.pool, &all).await;
 }
 
+/// Two writers while the first one's store stage stalls: the first (a process)
+/// stores its first batch, then waits `stall_ms` before committing its
+/// offsets; a second (in this process) joins, takes partitions, and stores and
+/// commits their records to the end while the first is still stalled.
+struct Stalled {
+    db: TestDatabase,
+    _redis: RedisServer,
+    topics: kafka::TestTopics,
+    all: Vec<chat_core::ChatEvent>,
+    first: WriterProcess,
+    first_metrics: std::net::SocketAddr,
+    second: Option<InProcessWriter>,
+    /// The partitions the second writer took, and where the topic ended.
+    moved: Vec<i32>,
+    ends: Vec<i64>,
+}
+
+impl Stalled {
+    async fn start(
+        tune_first: impl FnOnce(&mut chat_writer::WriterConfig),
+        stall_ms: u64,
+        still_stalled: &str,
+    ) -> Self {
+        let db = TestDatabase::new().await;
+        let redis = RedisServer::start();
+        let topics = kafka::unique_topics(PARTITIONS).await;
+        let (user, rooms) = seed_rooms(&db.pool, 12).await;
+        let all = events(user, &rooms, 600);
+        let config = writer_config(&db.url, &redis.url(), &topics);
+        let mut stalling = config.clone();
+        tune_first(&mut stalling);
+        let producer = kafka::producer(&topics.brokers);
+
+        let first_http = test_support::free_port();
+        let failpoint = format!("writer::after_db_commit=1*return({stall_ms})");
+        let first = spawn_writer_process_with(&stalling, first_http, &[("FAILPOINTS", &failpoint)]);
+        produce_all(&producer, &topics.topic, &all[..300]).await;
+        wait_until("the first batch stored", GROUP_WAIT, || async {
+            (row_count(&db.pool).await > 0).then_some(())
+        })
+        .await;
+        let second = InProcessWriter::start(config.clone()).await;
+        let members = wait_until("the second writer owns partitions", GROUP_WAIT, || async {
+            let members = group_assignment(&topics.brokers, &topics.group)?;
+            (members.len() == 2 && members.iter().all(|(_, p)| !p.is_empty())).then_some(members)
+        })
+        .await;
+        produce_all(&producer, &topics.topic, &all[300..]).await;
+        let ends = kafka::end_offsets(&topics.brokers, &topics.topic, PARTITIONS);
+        // the stalled first writer commits nothing: the member whose partitions
+        // are committed to the end is the second
+        let moved: Vec<i32> = wait_until(
+            "the second writer committed its partitions to the end",
+            GROUP_WAIT,
+            || async {
+                let committed = kafka::committed_offsets(
+                    &topics.brokers,
+                    &topics.group,
+                    &topics.topic,
+                    PARTITIONS,
+                );
+                members
+                    .iter()
+                    .map(|(_, p)| p)
+                    .find(|p| {
+                        p.iter()
+                            .all(|&p| committed[p as usize].unwrap_or(0) >= ends[p as usize])
+                    })
+                    .cloned()
+            },
+        )
+        .await;
+        let first_metrics = std::net::SocketAddr::from(([127, 0, 0, 1], first_http));
+        assert_eq!(
+            counter_value(
+                &http_get(first_metrics, "/metrics").await,
+                "writer_batches_total"
+            ),
+            0.0,
+            "{still_stalled}"
+        );
+        Self {
+            db,
+            _redis: redis,
+            topics,
+            all,
+            first,
+            first_metrics,
+            second: Some(second),
+            moved,
+            ends,
+        }
+    }
+
+    /// Once everything is stored: both writers stop cleanly, every record is stored once.
+    async fn finish(mut self) -> Self {
+        wait_for_rows(
+            &self.db.pool,
+            self.all.len() as i64,
+            Duration::from_secs(90),
+        )
+        .await;
+        let metrics = self.first_metrics;
+        wait_until(
+            "the first writer past its stall",
+            Duration::from_secs(60),
+            || async {
+                let text = http_get(metrics, "/metrics").await;
+                (counter_value(&text, "writer_batches_total") >= 1.0).then_some(())
+            },
+        )
+        .await;
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.first.id()).expect("pid"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM the first");
+        assert!(
+            self.first.wait().expect("reap").success(),
+            "the first writer exits cleanly"
+        );
+        if let Some(second) = self.second.take() {
+            second.stop().await;
+        }
+        assert_stored_exactly(&self.db.pool, &self.all).await;
+        self
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_batch_stored_after_its_partitions_moved_does_not_move_their_offsets_back() {
-    let db = TestDatabase::new().await;
-    let redis = RedisServer::start();
-    let topics = kafka::unique_topics(PARTITIONS).await;
-    let (user, rooms) = seed_rooms(&db.pool, 12).await;
-    let all = events(user, &rooms, 600);
-    let config = writer_config(&db.url, &redis.url(), &topics);
     // The first writer gathers the whole first burst into one batch: the
     // stalled batch holds records of every partition, some of which move
     // while it stalls.
-    let mut stalling = config.clone();
-    stalling.batch_max_rows = 1000;
-    stalling.batch_linger_ms = 2000;
-    let producer = kafka::producer(&topics.brokers);
-
-    // The first writer stores its first batch, then stalls before committing
-    // its offsets, long enough for a second writer to take partitions away,
-    // store their records and commit past them.
-    let first_http = test_support::free_port();
-    let mut first = spawn_writer_process_with(
-        &stalling,
-        first_http,
-        &[("FAILPOINTS", "writer::after_db_commit=1*return(25000)")],
-    );
-    produce_all(&producer, &topics.topic, &all[..300]).await;
-    wait_until("the first batch stored", GROUP_WAIT, || async {
-        (row_count(&db.pool).await > 0).then_some(())
-    })
-    .await;
-    let second = InProcessWriter::start(config.clone()).await;
-    let members = wait_until("the second writer owns partitions", GROUP_WAIT, || async {
-        let members = group_assignment(&topics.brokers, &topics.group)?;
-        (members.len() == 2 && members.iter().all(|(_, p)| !p.is_empty())).then_some(members)
-    })
-    .await;
-    produce_all(&producer, &topics.topic, &all[300..]).await;
-    let ends = kafka::end_offsets(&topics.brokers, &topics.topic, PARTITIONS);
-    // the stalled first writer commits nothing: the member whose partitions are
-    // committed to the end is the second
-    let moved: Vec<i32> = wait_until(
-        "the second writer committed its partitions to the end",
-        GROUP_WAIT,
-        || async {
-            let committed =
-                kafka::committed_offsets(&topics.brokers, &topics.group, &topics.topic, PARTITIONS);
-            members
-                .iter()
-                .map(|(_, p)| p)
-                .find(|p| {
-                    p.iter()
-                        .all(|&p| committed[p as usize].unwrap_or(0) >= ends[p as usize])
-                })
-                .cloned()
+    let stalled = Stalled::start(
+        |first| {
+            first.batch_max_rows = 1000;
+            first.batch_linger_ms = 2000;
         },
+        25_000,
+        "the first writer is still stalled before its first offset commit",
     )
+    .await
+    .finish()
     .await;
-    let first_metrics = std::net::SocketAddr::from(([127, 0, 0, 1], first_http));
-    assert_eq!(
-        counter_value(
-            &http_get(first_metrics, "/metrics").await,
-            "writer_batches_total"
-        ),
-        0.0,
-        "the first writer is still stalled before its first offset commit"
-    );
 
-    // the stalled batch goes on; its moved partitions' offsets must not go back
-    wait_for_rows(&db.pool, all.len() as i64, Duration::from_secs(90)).await;
-    wait_until(
-        "the first writer past its stall",
-        Duration::from_secs(60),
-        || async {
-            let text = http_get(first_metrics, "/metrics").await;
-            (counter_value(&text, "writer_batches_total") >= 1.0).then_some(())
-        },
-    )
-    .await;
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(first.id()).expect("pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM the first");
-    assert!(
-        first.wait().expect("reap").success(),
-        "the first writer exits cleanly"
-    );
-    second.stop().await;
-    let committed =
-        kafka::committed_offsets(&topics.brokers, &topics.group, &topics.topic, PARTITIONS);
-    for p in moved {
+    // the stalled batch went on; its moved partitions' offsets did not go back
+    let t = &stalled.topics;
+    let committed = kafka::committed_offsets(&t.brokers, &t.group, &t.topic, PARTITIONS);
+    for &p in &stalled.moved {
         assert!(
-            committed[p as usize].unwrap_or(0) >= ends[p as usize],
+            committed[p as usize].unwrap_or(0) >= stalled.ends[p as usize],
             "partition {p}: committed offset {:?} went back below {}",
             committed[p as usize],
-            ends[p as usize]
+            stalled.ends[p as usize]
         );
     }
-    assert_stored_exactly(&db.pool, &all).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_writer_whose_store_stage_stalls_still_gives_partitions_to_a_joining_writer() {
-    let db = TestDatabase::new().await;
-    let redis = RedisServer::start();
-    let topics = kafka::unique_topics(PARTITIONS).await;
-    let (user, rooms) = seed_rooms(&db.pool, 12).await;
-    let all = events(user, &rooms, 600);
-    let config = writer_config(&db.url, &redis.url(), &topics);
     // Small batches: while the first batch stalls in the store stage, the
     // next one waits in the channel and the one after it waits to be handed
     // off, so the gather stage waits on the hand-off, not in `recv()`.
-    let mut stalling = config.clone();
-    stalling.batch_max_rows = 10;
-    let producer = kafka::producer(&topics.brokers);
-
-    // The first writer stores its first batch, then stalls for 30 s before
-    // committing its offsets (a slow Postgres, a long insert).
-    let first_http = test_support::free_port();
-    let mut first = spawn_writer_process_with(
-        &stalling,
-        first_http,
-        &[("FAILPOINTS", "writer::after_db_commit=1*return(30000)")],
-    );
-    produce_all(&producer, &topics.topic, &all[..300]).await;
-    wait_until("the first batch stored", GROUP_WAIT, || async {
-        (row_count(&db.pool).await > 0).then_some(())
-    })
-    .await;
-
-    // a second writer joins: the stalled one gives partitions up at once ...
-    let second = InProcessWriter::start(config.clone()).await;
-    let members = wait_until("the second writer owns partitions", GROUP_WAIT, || async {
-        let members = group_assignment(&topics.brokers, &topics.group)?;
-        (members.len() == 2 && members.iter().all(|(_, p)| !p.is_empty())).then_some(members)
-    })
-    .await;
-    produce_all(&producer, &topics.topic, &all[300..]).await;
-    let ends = kafka::end_offsets(&topics.brokers, &topics.topic, PARTITIONS);
-    // ... and the second stores and commits their records, all of them: the
-    // stalled first commits nothing, so the member committed to the end is the second
-    wait_until(
-        "the second writer committed its partitions to the end",
-        GROUP_WAIT,
-        || async {
-            let committed =
-                kafka::committed_offsets(&topics.brokers, &topics.group, &topics.topic, PARTITIONS);
-            members
-                .iter()
-                .map(|(_, p)| p)
-                .find(|p| {
-                    p.iter()
-                        .all(|&p| committed[p as usize].unwrap_or(0) >= ends[p as usize])
-                })
-                .map(|_| ())
-        },
+    Stalled::start(
+        |first| first.batch_max_rows = 10,
+        30_000,
+        "the second writer got and stored its partitions only once the first's stall was over",
     )
+    .await
+    .finish()
     .await;
-    let first_metrics = std::net::SocketAddr::from(([127, 0, 0, 1], first_http));
-    assert_eq!(
-        counter_value(
-            &http_get(first_metrics, "/metrics").await,
-            "writer_batches_total"
-        ),
-        0.0,
-        "the second writer got and stored its partitions only once the first's stall was over"
-    );
-
-    // after the stall the first stores the rest; every record is stored once
-    wait_for_rows(&db.pool, all.len() as i64, Duration::from_secs(90)).await;
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(first.id()).expect("pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM the first");
-    assert!(
-        first.wait().expect("reap").success(),
-        "the first writer exits cleanly"
-    );
-    second.stop().await;
-    assert_stored_exactly(&db.pool, &all).await;
 }
 
 /// How long a group may take to settle after a member joins or leaves.
