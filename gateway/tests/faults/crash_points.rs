@@ -7,26 +7,16 @@
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
-use test_support::NginxServer;
-
 use crate::common::load::Load;
-use crate::common::process::{ready, spawn_gateway, spawn_gateway_with};
 use crate::common::promises::assert_promises_kept;
 use crate::common::{Stack, WAIT};
-use crate::{clients, room_with_members};
+use crate::{clients, room_with_members, two_gateways_behind_nginx};
 
 async fn a_gateway_dying_at(point: &str) {
     let stack = Stack::start().await;
-    let ports = [test_support::free_port(), test_support::free_port()];
     let failpoint = format!("{point}=1*return");
-    let mut gateways = [
-        spawn_gateway_with(&stack, ports[0], "east", &[("FAILPOINTS", &failpoint)]),
-        spawn_gateway(&stack, ports[1], "west"),
-    ];
-    for port in ports {
-        ready(port).await;
-    }
-    let nginx = NginxServer::start(&ports);
+    let (mut gateways, nginx) =
+        two_gateways_behind_nginx(&stack, &[("FAILPOINTS", &failpoint)]).await;
     let site = [nginx.addr()];
     let (room, users) = room_with_members(&site, 6).await;
     // least_conn spreads the six sockets over both gateways: the first send

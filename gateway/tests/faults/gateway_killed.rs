@@ -4,26 +4,15 @@
 
 use std::time::Duration;
 
-use test_support::NginxServer;
-
 use crate::common::Stack;
 use crate::common::load::Load;
-use crate::common::process::{ready, spawn_gateway};
 use crate::common::promises::assert_promises_kept;
-use crate::{clients, room_with_members};
+use crate::{clients, room_with_members, two_gateways_behind_nginx};
 
 #[tokio::test]
 async fn a_gateway_killed_mid_stream_loses_nothing_and_its_clients_resume_exactly_once() {
     let stack = Stack::start().await;
-    let ports = [test_support::free_port(), test_support::free_port()];
-    let mut gateways = [
-        spawn_gateway(&stack, ports[0], "east"),
-        spawn_gateway(&stack, ports[1], "west"),
-    ];
-    for port in ports {
-        ready(port).await;
-    }
-    let nginx = NginxServer::start(&ports);
+    let (mut gateways, nginx) = two_gateways_behind_nginx(&stack, &[]).await;
     let site = [nginx.addr()];
     let (room, users) = room_with_members(&site, 6).await;
     // least_conn spreads the six sockets over both gateways

@@ -20,6 +20,26 @@ use common::User;
 use common::load::Client;
 use uuid::Uuid;
 
+/// Two gateway processes, "east" (with `east_env` added to its environment)
+/// and "west", both ready, behind nginx (`least_conn`).
+pub(crate) async fn two_gateways_behind_nginx(
+    stack: &common::Stack,
+    east_env: &[(&str, &str)],
+) -> (
+    [common::process::GatewayProcess; 2],
+    test_support::NginxServer,
+) {
+    let ports = [test_support::free_port(), test_support::free_port()];
+    let gateways = [
+        common::process::spawn_gateway_with(stack, ports[0], "east", east_env),
+        common::process::spawn_gateway(stack, ports[1], "west"),
+    ];
+    for port in ports {
+        common::process::ready(port).await;
+    }
+    (gateways, test_support::NginxServer::start(&ports))
+}
+
 /// A public room with `n` members signed up through `gateways` in turn (an
 /// in-process gateway or nginx); returns the room and its members.
 pub(crate) async fn room_with_members(
