@@ -20,8 +20,9 @@ pub struct RoomView {
     pub epoch: Option<i64>,
     /// The last `seq` shown (`None` before the first `subscribed`).
     pub last_seq: Option<i64>,
-    /// The epoch of the latest `subscribed`.
+    /// The epoch and head of the latest `subscribed`.
     server_epoch: Option<i64>,
+    server_head: Option<i64>,
     /// A `resync` came: nothing more may arrive until the next `subscribe`.
     resyncing: bool,
 }
@@ -30,6 +31,7 @@ impl RoomView {
     /// `subscribed {epoch, head_seq}`: a fresh view starts at `head_seq`.
     pub fn subscribed(&mut self, epoch: i64, head_seq: i64) {
         self.server_epoch = Some(epoch);
+        self.server_head = Some(head_seq);
         self.resyncing = false;
         if self.epoch.is_none() {
             self.epoch = Some(epoch);
@@ -75,13 +77,16 @@ impl RoomView {
         problem.map_or(Ok(()), Err)
     }
 
-    /// A `resync`: the view stops; with `epoch` it moves to the room's new
-    /// epoch (the one the last `subscribed` announced) and resumes from its
-    /// last seq there.
+    /// A `resync`: the view stops. With `epoch` the client reloads the room,
+    /// as the protocol asks: when the last `subscribed` announced another
+    /// epoch, the view starts again at that epoch's head (what history holds
+    /// up to it); otherwise it resubscribes with its old epoch, and the
+    /// answer announces the new one.
     pub fn resync(&mut self, reason: &str) {
         self.resyncing = true;
-        if reason == "epoch" {
+        if reason == "epoch" && self.server_epoch != self.epoch {
             self.epoch = self.server_epoch.or(self.epoch);
+            self.last_seq = self.server_head.or(self.last_seq);
         }
     }
 
@@ -118,14 +123,21 @@ mod tests {
         let mut view = RoomView::default();
         view.subscribed(7, 0);
         assert_eq!(view.message(7, 1), Ok(()));
+        // the room was repaired: its new epoch's head is 1
         view.subscribed(9, 1);
         view.resync("epoch");
-        assert!(
-            view.message(9, 2).is_err(),
-            "nothing before the resubscribe"
+        assert_eq!(
+            view.resume_point(),
+            Some((1, 9)),
+            "reloaded at the new head"
         );
         view.subscribed(9, 1);
-        assert_eq!(view.message(9, 3), Ok(()));
-        assert_eq!(view.resume_point(), Some((3, 9)));
+        assert_eq!(view.message(9, 2), Ok(()));
+        assert_eq!(view.resume_point(), Some((2, 9)));
+        view.resync("gap");
+        assert!(
+            view.message(9, 3).is_err(),
+            "nothing between a resync and the next subscribe"
+        );
     }
 }
