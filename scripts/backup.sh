@@ -69,7 +69,7 @@ require_tools() {
   shift
   if [[ "$via" == 1 ]]; then
     command -v docker >/dev/null || die "docker is not installed (BACKUP_VIA_COMPOSE / RESTORE_VIA_COMPOSE=1)"
-    compose ps --status running --services 2>/dev/null | grep -qx postgres ||
+    compose ps --status running --services 2>/dev/null | grep -x postgres >/dev/null ||
       die "the compose service postgres is not running ($ROOT/docker-compose.yml)"
     return 0
   fi

@@ -268,9 +268,13 @@ DASHBOARD="$ROOT/monitoring/grafana/dashboards/chat.json"
 mapfile -t KNOWN < <(grep -hoE '"(gateway|writer|bot)_[a-z_]+"' gateway/src/metrics.rs writer/src/metrics.rs bot/src/metrics.rs | tr -d '"' | sort -u)
 mapfile -t USED < <(jq -r '.. | .expr? // empty' "$DASHBOARD" | grep -oE '\b(gateway|writer|bot)_[a-z_]+' |
   sed -E 's/_(bucket|sum|count)$//' | sort -u)
+# An associative array, not `printf | grep -q`: under pipefail grep -q's early
+# exit can kill printf with SIGPIPE and fail a metric that is there.
+declare -A exported=()
+for metric in "${KNOWN[@]}"; do exported["$metric"]=1; done
 unknown=()
 for metric in "${USED[@]}"; do
-  printf '%s\n' "${KNOWN[@]}" | grep -qx "$metric" || unknown+=("$metric")
+  [[ -n "${exported[$metric]:-}" ]] || unknown+=("$metric")
 done
 ds_uid="$(grep -E '^\s+uid:' monitoring/grafana/provisioning/datasources/prometheus.yml | awk '{print $2}')"
 bad_ds="$(jq -r --arg uid "$ds_uid" '[.. | .datasource? | objects | select(.uid != $uid)] | length' "$DASHBOARD")"

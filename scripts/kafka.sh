@@ -147,7 +147,7 @@ broker_pid() {
   pid="$(read_pidfile "$PIDFILE")"
   [[ -n "$pid" ]] || return 0
   pid_alive "$pid" || return 0
-  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "kafka.Kafka $CONFIG"; then
+  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -F -- "kafka.Kafka $CONFIG" >/dev/null; then
     printf '%s' "$pid"
   fi
 }

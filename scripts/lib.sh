@@ -160,7 +160,7 @@ read_pidfile() {
 _apt_updated=""
 
 _apt_has_candidate() {
-  apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'
+  apt-cache policy "$1" 2>/dev/null | grep 'Candidate: [^(]' >/dev/null
 }
 
 _apt_restore_policy() {
@@ -178,7 +178,7 @@ _apt_restore_policy() {
 ensure_apt() {
   local missing=() p
   for p in "$@"; do
-    if ! dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx 'installed'; then
+    if ! dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -x 'installed' >/dev/null; then
       missing+=("$p")
     fi
   done

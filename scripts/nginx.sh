@@ -56,7 +56,7 @@ master_pid() {
   pid="$(read_pidfile "$PIDFILE")"
   [[ -n "$pid" ]] || return 0
   pid_alive "$pid" || return 0
-  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-c $CONF "; then
+  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -F -- "-c $CONF " >/dev/null; then
     printf '%s' "$pid"
   fi
 }
