@@ -209,24 +209,7 @@ pub fn events(user: Uuid, rooms: &[Uuid], n: usize) -> Vec<ChatEvent> {
 
 /// Produces `events` keyed by room, in order, and waits for every delivery report.
 pub async fn produce_all(producer: &FutureProducer, topic: &str, events: &[ChatEvent]) {
-    let sends: Vec<_> = events
-        .iter()
-        .map(|e| {
-            let key = e.room_id.to_string();
-            let payload = e.encode();
-            async move {
-                producer
-                    .send(
-                        FutureRecord::to(topic).key(&key).payload(&payload),
-                        Duration::from_secs(30),
-                    )
-                    .await
-                    .map_err(|(e, _)| e)
-                    .expect("delivered")
-            }
-        })
-        .collect();
-    futures::future::join_all(sends).await;
+    produce_all_partitions(producer, topic, events).await;
 }
 
 /// Members of the consumer group right now.
@@ -301,7 +284,8 @@ pub async fn assert_stored_exactly(pool: &PgPool, expected: &[ChatEvent]) {
     }
 }
 
-/// Produces `events` like [`produce_all`] and returns the partition each one landed on.
+/// Produces `events` keyed by room, in order, waits for every delivery report,
+/// and returns the partition each one landed on.
 pub async fn produce_all_partitions(
     producer: &FutureProducer,
     topic: &str,
