@@ -27,6 +27,9 @@
 #  10. the host's first boot and deploy simulated in a temporary root, with
 #      the docker, aws and systemctl commands replaced by recorders
 #      (scripts/infra-check/host-sim.sh)
+#  11. deployment rules no linter knows (scripts/infra-check/rules.py): the
+#      data volume's zone pinned in state; no JVM healthcheck more often
+#      than once a minute
 # Every check runs even when an earlier one failed; a verdict per tool is
 # printed at the end, and the exit status is 1 when any failed.
 #
@@ -54,7 +57,7 @@ TOOLS_BIN="$STACK_DIR/tools/bin"
 INFRA_DIR="${CHECK_INFRA_DIR:-infra}"
 WORKFLOWS_DIR="${CHECK_WORKFLOWS_DIR:-.github/workflows}"
 REPORT_DIR="$STACK_DIR/check-infra"
-TOTAL=10
+TOTAL=11
 
 # Verdict per tool, printed at the end.
 declare -A VERDICT=()
@@ -284,6 +287,8 @@ run_step 9 iam-policies "bucket, key and IAM policies against the requests of CD
   scripts/infra-check/iam-check.sh "$INFRA_DIR"
 run_step 10 host-deploy "the host's first boot and deploy, simulated in a temporary root" \
   scripts/infra-check/host-sim.sh "$INFRA_DIR"
+run_step 11 deploy-rules "deployment rules: the data volume's zone pinned, JVM healthchecks" \
+  "$TOOLS_VENV/bin/python" scripts/infra-check/rules.py "$INFRA_DIR" docker-compose.yml
 
 printf '\nverdicts\n'
 for tool in "${ORDER[@]}"; do

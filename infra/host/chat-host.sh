@@ -379,17 +379,26 @@ write_env() {
   log "wrote $dir/.env ($n parameters from $CHAT_SSM_PATH/)"
 }
 
-# Registry credentials are optional (public images need none): SecureStrings
-# $CHAT_SSM_PATH/registry/username and .../registry/token (a token that can
-# only read packages). They sit one level down, so they are not in .env.
-registry_login() {
-  local user token registry=${CHAT_IMAGE_REPOSITORY%%/*}
-  user="$(aws ssm get-parameter --name "$CHAT_SSM_PATH/registry/username" --with-decryption \
+# Registry credentials are optional (public images need none), SecureStrings
+# one level down (so they are not in .env):
+#   $CHAT_SSM_PATH/registry/{username,token}   the images' registry (GHCR): a
+#                                              token that can only read packages
+#   $CHAT_SSM_PATH/dockerhub/{username,token}  Docker Hub (postgres, kafka, ...):
+#                                              its anonymous pull limit counts
+#                                              per address, here the Elastic IP
+login_from_ssm() {
+  local prefix=$1 registry=$2 user token
+  user="$(aws ssm get-parameter --name "$CHAT_SSM_PATH/$prefix/username" --with-decryption \
     --query Parameter.Value --output text 2>/dev/null)" || return 0
-  token="$(aws ssm get-parameter --name "$CHAT_SSM_PATH/registry/token" --with-decryption \
-    --query Parameter.Value --output text)" || die "$CHAT_SSM_PATH/registry/username is set but registry/token cannot be read"
+  token="$(aws ssm get-parameter --name "$CHAT_SSM_PATH/$prefix/token" --with-decryption \
+    --query Parameter.Value --output text)" || die "$CHAT_SSM_PATH/$prefix/username is set but $prefix/token cannot be read"
   printf '%s' "$token" | docker login --username "$user" --password-stdin "$registry" >/dev/null
   log "logged in to $registry as $user"
+}
+
+registry_login() {
+  login_from_ssm registry "${CHAT_IMAGE_REPOSITORY%%/*}"
+  login_from_ssm dockerhub docker.io
 }
 
 fetch_release() {

@@ -84,7 +84,11 @@ if [[ "${2:-}" == --inside ]]; then
   exit $?
 fi
 
-((EUID == 0)) || die "needs root: a mount namespace, overlayfs and chroot"
+if ((EUID != 0)); then
+  # GitHub's runners: a passwordless sudo.
+  sudo -n true 2>/dev/null || die "needs root: a mount namespace, overlayfs and chroot"
+  exec sudo -n env "PATH=$PATH" "STACK_DIR=$STACK_DIR" "TOOLS_VENV=$TOOLS_VENV" "$0" "$@"
+fi
 command -v unshare >/dev/null || die "unshare (util-linux) is missing"
 python3 -c 'import yaml' 2>/dev/null || PATH="$TOOLS_VENV/bin:$PATH"
 python3 -c 'import yaml' || die "python3 with yaml is needed (the tools venv has it: scripts/check-infra.sh)"

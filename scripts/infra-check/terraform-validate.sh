@@ -70,10 +70,11 @@ if command -v terraform >/dev/null; then
 else
   TF="$CACHE/bin/tofu"
   host=registry.opentofu.org
-  if [[ "$("$TF" version 2>/dev/null | head -n 1)" != "OpenTofu ${OPENTOFU_VERSION}" ]]; then
-    log "no terraform on PATH: building OpenTofu $OPENTOFU_VERSION from its Go module (a few minutes, once)"
+  if [[ ! -x "$TF" || "$(cat "$TF.version" 2>/dev/null)" != "$OPENTOFU_VERSION" ]]; then
+    log "no terraform on PATH: building OpenTofu $OPENTOFU_VERSION from its Go module (once; about 4 CPU-minutes)"
     dir="$(go mod download -json "github.com/opentofu/opentofu@$OPENTOFU_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
     (cd "$dir" && go build -trimpath -o "$TF" ./cmd/tofu) || die "building OpenTofu $OPENTOFU_VERSION failed"
+    printf '%s\n' "$OPENTOFU_VERSION" >"$TF.version"
   fi
 fi
 

@@ -57,7 +57,7 @@ SAMPLE = {
 # Shell variables of the scripts, for object keys and flag values.
 SHELL = {
     "BUCKET": BUCKET, "CHAT_BUCKET": BUCKET, "bundle": f"{VERSION}.tar.gz", "VERSION": VERSION,
-    "version": VERSION, "CHAT_KMS_KEY_ARN": KEY_ARN, "CHAT_SSM_PATH": SSM_PATH,
+    "version": VERSION, "CHAT_KMS_KEY_ARN": KEY_ARN, "CHAT_SSM_PATH": SSM_PATH, "prefix": "registry",
 }
 SECURE = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.3"}
 
