@@ -13,7 +13,8 @@
 #      cloud-init template, rendered with sample values, is YAML that starts
 #      with #cloud-config and fits EC2's 16 KiB user-data limit
 #   3. terraform fmt -check on infra/, when a terraform binary is on PATH
-#      (it is not installed by this script: it is not in a package registry)
+#      (step 8 builds OpenTofu from its Go module when there is none, for
+#      validate; fmt is left to Terraform's own formatter)
 #   4. checkov on infra/ (framework terraform): no failed check
 #   5. checkov on .github/workflows (framework github_actions): no failed check
 #   6. actionlint on the workflows (with shellcheck on their run: blocks)
