@@ -51,13 +51,21 @@ if [[ "${2:-}" == --inside ]]; then
   mkdir -p "$r/dev/disk/by-id"
   : >"$r/dev/disk/sim-nvme1n1"
   ln -s ../sim-nvme1n1 "$r/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0"
+  # The repository, and the scenario's directory (recorders write there),
+  # the same inside as outside: writes to them are real.
   mkdir -p "$r$ROOT"
   mount --bind "$ROOT" "$r$ROOT"
+  if [[ "$sim" != "$ROOT"/* ]]; then
+    mkdir -p "$r$sim"
+    mount --bind "$sim" "$r$sim"
+  fi
   [[ "$INFRA_DIR" == "$ROOT"/* ]] || { mkdir -p "$r$INFRA_DIR" && mount --bind "$INFRA_DIR" "$r$INFRA_DIR"; }
   mapfile -t runcmd < <(python3 "$SIM_HOME/render.py" "$INFRA_DIR" "$r")
-  export SIM_DIR="$sim" SIM_HOME SIM_SCENARIO="$scenario"
-  pydir="$(dirname "$(command -v python3)")"
-  export PATH="$sim/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$pydir"
+  # SIM_PYTHON: a python with yaml, for the recorders (the outer part
+  # checked that this one has it).
+  SIM_PYTHON="$(command -v python3)"
+  export SIM_DIR="$sim" SIM_HOME SIM_SCENARIO="$scenario" SIM_PYTHON
+  export PATH="$sim/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
   if [[ "$scenario" == replacement ]]; then
     export SIM_EARLY_VERSION=$VERSION
   fi

@@ -61,7 +61,9 @@ if [[ ! -s "$SCHEMA" || "$(cat "$SCHEMA.stamp" 2>/dev/null)" != "$stamp" ]]; the
 fi
 
 # The plugin: go build is a no-op when nothing changed (Go's build cache).
-(cd "$HERE" && go build -trimpath -o "$PLUGIN" .) || die "building the stand-in provider failed"
+unformatted="$(cd "$HERE" && gofmt -l .)"
+[[ -z "$unformatted" ]] || die "gofmt: $unformatted in $HERE needs formatting"
+(cd "$HERE" && go vet . && go build -trimpath -o "$PLUGIN" .) || die "building the stand-in provider failed"
 
 # Terraform itself, or OpenTofu built from its module.
 if command -v terraform >/dev/null; then

@@ -104,7 +104,7 @@ case "$name" in
       exit 0
     fi
     # What compose would find, from this directory with these arguments.
-    paths="$(python3 "$SIM_HOME/compose_paths.py" "$PWD" "$@" | tr '\n' ';')"
+    paths="$("$SIM_PYTHON" "$SIM_HOME/compose_paths.py" "$PWD" "$@" | tr '\n' ';')"
     printf 'compose-paths\t%s\t-\t%s\n' "$PWD" "$paths" >>"$SIM_DIR/events.tsv"
     while (($#)); do
       case "$1" in
