@@ -497,6 +497,8 @@ explain_pull_failure() {
   log "each package public (GitHub: the package's Package settings -> Change visibility), or store a token that can"
   log "only read packages as SSM SecureStrings $CHAT_SSM_PATH/registry/username and $CHAT_SSM_PATH/registry/token"
   log "(docs/deploy.md, \"6. First deploy\"); with a token stored, check that it has read:packages and has not expired."
+  log "If the refused image is one of Docker Hub's (postgres, kafka, ...; see above): its anonymous pull limit counts per"
+  log "address, here the Elastic IP; store a Docker Hub token as $CHAT_SSM_PATH/dockerhub/username and .../dockerhub/token."
 }
 
 roll_stack() {
