@@ -4,8 +4,39 @@
 
 locals {
   name = "${var.project}-${var.environment}"
-  # The zone must offer the instance type (some older zones lack t3).
-  availability_zone = var.availability_zone != "" ? var.availability_zone : sort(data.aws_ec2_instance_type_offerings.in_region.locations)[0]
+  # The zone is the one stored at the first apply (terraform_data below).
+  availability_zone = terraform_data.availability_zone.output
+}
+
+# The zone of the subnet, the instance and the data volume, chosen at the
+# first apply and kept in state: the data volume (prevent_destroy) cannot
+# move, so a later change in what the choice below gives (a new zone, a Local
+# Zone the account opts into, a different instance type) must not move it.
+# Its input is ignored after the first apply; `terraform output
+# availability_zone` shows it. Moving on purpose (after a backup, with the
+# volume's prevent_destroy lifted): terraform apply
+# -replace=terraform_data.availability_zone.
+resource "terraform_data" "availability_zone" {
+  # The first standard zone (no Local or Wavelength Zone) that offers the
+  # instance type (some older zones lack t3), unless one is set.
+  input = var.availability_zone != "" ? var.availability_zone : sort(setintersection(
+    data.aws_ec2_instance_type_offerings.in_region.locations,
+    data.aws_availability_zones.standard.names,
+  ))[0]
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
+data "aws_availability_zones" "standard" {
+  #checkov:skip=CKV_AWS_394:The set may grow when AWS adds a zone: the zone is chosen from it once, at the first apply, and kept in state (terraform_data.availability_zone ignores later changes), so a new zone never moves anything.
+  state = "available"
+
+  filter {
+    name   = "opt-in-status"
+    values = ["opt-in-not-required"]
+  }
 }
 
 data "aws_ec2_instance_type_offerings" "in_region" {

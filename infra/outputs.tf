@@ -8,6 +8,11 @@ output "url" {
   value       = "https://${var.domain_name}/"
 }
 
+output "availability_zone" {
+  description = "The zone of the instance and the data volume, stored at the first apply (network.tf)."
+  value       = local.availability_zone
+}
+
 output "instance_id" {
   description = "The EC2 instance (target of SSM sessions and CD's Run Command)."
   value       = aws_instance.app.id

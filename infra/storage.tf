@@ -195,8 +195,11 @@ data "aws_iam_policy_document" "bucket" {
   }
 
   # Objects are encrypted with this environment's key: a PutObject may leave
-  # the encryption headers out (the bucket default applies) but may not ask
-  # for SSE-S3 or another key.
+  # the encryption headers out (the bucket default applies: CD's uploads do)
+  # but may not ask for SSE-S3 or another key. Each statement denies only
+  # when its header is present (Null = false) and differs: a negated
+  # operator, ...IfExists included, is true when the key is missing, which
+  # denied every upload without the headers (scripts/infra-check/iam-check.sh).
   statement {
     sid       = "DenyOtherEncryption"
     effect    = "Deny"
@@ -209,9 +212,15 @@ data "aws_iam_policy_document" "bucket" {
     }
 
     condition {
-      test     = "StringNotEqualsIfExists"
+      test     = "StringNotEquals"
       variable = "s3:x-amz-server-side-encryption"
       values   = ["aws:kms"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["false"]
     }
   }
 
@@ -227,9 +236,15 @@ data "aws_iam_policy_document" "bucket" {
     }
 
     condition {
-      test     = "StringNotEqualsIfExists"
+      test     = "StringNotEquals"
       variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
       values   = [aws_kms_key.main.arn]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+      values   = ["false"]
     }
   }
 }

@@ -31,6 +31,12 @@
 #      (its CVE list included): no finding
 #   7. monitoring/: every metric the dashboard queries exists in the Rust
 #      sources, its data source is the provisioned one, the YAML files parse
+#   8. both nginx configs (nginx/prod and the local nginx/chat.conf.template)
+#      run on loopback with their gateways down (scripts/infra-check/
+#      nginx-probe.sh): worker connections and descriptors for 10,000
+#      sockets, limit_conn per address, limit_req on /api/auth/, HTTP/2 and
+#      re-resolved gateway names (prod); nginx's own 413/429/502 answer JSON;
+#      no ticket, token or password in any log line
 # Every tool runs, whatever the others found; a verdict per tool at the end;
 # exit status 1 if any failed.
 set -euo pipefail
@@ -40,7 +46,7 @@ LOG_NAME=check-compose
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-TOTAL=7
+TOTAL=8
 COMPOSE_FILE_PATH="$ROOT/docker-compose.yml"
 # The Compose Specification schema: compose-go is the library of the
 # docker compose CLI; its module zip holds schema/compose-spec.json.
@@ -292,6 +298,18 @@ elif [[ -z "$yaml_ok" ]]; then
 else
   verdict monitoring ok "$(jq '[.panels[] | select(.type != "row")] | length' "$DASHBOARD") panels, ${#USED[@]} metrics all exported (of ${#KNOWN[@]}), data source $ds_uid (scrape targets: compose-check)"
 fi
+phase_done "done"
+
+# ---------------------------------------------------------------------------
+phase 8 "$TOTAL" "both nginx configs with the gateways down: limits, JSON errors, no secret in the logs"
+for kind in prod dev; do
+  if "$ROOT/scripts/infra-check/nginx-probe.sh" "$kind" >"$WORK/probe-$kind.out" 2>&1; then
+    verdict "nginx $kind probe" ok "$(grep -E '^nginx .* (static|run): ' "$WORK/probe-$kind.out" | tr '\n' ' ')"
+  else
+    grep -E '^(FAIL|nginx )|ERROR' "$WORK/probe-$kind.out" >&2 || tail -n 20 "$WORK/probe-$kind.out" >&2
+    verdict "nginx $kind probe" FAILED "see above"
+  fi
+done
 phase_done "done"
 
 ((FAILED == 0)) || exit 1

@@ -13,11 +13,24 @@
 #      cloud-init template, rendered with sample values, is YAML that starts
 #      with #cloud-config and fits EC2's 16 KiB user-data limit
 #   3. terraform fmt -check on infra/, when a terraform binary is on PATH
-#      (it is not installed by this script: it is not in a package registry)
+#      (step 8 builds OpenTofu from its Go module when there is none, for
+#      validate; fmt is left to Terraform's own formatter)
 #   4. checkov on infra/ (framework terraform): no failed check
 #   5. checkov on .github/workflows (framework github_actions): no failed check
 #   6. actionlint on the workflows (with shellcheck on their run: blocks)
 #   7. zizmor --offline on .github/workflows: no finding
+#   8. terraform validate against the AWS provider's schema, offline
+#      (scripts/infra-check/terraform-validate.sh: the schema from the npm
+#      package of the CDK for Terraform AWS bindings, served by a stand-in
+#      provider built from Go modules)
+#   9. the bucket, key and IAM policies evaluated against the requests CD,
+#      the host and the backup make (scripts/infra-check/iam-check.sh)
+#  10. the host's first boot and deploy simulated in a temporary root, with
+#      the docker, aws and systemctl commands replaced by recorders
+#      (scripts/infra-check/host-sim.sh)
+#  11. deployment rules no linter knows (scripts/infra-check/rules.py): the
+#      data volume's zone pinned in state; no JVM healthcheck more often
+#      than once a minute
 # Every check runs even when an earlier one failed; a verdict per tool is
 # printed at the end, and the exit status is 1 when any failed.
 #
@@ -45,7 +58,7 @@ TOOLS_BIN="$STACK_DIR/tools/bin"
 INFRA_DIR="${CHECK_INFRA_DIR:-infra}"
 WORKFLOWS_DIR="${CHECK_WORKFLOWS_DIR:-.github/workflows}"
 REPORT_DIR="$STACK_DIR/check-infra"
-TOTAL=7
+TOTAL=11
 
 # Verdict per tool, printed at the end.
 declare -A VERDICT=()
@@ -157,10 +170,11 @@ phase_done "checkov $(checkov --version), $(zizmor --version), actionlint $(acti
 
 phase 2 "$TOTAL" "shellcheck on $INFRA_DIR/ host scripts and scripts/check-infra.sh; the cloud-init template"
 mapfile -t host_scripts < <(find "$INFRA_DIR" -type f -name '*.sh' | sort)
-if shellcheck -x "${host_scripts[@]}" scripts/check-infra.sh; then
-  verdict shellcheck "ok: ${#host_scripts[@]} script(s) under $INFRA_DIR/ and scripts/check-infra.sh clean"
+mapfile -t check_scripts < <(find scripts/infra-check -type f -name '*.sh' | sort)
+if shellcheck -x "${host_scripts[@]}" scripts/check-infra.sh "${check_scripts[@]}"; then
+  verdict shellcheck "ok: ${#host_scripts[@]} script(s) under $INFRA_DIR/, scripts/check-infra.sh and ${#check_scripts[@]} under scripts/infra-check/ clean"
 else
-  fail shellcheck "findings in ${host_scripts[*]} scripts/check-infra.sh"
+  fail shellcheck "findings in ${host_scripts[*]} scripts/check-infra.sh ${check_scripts[*]}"
 fi
 # The template rendered the way compute.tf renders it (templatefile with
 # base64gzip of the host script), with sample values.
@@ -250,6 +264,32 @@ else
   fail zizmor "exit $zrc: ${zline:-$(grep -E '^(fatal|error)' "$REPORT_DIR/zizmor.txt" | head -n 1)}"
 fi
 phase_done "zizmor done"
+
+# run_step N NAME DESC SCRIPT ARGS...: one of the scripts/infra-check/ checks
+# as a phase; its last line is the verdict.
+run_step() {
+  local n=$1 name=$2 desc=$3 out rc=0
+  shift 3
+  phase "$n" "$TOTAL" "$desc"
+  out="$REPORT_DIR/$name.txt"
+  "$@" >"$out" 2>&1 || rc=$?
+  cat "$out" >&2
+  if ((rc == 0)); then
+    verdict "$name" "ok: $(grep -v '^[[:space:]]*$' "$out" | tail -n 1 | sed 's/^\[[^]]*\] //')"
+  else
+    fail "$name" "exit $rc (see above, or $out)"
+  fi
+  phase_done "$name done"
+}
+
+run_step 8 terraform-validate "terraform validate against the AWS provider's schema (offline)" \
+  scripts/infra-check/terraform-validate.sh "$INFRA_DIR"
+run_step 9 iam-policies "bucket, key and IAM policies against the requests of CD, the host and the backup" \
+  scripts/infra-check/iam-check.sh "$INFRA_DIR"
+run_step 10 host-deploy "the host's first boot and deploy, simulated in a temporary root" \
+  scripts/infra-check/host-sim.sh "$INFRA_DIR"
+run_step 11 deploy-rules "deployment rules: the data volume's zone pinned, JVM healthchecks" \
+  "$TOOLS_VENV/bin/python" scripts/infra-check/rules.py "$INFRA_DIR" docker-compose.yml
 
 printf '\nverdicts\n'
 for tool in "${ORDER[@]}"; do

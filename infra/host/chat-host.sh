@@ -11,7 +11,10 @@
 #                            sha256, write .env from SSM, pull the images, roll
 #                            the stack, wait until it is healthy; on failure go
 #                            back to the previous release. CD runs it over SSM
-#                            Run Command as /opt/chat/deploy.sh VERSION.
+#                            Run Command as /opt/chat/deploy.sh VERSION, which
+#                            cloud-init writes before the SSM agent exists (a
+#                            command may arrive while the bootstrap still runs:
+#                            the deploy waits for it).
 #   chat-host status         the current release and `docker compose ps`
 #
 # Certificates are the compose stack's business (docker-compose.yml): nginx
@@ -25,10 +28,14 @@
 #   /opt/chat/releases/VERSION/    one unpacked bundle each (docker-compose.yml,
 #                                  nginx/, monitoring/, scripts/) + its .env (0600)
 #   /opt/chat/current              -> releases/VERSION of the running stack
-#   /opt/chat/{docker-compose.yml,.env,nginx,monitoring,scripts}
-#                                  -> current/...: `cd /opt/chat && docker compose ps`
-#                                  works, and the backup runs /opt/chat/scripts/backup.sh
-#   /var/lib/docker                the data volume (images, named volumes)
+#   /opt/chat/{docker-compose.yml,.env,docker,nginx,monitoring,scripts}
+#                                  -> current/... (every top-level entry of the
+#                                  bundle): `cd /opt/chat && docker compose ...`
+#                                  finds every file compose refers to, and the
+#                                  backup runs /opt/chat/scripts/backup.sh
+#   /var/lib/docker                the data volume (images, named volumes; Docker's
+#                                  classic image store, not containerd's, which
+#                                  would keep images in /var/lib/containerd)
 #   /var/backups/chat              local copies of the nightly dumps
 set -euo pipefail
 
@@ -50,6 +57,11 @@ DOCKER_KEY_FINGERPRINT=9DC858229FC7DD38854AE2D88D81803C0EBFCD88
 HEALTH_TIMEOUT=${HEALTH_TIMEOUT:-420}
 # Unpacked releases kept on disk for a quick manual rollback.
 KEEP_RELEASES=${KEEP_RELEASES:-5}
+# apt waits this long for the dpkg lock: at first boot unattended-upgrades
+# (and cloud-init's own package run) may hold it for minutes.
+APT_LOCK=(-o DPkg::Lock::Timeout=900)
+# Names in /opt/chat that a bundle's top-level entries must not replace.
+RESERVED_NAMES=(bin releases current current.new deploy.sh)
 
 log() {
   printf '%s chat-host: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
@@ -106,7 +118,7 @@ load_settings() {
 # ------------------------------------------------------------------ bootstrap
 
 apt_install() {
-  retry 5 10 apt-get install -y -q --no-install-recommends \
+  retry 5 10 apt-get "${APT_LOCK[@]}" install -y -q --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
 }
 
@@ -193,7 +205,7 @@ install_docker() {
   codename="$(. /etc/os-release && printf '%s' "$VERSION_CODENAME")"
   printf 'deb [arch=%s signed-by=%s] https://download.docker.com/linux/debian %s stable\n' \
     "$(dpkg --print-architecture)" "$key" "$codename" >/etc/apt/sources.list.d/docker.list
-  retry 5 10 apt-get update -q
+  retry 5 10 apt-get "${APT_LOCK[@]}" update -q
   # The data volume must be mounted before Docker ever starts.
   mkdir -p /etc/systemd/system/docker.service.d
   cat >/etc/systemd/system/docker.service.d/10-chat-data-volume.conf <<EOF
@@ -202,9 +214,14 @@ RequiresMountsFor=$DOCKER_DIR
 EOF
   mkdir -p /etc/docker
   # Bounded container logs (the default json-file driver grows without end);
-  # live-restore keeps containers running while dockerd is upgraded.
+  # live-restore keeps containers running while dockerd is upgraded. The
+  # containerd image store (the default from Docker Engine 29) keeps images
+  # in /var/lib/containerd, on the 20 GiB root volume: the classic store
+  # keeps them in /var/lib/docker, on the data volume.
   cat >/etc/docker/daemon.json <<'EOF'
 {
+  "data-root": "/var/lib/docker",
+  "features": { "containerd-snapshotter": false },
   "log-driver": "local",
   "log-opts": { "max-size": "20m", "max-file": "5" },
   "live-restore": true
@@ -213,11 +230,14 @@ EOF
   systemctl daemon-reload
   apt_install docker-ce docker-ce-cli containerd.io docker-buildx-plugin docker-compose-plugin
   systemctl enable --now docker
-  log "installed $(docker --version), $(docker compose version)"
+  local driver
+  driver="$(docker info --format '{{.Driver}}')"
+  [[ "$driver" == overlay2 ]] ||
+    die "Docker's storage driver is '$driver', not overlay2: images would not be on the data volume ($DOCKER_DIR)"
+  log "installed $(docker --version), $(docker compose version), storage driver $driver"
 }
 
 install_units() {
-  local bin=$CHAT_DIR/bin/chat-host
   # Nightly backup: scripts/backup.sh of the current release dumps Postgres
   # inside the compose postgres service and uploads the dump to S3, encrypted
   # with the environment's KMS key (the bucket policy refuses any other).
@@ -258,24 +278,20 @@ WantedBy=timers.target
 EOF
   systemctl daemon-reload
   systemctl enable --now chat-backup.timer
-  # The entry point CD calls over SSM Run Command.
-  cat >$CHAT_DIR/deploy.sh <<EOF
-#!/bin/sh
-# Deploys a release: /opt/chat/deploy.sh VERSION (see $bin).
-exec $bin deploy "\$@"
-EOF
-  chmod 0755 $CHAT_DIR/deploy.sh
-  log "systemd units and $CHAT_DIR/deploy.sh installed"
+  log "systemd units installed"
 }
 
 bootstrap() {
   load_settings
+  # cloud-init wrote it before this runs, so that CD's Run Command, which may
+  # arrive as soon as the SSM agent below is online, finds it.
+  [[ -x "$CHAT_DIR/deploy.sh" ]] || die "$CHAT_DIR/deploy.sh is missing (written by cloud-init)"
   mkdir -p "$STATE_DIR" "$RELEASES_DIR" "$BACKUP_DIR"
   chmod 0700 "$BACKUP_DIR"
   log "bootstrap of $CHAT_PROJECT-$CHAT_ENVIRONMENT ($CHAT_DOMAIN)"
   # The Elastic IP is associated a few seconds after the instance starts:
   # until then there is no way out, so the first apt-get update may fail.
-  retry 60 10 apt-get update -q
+  retry 60 10 apt-get "${APT_LOCK[@]}" update -q
   apt_install ca-certificates curl gnupg unattended-upgrades
   # Debian's security updates, daily (Docker's own repository is not in the
   # default origins: Docker is upgraded on purpose, not overnight). Kernel
@@ -363,17 +379,26 @@ write_env() {
   log "wrote $dir/.env ($n parameters from $CHAT_SSM_PATH/)"
 }
 
-# Registry credentials are optional (public images need none): SecureStrings
-# $CHAT_SSM_PATH/registry/username and .../registry/token (a token that can
-# only read packages). They sit one level down, so they are not in .env.
-registry_login() {
-  local user token registry=${CHAT_IMAGE_REPOSITORY%%/*}
-  user="$(aws ssm get-parameter --name "$CHAT_SSM_PATH/registry/username" --with-decryption \
+# Registry credentials are optional (public images need none), SecureStrings
+# one level down (so they are not in .env):
+#   $CHAT_SSM_PATH/registry/{username,token}   the images' registry (GHCR): a
+#                                              token that can only read packages
+#   $CHAT_SSM_PATH/dockerhub/{username,token}  Docker Hub (postgres, kafka, ...):
+#                                              its anonymous pull limit counts
+#                                              per address, here the Elastic IP
+login_from_ssm() {
+  local prefix=$1 registry=$2 user token
+  user="$(aws ssm get-parameter --name "$CHAT_SSM_PATH/$prefix/username" --with-decryption \
     --query Parameter.Value --output text 2>/dev/null)" || return 0
-  token="$(aws ssm get-parameter --name "$CHAT_SSM_PATH/registry/token" --with-decryption \
-    --query Parameter.Value --output text)" || die "$CHAT_SSM_PATH/registry/username is set but registry/token cannot be read"
+  token="$(aws ssm get-parameter --name "$CHAT_SSM_PATH/$prefix/token" --with-decryption \
+    --query Parameter.Value --output text)" || die "$CHAT_SSM_PATH/$prefix/username is set but $prefix/token cannot be read"
   printf '%s' "$token" | docker login --username "$user" --password-stdin "$registry" >/dev/null
   log "logged in to $registry as $user"
+}
+
+registry_login() {
+  login_from_ssm registry "${CHAT_IMAGE_REPOSITORY%%/*}"
+  login_from_ssm dockerhub docker.io
 }
 
 fetch_release() {
@@ -396,14 +421,21 @@ fetch_release() {
   log "release $version unpacked in $dir"
 }
 
-# Links in /opt/chat that always point at the running release.
+# Links in /opt/chat that always point at the running release: one per
+# top-level entry of the bundle (docker-compose.yml, docker/, nginx/, ...)
+# and .env, so that compose run from /opt/chat finds its build contexts and
+# bind-mount sources (relative to /opt/chat, the compose file's directory).
 link_current() {
   local version=$1 name
   ln -sfn "releases/$version" "$CHAT_DIR/current.new"
   mv -Tf "$CHAT_DIR/current.new" "$CHAT_DIR/current"
-  for name in docker-compose.yml .env nginx monitoring scripts; do
+  while IFS= read -r name; do
+    if printf '%s\n' "${RESERVED_NAMES[@]}" | grep -qxF -- "$name"; then
+      log "WARNING: the bundle's top-level $name is not linked into $CHAT_DIR (a name the host uses)"
+      continue
+    fi
     ln -sfn "current/$name" "$CHAT_DIR/$name"
-  done
+  done < <(find "$RELEASES_DIR/$version" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort)
 }
 
 public_ipv4() {
@@ -455,9 +487,26 @@ stack_healthy() {
   curl -fsSk --max-time 5 --resolve "$CHAT_DOMAIN:443:127.0.0.1" "https://$CHAT_DOMAIN/healthz" >/dev/null
 }
 
+# Why a pull fails on a first deploy: GHCR creates new packages private, even
+# for a public repository, and the host pulls anonymously unless a token is
+# in SSM (registry_login).
+explain_pull_failure() {
+  local registry=${CHAT_IMAGE_REPOSITORY%%/*}
+  log "cannot pull the images of this release from $registry ($CHAT_IMAGE_REPOSITORY/<service>)."
+  log "On a first deploy this is GHCR's default: new packages are private, even for a public repository. Either make"
+  log "each package public (GitHub: the package's Package settings -> Change visibility), or store a token that can"
+  log "only read packages as SSM SecureStrings $CHAT_SSM_PATH/registry/username and $CHAT_SSM_PATH/registry/token"
+  log "(docs/deploy.md, \"6. First deploy\"); with a token stored, check that it has read:packages and has not expired."
+  log "If the refused image is one of Docker Hub's (postgres, kafka, ...; see above): its anonymous pull limit counts per"
+  log "address, here the Elastic IP; store a Docker Hub token as $CHAT_SSM_PATH/dockerhub/username and .../dockerhub/token."
+}
+
 roll_stack() {
   local dir=$1 recreate=()
-  retry 3 10 compose "$dir" pull --quiet || return 1
+  if ! retry 3 10 compose "$dir" pull --quiet; then
+    explain_pull_failure
+    return 1
+  fi
   all_images_present "$dir" || return 1
   warn_if_dns_elsewhere
   # On a replacement instance, Docker (on the old data volume) has already

@@ -68,6 +68,30 @@ make_test_certs() {
   ) >/dev/null 2>&1 || die "openssl could not make the test certificates in $dir"
 }
 
+# version_at_least A B: nginx version A (1.22.1) >= B.
+version_at_least() {
+  [[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" == "$2" ]]
+}
+
+# adapt_to_local_nginx FILE: the two things the image's nginx has and an
+# older local one (Debian 12's 1.22) lacks, written its way; the checks then
+# run everything else as shipped.
+#   - `http2 on;` (1.25.1+): the older `listen ... ssl http2` instead
+#   - `server ... resolve` in an upstream (1.27.3+): dropped, names are
+#     resolved once at start (the local checks use addresses anyway)
+adapt_to_local_nginx() {
+  local file=$1 version
+  version="$("$NGINX_BIN" -v 2>&1 | sed -n 's#^nginx version: nginx/##p')"
+  if ! version_at_least "$version" 1.25.1; then
+    sed -i -e '/^[[:space:]]*http2 on;/d' -e 's/^\([[:space:]]*listen [^;#]* ssl\)\([ ;]\)/\1 http2\2/' "$file"
+    log "nginx $version: http2 on the listen line instead of \`http2 on;\` (1.25.1+)"
+  fi
+  if ! version_at_least "$version" 1.27.3; then
+    sed -i 's/^\([[:space:]]*server [^;#]*\) resolve;/\1;/' "$file"
+    log "nginx $version: upstream servers without \`resolve\` (1.27.3+)"
+  fi
+}
+
 main() {
   (($# == 1)) || die "usage: nginx/prod/render.sh OUT_DIR"
   local out=$1
@@ -109,6 +133,7 @@ main() {
   ((${#missing[@]} == 0)) || die "no value for ${missing[*]} (see the head of $TEMPLATE)"
   # shellcheck disable=SC2016 # the names envsubst may replace, literally
   envsubst "$(printf '${%s} ' "${names[@]}")" <"$TEMPLATE" >"$out/conf.d/chat.conf"
+  adapt_to_local_nginx "$out/conf.d/chat.conf"
 
   if [[ ! -f "$CHAT_TLS_DIR/fullchain.pem" ]]; then
     make_test_certs "$CHAT_TLS_DIR" "$CHAT_DOMAIN"
