@@ -7,6 +7,7 @@ mod common;
 mod accounts;
 mod helpers;
 mod history;
+mod names;
 mod openapi;
 mod rooms;
 mod tokens;
