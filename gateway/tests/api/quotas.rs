@@ -74,3 +74,27 @@ async fn room_creation_stops_at_the_rooms_a_user_may_own() {
         StatusCode::CREATED
     );
 }
+
+#[tokio::test]
+async fn concurrent_room_creations_do_not_overshoot_the_hourly_quota() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let user = User::sign_up(&gateway, "tina").await;
+    let per_hour = stack.gateway_config().rooms.created_per_hour as usize;
+
+    let attempts = (0..per_hour + 10).map(|i| {
+        let user = &user;
+        async move { create(user, &format!("burst {i}")).await.status() }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((created, limited), (per_hour, 10), "{statuses:?}");
+}

@@ -91,3 +91,38 @@ async fn my_own_messages_are_not_unread_for_me() {
         .await;
     assert_eq!(head_and_unread(&me, room).await, (6, 1));
 }
+
+#[tokio::test]
+async fn a_read_marker_may_reach_messages_shown_live_but_not_stored_yet() {
+    let mut stack = Stack::start().await;
+    stack.stop_writer().await;
+    let gateway = stack.gateway().await;
+    let sender = User::sign_up(&gateway, "sven").await;
+    let reader = User::sign_up(&gateway, "rhea").await;
+    let room = sender.create_room(&unique("live"), "public").await;
+    reader.join(room).await;
+    let mut socket = sender.connect(gateway.addr).await;
+    socket.subscribe(room, None).await;
+    for i in 1..=2 {
+        let ack = socket.send_message(room, &format!("m{i}"), "hello").await;
+        assert_eq!(ack["seq"], i, "{ack}");
+    }
+
+    let marked = reader
+        .post(&format!("/api/rooms/{room}/read"), json!({ "seq": 9 }))
+        .await;
+
+    assert_eq!(marked.status(), StatusCode::NO_CONTENT);
+    let marker: i64 = sqlx::query_scalar(
+        "SELECT last_read_seq FROM room_members WHERE room_id = $1 AND user_id = $2",
+    )
+    .bind(room)
+    .bind(reader.id)
+    .fetch_one(&stack.db.pool)
+    .await
+    .expect("marker");
+    assert_eq!(
+        marker, 2,
+        "the sequencer's head, ahead of the stored one (0)"
+    );
+}
