@@ -88,8 +88,9 @@ impl Password {
     }
 }
 
-/// A room name: NFKC, trimmed, whitespace runs made one space; then 1 to 80
-/// characters, none of them invisible or bidi controls, not a reserved name.
+/// A room name: at most 80 characters as sent; NFKC, trimmed, whitespace
+/// runs made one space; then 1 to 80 characters, none of them invisible or
+/// bidi controls, not a reserved name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomName(String);
 
@@ -97,6 +98,10 @@ impl RoomName {
     pub const MAX_CHARS: usize = 80;
 
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        // as sent, too (the API document's bound): normalising only shortens padding
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err(ApiError::invalid("a room name is 1 to 80 characters"));
+        }
         let name = names::normalise(raw).map_err(name_error)?;
         let chars = name.chars().count();
         if chars == 0 || chars > Self::MAX_CHARS {
@@ -205,6 +210,7 @@ mod tests {
         assert!(RoomName::parse("   ").is_err());
         assert!(RoomName::parse("a\nb").is_err());
         assert!(RoomName::parse(&"é".repeat(81)).is_err());
+        assert!(RoomName::parse(&format!(" {} ", "a".repeat(79))).is_err());
         assert!(RoomName::parse("\u{202E}gnp.exe").is_err());
         assert!(RoomName::parse("System").is_err());
         assert_eq!(

@@ -46,8 +46,8 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewRoom {
-    /// 1 to 80 characters once normalised (Unicode NFKC, trimmed, each run
-    /// of whitespace one space); no control, format (bidi, zero-width) or
+    /// At most 80 characters as sent, and 1 to 80 once normalised (Unicode
+    /// NFKC, trimmed, each run of whitespace one space); no control, format (bidi, zero-width) or
     /// other invisible characters; not a reserved name (`admin`, `system`,
     /// `bot`, ... in any case or look-alike spelling).
     #[schema(example = "general", min_length = 1, max_length = 80)]

@@ -98,3 +98,32 @@ async fn concurrent_room_creations_do_not_overshoot_the_hourly_quota() {
         .count();
     assert_eq!((created, limited), (per_hour, 10), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_states_the_quota_answer_and_the_room_bounds() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+
+    let document = json_of(
+        bare_client()
+            .get(gateway.url("/api/openapi.json"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+
+    let create = &document["paths"]["/api/rooms"]["post"]["responses"];
+    assert!(
+        create["429"]["headers"]["Retry-After"].is_object(),
+        "{create}"
+    );
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(schemas["NewRoom"]["properties"]["name"]["maxLength"], 80);
+    assert_eq!(schemas["NewRoom"]["properties"]["name"]["minLength"], 1);
+    assert_eq!(schemas["ReadMarker"]["properties"]["seq"]["minimum"], 0);
+    let dm = &document["paths"]["/api/dm"]["post"]["responses"];
+    for status in ["403", "409"] {
+        assert!(dm[status].is_object(), "POST /api/dm documents {status}");
+    }
+}
