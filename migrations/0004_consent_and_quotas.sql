@@ -24,13 +24,7 @@ CREATE TABLE user_blocks (
 CREATE INDEX rooms_created_by_idx ON rooms (created_by, created_at);
 
 -- a marker once accepted beyond the room's head hid every later message:
--- bring such markers back to the stored head
+-- bring such markers back to the stored head (one index probe per member row)
 UPDATE room_members m
-SET last_read_seq = head.seq
-FROM (
-    SELECT r.room_id, coalesce(max(x.seq), 0) AS seq
-    FROM (SELECT DISTINCT room_id FROM room_members) r
-    LEFT JOIN messages x ON x.room_id = r.room_id
-    GROUP BY r.room_id
-) head
-WHERE m.room_id = head.room_id AND m.last_read_seq > head.seq;
+SET last_read_seq = coalesce((SELECT max(x.seq) FROM messages x WHERE x.room_id = m.room_id), 0)
+WHERE m.last_read_seq > coalesce((SELECT max(x.seq) FROM messages x WHERE x.room_id = m.room_id), 0);

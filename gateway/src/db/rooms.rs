@@ -173,13 +173,13 @@ pub async fn search_public(
 /// Every room `user` is a member of, with unread counts (others' messages
 /// above the marker, at most [`UNREAD_MAX`]: an index range scan of that
 /// many rows per room at most); a direct room is named after its other
-/// member. Newest room first.
+/// user, also after they left it. Newest room first.
 pub async fn of_member(pool: &PgPool, user: Uuid) -> Result<Vec<MyRoom>, sqlx::Error> {
     sqlx::query_as(
         "SELECT r.id,
                 CASE WHEN r.kind = 'direct' THEN coalesce(
-                    (SELECT u.username::text FROM room_members o JOIN users u ON u.id = o.user_id
-                     WHERE o.room_id = r.id AND o.user_id <> $1 LIMIT 1), r.name)
+                    (SELECT u.username::text FROM users u
+                     WHERE u.id = other.id), r.name)
                 ELSE r.name END AS name,
                 r.kind, r.created_at, m.role, head.last_seq, m.last_read_seq,
                 (SELECT count(*) FROM (
@@ -192,6 +192,11 @@ pub async fn of_member(pool: &PgPool, user: Uuid) -> Result<Vec<MyRoom>, sqlx::E
          CROSS JOIN LATERAL (
              SELECT coalesce(max(seq), 0)::bigint AS last_seq FROM messages WHERE room_id = r.id
          ) head
+         -- a direct room's other user, from its key, whether or not they left it
+         LEFT JOIN LATERAL (
+             SELECT k::uuid AS id FROM unnest(string_to_array(r.direct_key, ':')) k
+             WHERE k::uuid <> $1 LIMIT 1
+         ) other ON true
          WHERE m.user_id = $1
          ORDER BY r.created_at DESC, r.id DESC",
     )

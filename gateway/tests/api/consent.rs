@@ -81,6 +81,12 @@ async fn a_user_who_left_a_direct_room_is_not_added_back_by_the_other() {
         !room_ids(&bob).await.contains(&room),
         "bob is not a member again"
     );
+    let alices = json_of(alice.get("/api/rooms/mine").await).await;
+    assert_eq!(
+        alices[0]["name"],
+        bob.username.as_str(),
+        "the one-sided room is still named after the other user"
+    );
 
     let reopened = open_dm(&bob, &alice).await;
     assert_eq!(reopened.status(), StatusCode::OK, "who left may come back");
