@@ -117,12 +117,14 @@ phase 5 5 "soak for ${SOAK_SECONDS}s (output also in $SOAK_DIR/soak.log)"
 export SOAK_BIN_DIR="$BIN_DIR" SOAK_LOG_DIR="$LOG_DIR" SOAK_STACK_SCRIPT="$ROOT/scripts/stack.sh"
 export SOAK_SITE_PORT="$SITE_PORT" SOAK_GATEWAY_1_PORT="$GATEWAY_1_PORT" SOAK_GATEWAY_2_PORT="$GATEWAY_2_PORT"
 export SOAK_WRITER_PORT="$WRITER_PORT"
-# the gateways' settings: a token outlives the run, and the clients' sends
-# and resends after an outage are not refused by the per-user rate limit
+# the gateways' settings: a token outlives the run, the clients' sends
+# and resends after an outage are not refused by the per-user rate limit,
+# and one user creates every room of the run
 JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export JWT_SECRET ALLOWED_ORIGINS="http://127.0.0.1:$SITE_PORT" COOKIE_SECURE=false
 export ACCESS_TOKEN_TTL_SECS=$((SOAK_SECONDS + 3600)) LOGIN_MAX_ATTEMPTS_PER_ADDRESS=1000
 export WS_MESSAGES_PER_SEC=50 WS_MESSAGES_BURST=200
+export ROOMS_CREATED_PER_HOUR=10000 ROOMS_OWNED_MAX=10000
 status=0
 "$BIN_DIR/soak" 2>&1 | tee "$SOAK_DIR/soak.log" || status=$?
 if ((status == 0)); then

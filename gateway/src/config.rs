@@ -26,6 +26,8 @@ pub struct GatewayConfig {
     pub kafka: KafkaConfig,
     #[command(flatten)]
     pub sequencer: SequencerConfig,
+    #[command(flatten)]
+    pub rooms: RoomQuotas,
 
     /// HMAC key for access tokens: at least 32 random bytes (e.g. `openssl rand -hex 32`). Required.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
@@ -108,6 +110,32 @@ impl std::fmt::Debug for GatewayConfig {
             .field("jwt_secret", &"<redacted>")
             .field("allowed_origins", &self.allowed_origins)
             .finish_non_exhaustive()
+    }
+}
+
+/// How many rooms a user may create (direct rooms are not counted).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RoomQuotas {
+    /// Public and private rooms one user may create per rolling hour; past it `429`.
+    #[arg(long = "rooms-created-per-hour", env = "ROOMS_CREATED_PER_HOUR", default_value_t = RoomQuotas::CREATED_PER_HOUR,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub created_per_hour: u32,
+    /// Rooms one user may own at once (leaving one hands it over); past it `429`.
+    #[arg(long = "rooms-owned-max", env = "ROOMS_OWNED_MAX", default_value_t = RoomQuotas::OWNED_MAX)]
+    pub owned_max: u32,
+}
+
+impl RoomQuotas {
+    pub const CREATED_PER_HOUR: u32 = 20;
+    pub const OWNED_MAX: u32 = 100;
+}
+
+impl Default for RoomQuotas {
+    fn default() -> Self {
+        Self {
+            created_per_hour: Self::CREATED_PER_HOUR,
+            owned_max: Self::OWNED_MAX,
+        }
     }
 }
 

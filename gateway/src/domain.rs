@@ -5,6 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::names::{self, NameError};
+
+fn name_error(error: NameError) -> ApiError {
+    ApiError::invalid(error.to_string())
+}
 
 /// A username: 3 to 32 of `A-Z a-z 0-9 _ . -` (the database checks the same shape).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,18 +19,30 @@ impl Username {
     pub const MIN: usize = 3;
     pub const MAX: usize = 32;
 
+    /// A name as typed at login or to find someone: NFKC, trimmed.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let ok_len = (Self::MIN..=Self::MAX).contains(&raw.len());
-        let ok_chars = raw
+        let name = names::normalise(raw).map_err(name_error)?;
+        let ok_len = (Self::MIN..=Self::MAX).contains(&name.len());
+        let ok_chars = name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
         if ok_len && ok_chars {
-            Ok(Self(raw.to_owned()))
+            Ok(Self(name))
         } else {
             Err(ApiError::invalid(
                 "a username is 3 to 32 letters, digits, dots, dashes or underscores",
             ))
         }
+    }
+
+    /// A name chosen at sign-up: as [`Username::parse`], and not a reserved
+    /// name (`admin`, `system`, `bot`, ... in any disguise, see [`names::RESERVED`]).
+    pub fn parse_new(raw: &str) -> Result<Self, ApiError> {
+        let name = Self::parse(raw)?;
+        if names::is_reserved(name.as_str()) {
+            return Err(name_error(NameError::Reserved));
+        }
+        Ok(name)
     }
 
     pub fn as_str(&self) -> &str {
@@ -71,7 +88,9 @@ impl Password {
     }
 }
 
-/// A room name: 1 to 80 characters after trimming, no control characters.
+/// A room name: at most 80 characters as sent; NFKC, trimmed, whitespace
+/// runs made one space; then 1 to 80 characters, none of them invisible or
+/// bidi controls, not a reserved name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomName(String);
 
@@ -79,14 +98,19 @@ impl RoomName {
     pub const MAX_CHARS: usize = 80;
 
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let name = raw.trim();
-        let chars = name.chars().count();
-        if chars == 0 || chars > Self::MAX_CHARS || name.chars().any(char::is_control) {
-            return Err(ApiError::invalid(
-                "a room name is 1 to 80 characters, without control characters",
-            ));
+        // as sent, too (the API document's bound): normalising only shortens padding
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err(ApiError::invalid("a room name is 1 to 80 characters"));
         }
-        Ok(Self(name.to_owned()))
+        let name = names::normalise(raw).map_err(name_error)?;
+        let chars = name.chars().count();
+        if chars == 0 || chars > Self::MAX_CHARS {
+            return Err(ApiError::invalid("a room name is 1 to 80 characters"));
+        }
+        if names::is_reserved(&name) {
+            return Err(name_error(NameError::Reserved));
+        }
+        Ok(Self(name))
     }
 
     pub fn as_str(&self) -> &str {
@@ -186,6 +210,24 @@ mod tests {
         assert!(RoomName::parse("   ").is_err());
         assert!(RoomName::parse("a\nb").is_err());
         assert!(RoomName::parse(&"é".repeat(81)).is_err());
+        assert!(RoomName::parse(&format!(" {} ", "a".repeat(79))).is_err());
+        assert!(RoomName::parse("\u{202E}gnp.exe").is_err());
+        assert!(RoomName::parse("System").is_err());
+        assert_eq!(
+            RoomName::parse("a \u{3000} b").expect("valid").as_str(),
+            "a b"
+        );
+    }
+
+    #[test]
+    fn reserved_usernames_are_refused_only_to_new_accounts() {
+        assert!(Username::parse_new("Adm1n").is_err());
+        assert!(Username::parse_new("admiral").is_ok());
+        assert_eq!(Username::parse("bot").expect("a lookup").as_str(), "bot");
+        assert_eq!(
+            Username::parse("ａｌｉｃｅ").expect("nfkc").as_str(),
+            "alice"
+        );
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum ApiError {
     /// Authenticated, but not allowed (e.g. not a member of the room).
     #[error("not allowed")]
     Forbidden,
+    /// Not allowed, with a reason that is safe to show the caller.
+    #[error("{0}")]
+    Refused(&'static str),
     #[error("not found")]
     NotFound,
     /// The request clashes with existing state (a taken username).
@@ -64,7 +67,7 @@ impl ApiError {
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
-            Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::Forbidden | Self::Refused(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),

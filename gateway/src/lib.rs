@@ -6,6 +6,7 @@
 //! - [`db`]: the SQL the API and the sockets run.
 //! - [`ws`]: one task pair per WebSocket, the wire frames, the send path, resume.
 //! - [`relay`]: one Redis subscription per room with local members, fanned out to sockets.
+//! - [`names`]: name normalisation, invisible characters, reserved names.
 //! - [`membership`]: the send path's membership check, which rides out a Postgres outage.
 //! - [`presence`]: who is online in a room, across every gateway, with expiry.
 //! - [`state`]: the instance's shared state.
@@ -21,6 +22,7 @@ pub mod error;
 pub mod http;
 pub mod membership;
 pub mod metrics;
+pub mod names;
 pub mod presence;
 pub mod relay;
 pub mod state;

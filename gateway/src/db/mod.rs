@@ -1,6 +1,8 @@
 //! The gateway's SQL, one module per table group. Handlers call these functions;
 //! no SQL lives in a handler.
 
+pub mod blocks;
+pub mod direct;
 pub mod messages;
 pub mod rooms;
 pub mod tokens;

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::users::User;
+use crate::config::RoomQuotas;
 use crate::domain::{Limit, MemberRole, RoomKind, RoomName};
 
 /// A room as the API shows it.
@@ -33,8 +33,10 @@ pub struct MyRoom {
     pub role: MemberRole,
     /// The room's highest stored seq (0: no message yet).
     pub last_seq: i64,
+    /// The caller's read marker: never above the room's head.
     pub last_read_seq: i64,
-    /// `last_seq - last_read_seq`, never below 0.
+    /// Messages above `last_read_seq` sent by others (the caller's own never
+    /// count), at most [`UNREAD_MAX`].
     pub unread: i64,
 }
 
@@ -46,15 +48,33 @@ pub struct Member {
     pub role: MemberRole,
 }
 
+/// The most unread messages counted per room (a client shows "1000+").
+pub const UNREAD_MAX: i64 = 1000;
+
 /// What an invitation did.
 #[derive(Debug)]
 pub enum Invite {
     /// The invitee is a member now (or already was).
     Added(Member),
-    /// The room is not private, or the inviter is not one of its members.
+    /// The room is not private, or the inviter is not its owner.
     NotAllowed,
     /// Nobody has that username.
     UnknownUser,
+    /// The invitee has blocked the inviter.
+    Refused,
+}
+
+/// What a room creation did.
+#[derive(Debug)]
+pub enum Created {
+    Room(Room),
+    /// The creator made [`RoomQuotas::created_per_hour`] rooms within the last
+    /// hour; the next one may be made after this many seconds.
+    TooMany {
+        retry_after_secs: u64,
+    },
+    /// The creator owns [`RoomQuotas::owned_max`] rooms.
+    OwnsTooMany,
 }
 
 /// True when `user` is a member of `room` (false for a room that does not exist).
@@ -68,14 +88,50 @@ pub async fn is_member(pool: &PgPool, room: Uuid, user: Uuid) -> Result<bool, sq
     .await
 }
 
-/// Creates a public or private room with `creator` as its owner.
+/// Creates a public or private room with `creator` as its owner, within the
+/// creator's quotas.
 pub async fn create(
     pool: &PgPool,
     name: &RoomName,
     kind: RoomKind,
     creator: Uuid,
-) -> Result<Room, sqlx::Error> {
-    sqlx::query_as(
+    quotas: &RoomQuotas,
+) -> Result<Created, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // One creation at a time per user: the counts below hold until the insert.
+    // (`NO KEY UPDATE` does not wait for inserts that reference the user.)
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(creator)
+        .execute(&mut *tx)
+        .await?;
+    // the newest `created_per_hour`-th room of the last hour: while there is
+    // one, the quota is used up until it is an hour old
+    let full_since: Option<i64> = sqlx::query_scalar(
+        "SELECT greatest(1, ceil(extract(epoch FROM created_at + interval '1 hour' - now())))::bigint
+         FROM rooms
+         WHERE created_by = $1 AND kind <> 'direct' AND created_at > now() - interval '1 hour'
+         ORDER BY created_at DESC
+         OFFSET $2 LIMIT 1",
+    )
+    .bind(creator)
+    .bind(i64::from(quotas.created_per_hour.max(1)) - 1)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(secs) = full_since {
+        return Ok(Created::TooMany {
+            retry_after_secs: u64::try_from(secs).unwrap_or(1),
+        });
+    }
+    let owned: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM room_members WHERE user_id = $1 AND role = 'owner'",
+    )
+    .bind(creator)
+    .fetch_one(&mut *tx)
+    .await?;
+    if owned >= i64::from(quotas.owned_max) {
+        return Ok(Created::OwnsTooMany);
+    }
+    let room = sqlx::query_as(
         "WITH room AS (
              INSERT INTO rooms (id, name, kind, created_by) VALUES ($1, $2, $3, $4)
              RETURNING id, name, kind, created_at
@@ -88,8 +144,10 @@ pub async fn create(
     .bind(name.as_str())
     .bind(kind)
     .bind(creator)
-    .fetch_one(pool)
-    .await
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Created::Room(room))
 }
 
 /// Public rooms whose name contains `query` in any case, newest first.
@@ -112,26 +170,38 @@ pub async fn search_public(
     .await
 }
 
-/// Every room `user` is a member of, with unread counts; a direct room is
-/// named after its other member. Newest room first.
+/// Every room `user` is a member of, with unread counts (others' messages
+/// above the marker, at most [`UNREAD_MAX`]: an index range scan of that
+/// many rows per room at most); a direct room is named after its other
+/// user, also after they left it. Newest room first.
 pub async fn of_member(pool: &PgPool, user: Uuid) -> Result<Vec<MyRoom>, sqlx::Error> {
     sqlx::query_as(
         "SELECT r.id,
                 CASE WHEN r.kind = 'direct' THEN coalesce(
-                    (SELECT u.username::text FROM room_members o JOIN users u ON u.id = o.user_id
-                     WHERE o.room_id = r.id AND o.user_id <> $1 LIMIT 1), r.name)
+                    (SELECT u.username::text FROM users u
+                     WHERE u.id = other.id), r.name)
                 ELSE r.name END AS name,
                 r.kind, r.created_at, m.role, head.last_seq, m.last_read_seq,
-                greatest(head.last_seq - m.last_read_seq, 0) AS unread
+                (SELECT count(*) FROM (
+                     SELECT 1 FROM messages x
+                     WHERE x.room_id = r.id AND x.seq > m.last_read_seq AND x.sender_id <> $1
+                     ORDER BY x.seq LIMIT $2
+                 ) others) AS unread
          FROM room_members m
          JOIN rooms r ON r.id = m.room_id
          CROSS JOIN LATERAL (
              SELECT coalesce(max(seq), 0)::bigint AS last_seq FROM messages WHERE room_id = r.id
          ) head
+         -- a direct room's other user, from its key, whether or not they left it
+         LEFT JOIN LATERAL (
+             SELECT k::uuid AS id FROM unnest(string_to_array(r.direct_key, ':')) k
+             WHERE k::uuid <> $1 LIMIT 1
+         ) other ON true
          WHERE m.user_id = $1
          ORDER BY r.created_at DESC, r.id DESC",
     )
     .bind(user)
+    .bind(UNREAD_MAX)
     .fetch_all(pool)
     .await
 }
@@ -165,13 +235,50 @@ pub async fn join(pool: &PgPool, room: Uuid, user: Uuid) -> Result<Option<Room>,
 }
 
 /// Ends `user`'s membership of `room` (nothing happens if there was none).
+/// An owner hands the room to the longest-standing member left; a member
+/// leaving a direct room is remembered, so that the other member cannot add
+/// them back ([`crate::db::direct::open`]).
 pub async fn leave(pool: &PgPool, room: Uuid, user: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM room_members WHERE room_id = $1 AND user_id = $2")
+    let mut tx = pool.begin().await?;
+    // departures from one room one at a time: the heir chosen below is still there
+    sqlx::query("SELECT 1 FROM rooms WHERE id = $1 FOR NO KEY UPDATE")
         .bind(room)
-        .bind(user)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    let left: Option<(MemberRole, RoomKind)> = sqlx::query_as(
+        "DELETE FROM room_members m USING rooms r
+         WHERE m.room_id = $1 AND m.user_id = $2 AND r.id = m.room_id
+         RETURNING m.role, r.kind",
+    )
+    .bind(room)
+    .bind(user)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match left {
+        Some((MemberRole::Owner, _)) => {
+            sqlx::query(
+                "UPDATE room_members SET role = 'owner'
+                 WHERE room_id = $1 AND user_id = (
+                     SELECT user_id FROM room_members WHERE room_id = $1
+                     ORDER BY joined_at, user_id LIMIT 1)",
+            )
+            .bind(room)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Some((_, RoomKind::Direct)) => {
+            sqlx::query(
+                "INSERT INTO direct_departures (room_id, user_id) VALUES ($1, $2)
+                 ON CONFLICT (room_id, user_id) DO UPDATE SET left_at = now()",
+            )
+            .bind(room)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        }
+        _ => {}
+    }
+    tx.commit().await
 }
 
 /// The members of `room`, if `caller` is one of them; empty otherwise (a
@@ -190,107 +297,77 @@ pub async fn members(pool: &PgPool, room: Uuid, caller: Uuid) -> Result<Vec<Memb
     .await
 }
 
-/// Adds the user named `invitee` to `room`, if the room is private and
-/// `inviter` is one of its members.
+/// Adds the user named `invitee` to `room`, if the room is private,
+/// `inviter` is its owner and the invitee has not blocked the inviter.
 pub async fn invite(
     pool: &PgPool,
     room: Uuid,
     inviter: Uuid,
     invitee: &crate::domain::Username,
 ) -> Result<Invite, sqlx::Error> {
-    let (allowed, id, username, role): (bool, Option<Uuid>, Option<String>, Option<MemberRole>) =
-        sqlx::query_as(
-            "WITH allowed AS (
+    type Row = (bool, bool, Option<Uuid>, Option<String>, Option<MemberRole>);
+    let (allowed, refused, id, username, role): Row = sqlx::query_as(
+        "WITH allowed AS (
              SELECT r.id FROM rooms r
-             JOIN room_members m ON m.room_id = r.id AND m.user_id = $2
+             JOIN room_members m ON m.room_id = r.id AND m.user_id = $2 AND m.role = 'owner'
              WHERE r.id = $1 AND r.kind = 'private'
          ), invitee AS (
              SELECT id, username::text AS username FROM users WHERE username = $3::citext
+         ), refused AS (
+             SELECT 1 FROM user_blocks b JOIN invitee i ON b.blocker_id = i.id
+             WHERE b.blocked_id = $2
          ), added AS (
              INSERT INTO room_members (room_id, user_id)
              SELECT a.id, i.id FROM allowed a CROSS JOIN invitee i
+             WHERE NOT EXISTS (SELECT 1 FROM refused)
              ON CONFLICT DO NOTHING
              RETURNING role
          )
          SELECT EXISTS (SELECT 1 FROM allowed),
+                EXISTS (SELECT 1 FROM refused),
                 (SELECT id FROM invitee),
                 (SELECT username FROM invitee),
                 coalesce((SELECT role FROM added),
                          (SELECT m.role FROM room_members m, invitee i
                           WHERE m.room_id = $1 AND m.user_id = i.id))",
-        )
-        .bind(room)
-        .bind(inviter)
-        .bind(invitee.as_str())
-        .fetch_one(pool)
-        .await?;
-    Ok(match (allowed, id, username, role) {
+    )
+    .bind(room)
+    .bind(inviter)
+    .bind(invitee.as_str())
+    .fetch_one(pool)
+    .await?;
+    Ok(match (allowed, refused, id, username, role) {
         (false, ..) => Invite::NotAllowed,
-        (true, Some(id), Some(username), Some(role)) => {
+        (true, _, None, ..) => Invite::UnknownUser,
+        (true, true, ..) => Invite::Refused,
+        (true, false, Some(id), Some(username), Some(role)) => {
             Invite::Added(Member { id, username, role })
         }
         _ => Invite::UnknownUser,
     })
 }
 
-/// The direct room of `caller` and `other`, created on first use; both are
-/// (again) its members. The same room whoever asks and however often.
-pub async fn open_direct(pool: &PgPool, caller: Uuid, other: &User) -> Result<Room, sqlx::Error> {
-    let (low, high) = if caller < other.id {
-        (caller, other.id)
-    } else {
-        (other.id, caller)
-    };
-    let key = format!("{low}:{high}");
-    let mut tx = pool.begin().await?;
-    // A concurrent first use waits on the unique key, then finds nothing to do.
-    sqlx::query(
-        "INSERT INTO rooms (id, name, kind, created_by, direct_key) VALUES ($1, 'direct', 'direct', $2, $3)
-         ON CONFLICT (direct_key) DO NOTHING",
-    )
-    .bind(Uuid::now_v7())
-    .bind(caller)
-    .bind(&key)
-    .execute(&mut *tx)
-    .await?;
-    let (id, created_at): (Uuid, DateTime<Utc>) =
-        sqlx::query_as("SELECT id, created_at FROM rooms WHERE direct_key = $1")
-            .bind(&key)
-            .fetch_one(&mut *tx)
-            .await?;
-    sqlx::query(
-        "INSERT INTO room_members (room_id, user_id) VALUES ($1, $2), ($1, $3) ON CONFLICT DO NOTHING",
-    )
-    .bind(id)
-    .bind(low)
-    .bind(high)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(Room {
-        id,
-        name: other.username.clone(),
-        kind: RoomKind::Direct,
-        created_at,
-        member_count: Some(2),
-    })
-}
-
-/// Moves `user`'s read marker in `room` forward to `seq` (never back); false
-/// when `user` is not a member.
+/// Moves `user`'s read marker in `room` forward to `seq` (never back), but
+/// not past the room's head: the higher of `live_head` (the sequencer's, which
+/// counts messages not stored yet) and the highest stored seq. False when
+/// `user` is not a member.
 pub async fn mark_read(
     pool: &PgPool,
     room: Uuid,
     user: Uuid,
     seq: i64,
+    live_head: i64,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
-        "UPDATE room_members SET last_read_seq = greatest(last_read_seq, $3)
+        "UPDATE room_members
+         SET last_read_seq = greatest(last_read_seq, least($3, greatest($4,
+             (SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = $1))))
          WHERE room_id = $1 AND user_id = $2",
     )
     .bind(room)
     .bind(user)
     .bind(seq)
+    .bind(live_head)
     .execute(pool)
     .await?;
     Ok(updated.rows_affected() > 0)

@@ -114,7 +114,7 @@ pub async fn sign_up(
     jar: CookieJar,
     extract::Json(body): extract::Json<CredentialsBody>,
 ) -> Result<(StatusCode, CookieJar, Json<Session>), ApiError> {
-    let username = Username::parse(&body.username)?;
+    let username = Username::parse_new(&body.username)?;
     let password = Password::parse(body.password, &username)?;
     let hash = state.passwords.hash(password.into_inner()).await?;
     let user = db::users::insert(&state.pool, &username, &hash).await?;

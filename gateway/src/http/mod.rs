@@ -3,6 +3,7 @@
 //!
 //! - [`accounts`]: sign up, log in, refresh, log out, who am I.
 //! - [`rooms`]: create, list, search, join, leave, members, invite, direct rooms.
+//! - [`blocks`]: users the caller blocks.
 //! - [`history`]: a room's messages paged by seq.
 //! - [`tickets`]: single-use WebSocket tickets.
 //! - [`health`]: liveness, readiness, metrics.
@@ -10,6 +11,7 @@
 //! - [`extract`]: `Json`, `Path` and `Query` that reject with the API's error body.
 
 pub mod accounts;
+pub mod blocks;
 pub mod extract;
 pub mod health;
 pub mod history;
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(accounts::routes())
         .merge(rooms::routes())
+        .merge(blocks::routes())
         .merge(history::routes())
         .route("/api/ws-ticket", post(tickets::issue))
         .route("/api/openapi.json", get(openapi::document))

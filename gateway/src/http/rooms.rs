@@ -1,6 +1,9 @@
 //! Rooms: create, search, the caller's rooms, join, leave, members, invite,
-//! direct rooms and read markers. Who may do what is decided in `db::rooms`;
-//! a room the caller may not see answers 403 whether or not it exists.
+//! direct rooms and read markers. Who may do what is decided in `db::rooms`
+//! and `db::direct`; a room the caller may not see answers 403 whether or not
+//! it exists.
+
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,12 +16,17 @@ use uuid::Uuid;
 use super::extract::{self, Path, Query};
 use crate::auth::AuthUser;
 use crate::db;
-use crate::db::rooms::{Invite, Member, MyRoom, Room};
+use crate::db::direct::Opened;
+use crate::db::rooms::{Created, Invite, Member, MyRoom, Room};
 use crate::domain::{Limit, NewRoomKind, RoomName, Username};
 use crate::error::{ApiError, ErrorBody};
 use crate::relay::live_channel;
 use crate::state::AppState;
 use crate::ws::protocol::{ServerFrame, UserRef, encode};
+
+/// Longest wait for the sequencer's head of a room before a read marker is
+/// held to the stored head alone.
+const HEAD_WAIT: Duration = Duration::from_secs(1);
 
 /// Most rooms one search returns.
 pub const SEARCH_MAX: i64 = 50;
@@ -38,8 +46,11 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewRoom {
-    /// 1 to 80 characters.
-    #[schema(example = "general")]
+    /// At most 80 characters as sent, and 1 to 80 once normalised (Unicode
+    /// NFKC, trimmed, each run of whitespace one space); no control, format (bidi, zero-width) or
+    /// other invisible characters; not a reserved name (`admin`, `system`,
+    /// `bot`, ... in any case or look-alike spelling).
+    #[schema(example = "general", min_length = 1, max_length = 80)]
     pub name: String,
     pub kind: NewRoomKind,
 }
@@ -63,6 +74,8 @@ pub struct UsernameBody {
 /// The caller has read the room up to `seq`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReadMarker {
+    /// A seq of the room's current epoch; one beyond the room's head counts as the head.
+    #[schema(minimum = 0)]
     pub seq: i64,
 }
 
@@ -72,7 +85,9 @@ pub struct DirectRoom {
     pub room: Room,
 }
 
-/// Creates a public or private room; the caller is its owner.
+/// Creates a public or private room; the caller is its owner. A user creates
+/// at most `ROOMS_CREATED_PER_HOUR` rooms per rolling hour and owns at most
+/// `ROOMS_OWNED_MAX`.
 #[utoipa::path(
     post, path = "/api/rooms", tag = "rooms",
     security(("bearer" = [])),
@@ -80,7 +95,9 @@ pub struct DirectRoom {
     responses(
         (status = 201, description = "The new room", body = Room),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 422, description = "Invalid name or kind", body = ErrorBody),
+        (status = 422, description = "Invalid or reserved name, or invalid kind", body = ErrorBody),
+        (status = 429, description = "The caller created too many rooms in the last hour, or owns too many; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until a room may be created"))),
     )
 )]
 pub async fn create(
@@ -89,8 +106,17 @@ pub async fn create(
     extract::Json(body): extract::Json<NewRoom>,
 ) -> Result<(StatusCode, Json<Room>), ApiError> {
     let name = RoomName::parse(&body.name)?;
-    let room = db::rooms::create(&state.pool, &name, body.kind.into(), user.id).await?;
-    Ok((StatusCode::CREATED, Json(room)))
+    let quotas = &state.config.rooms;
+    match db::rooms::create(&state.pool, &name, body.kind.into(), user.id, quotas).await? {
+        Created::Room(room) => Ok((StatusCode::CREATED, Json(room))),
+        Created::TooMany { retry_after_secs } => {
+            Err(ApiError::TooManyRequests { retry_after_secs })
+        }
+        // frees when the caller leaves a room they own: no time says when
+        Created::OwnsTooMany => Err(ApiError::TooManyRequests {
+            retry_after_secs: 3600,
+        }),
+    }
 }
 
 /// Searches public rooms by name, newest first.
@@ -101,6 +127,7 @@ pub async fn create(
     responses(
         (status = 200, description = "Matching public rooms", body = Vec<Room>),
         (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 422, description = "`limit` below 1 or not a number", body = ErrorBody),
     )
 )]
 pub async fn search(
@@ -140,6 +167,7 @@ pub async fn mine(
         (status = 200, description = "The caller is a member", body = Room),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "A private room without an invitation, a direct room, or no such room", body = ErrorBody),
+        (status = 422, description = "The id is not a UUID", body = ErrorBody),
     )
 )]
 pub async fn join(
@@ -153,7 +181,9 @@ pub async fn join(
         .ok_or(ApiError::Forbidden)
 }
 
-/// Leaves a room (harmless if the caller was not a member).
+/// Leaves a room (harmless if the caller was not a member). An owner hands
+/// the room to the longest-standing member; who leaves a direct room is not
+/// added back by the other member.
 #[utoipa::path(
     post, path = "/api/rooms/{id}/leave", tag = "rooms",
     security(("bearer" = [])),
@@ -161,6 +191,7 @@ pub async fn join(
     responses(
         (status = 204, description = "The caller is not a member any more"),
         (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 422, description = "The id is not a UUID", body = ErrorBody),
     )
 )]
 pub async fn leave(
@@ -190,6 +221,7 @@ pub async fn leave(
         (status = 200, description = "The members", body = Vec<Member>),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "The caller is not a member (or no such room)", body = ErrorBody),
+        (status = 422, description = "The id is not a UUID", body = ErrorBody),
     )
 )]
 pub async fn members(
@@ -204,7 +236,7 @@ pub async fn members(
     Ok(Json(members))
 }
 
-/// Adds a user to a private room the caller is a member of.
+/// Adds a user to a private room the caller owns.
 #[utoipa::path(
     post, path = "/api/rooms/{id}/invite", tag = "rooms",
     security(("bearer" = [])),
@@ -213,8 +245,9 @@ pub async fn members(
     responses(
         (status = 200, description = "The invited user is a member", body = Member),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a private room the caller is a member of", body = ErrorBody),
+        (status = 403, description = "Not a private room the caller owns (or no such room), or the user does not accept invitations from the caller", body = ErrorBody),
         (status = 404, description = "No user has that name", body = ErrorBody),
+        (status = 422, description = "The id is not a UUID, or the body is not `{username}`", body = ErrorBody),
     )
 )]
 pub async fn invite(
@@ -228,10 +261,13 @@ pub async fn invite(
         Invite::Added(member) => Ok(Json(member)),
         Invite::NotAllowed => Err(ApiError::Forbidden),
         Invite::UnknownUser => Err(ApiError::NotFound),
+        Invite::Refused => Err(ApiError::Refused("that user cannot be invited by you")),
     }
 }
 
-/// The direct room between the caller and another user, created on first use.
+/// The direct room between the caller and another user, created on first
+/// use. The caller is (again) a member; the other user is added back only if
+/// they did not leave it themselves.
 #[utoipa::path(
     post, path = "/api/dm", tag = "rooms",
     security(("bearer" = [])),
@@ -239,8 +275,10 @@ pub async fn invite(
     responses(
         (status = 200, description = "The direct room, named after the other user", body = DirectRoom),
         (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "The other user left this direct room, or does not accept one with the caller", body = ErrorBody),
         (status = 404, description = "No user has that name", body = ErrorBody),
-        (status = 422, description = "That is the caller", body = ErrorBody),
+        (status = 409, description = "The caller blocks that user", body = ErrorBody),
+        (status = 422, description = "That is the caller, or the body is not `{username}`", body = ErrorBody),
     )
 )]
 pub async fn direct(
@@ -255,11 +293,19 @@ pub async fn direct(
     if other.id == user.id {
         return Err(ApiError::invalid("a direct room is with someone else"));
     }
-    let room = db::rooms::open_direct(&state.pool, user.id, &other).await?;
-    Ok(Json(DirectRoom { room }))
+    match db::direct::open(&state.pool, user.id, &other).await? {
+        Opened::Room(room) => Ok(Json(DirectRoom { room })),
+        Opened::Refused => Err(ApiError::Refused(
+            "that user is not accepting a direct conversation with you",
+        )),
+        Opened::CallerBlocks => Err(ApiError::Conflict(
+            "you block that user: unblock them first".into(),
+        )),
+    }
 }
 
-/// Moves the caller's read marker forward to `seq` (never back).
+/// Moves the caller's read marker forward to `seq` (never back, and never
+/// past the room's head: a higher `seq` marks the room read up to its head).
 #[utoipa::path(
     post, path = "/api/rooms/{id}/read", tag = "rooms",
     security(("bearer" = [])),
@@ -269,7 +315,7 @@ pub async fn direct(
         (status = 204, description = "Marked"),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "The caller is not a member (or no such room)", body = ErrorBody),
-        (status = 422, description = "A negative seq", body = ErrorBody),
+        (status = 422, description = "A negative seq, the id is not a UUID, or the body is not `{seq}`", body = ErrorBody),
     )
 )]
 pub async fn mark_read(
@@ -281,16 +327,37 @@ pub async fn mark_read(
     if body.seq < 0 {
         return Err(ApiError::invalid("seq must not be negative"));
     }
-    if !db::rooms::mark_read(&state.pool, room, user.id, body.seq).await? {
+    // asked only for a member's room: the sequencer keeps state for every room it is asked about
+    if !db::rooms::is_member(&state.pool, room, user.id).await? {
+        return Err(ApiError::Forbidden);
+    }
+    let live_head = live_head(&state, room).await;
+    if !db::rooms::mark_read(&state.pool, room, user.id, body.seq, live_head).await? {
         return Err(ApiError::Forbidden);
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The room's head as the sequencer knows it (messages not stored yet
+/// included); 0 when it cannot say in time, and the stored head decides.
+async fn live_head(state: &AppState, room: Uuid) -> i64 {
+    match tokio::time::timeout(HEAD_WAIT, state.sequencer.head(room)).await {
+        Ok(Ok((seq, _))) => seq,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, room.id = %room, "room head unavailable; the read marker stops at the stored head");
+            0
+        }
+        Err(_) => {
+            tracing::warn!(room.id = %room, "room head timed out; the read marker stops at the stored head");
+            0
+        }
+    }
+}
+
 /// Tells every gateway that `user` left `room`: their open feeds of the room end
 /// at once, and the other members hear of it. Best effort: the per-action
 /// membership checks refuse the user's sends and subscriptions regardless.
-async fn announce_departure(state: &AppState, room: Uuid, user: UserRef) {
+pub(crate) async fn announce_departure(state: &AppState, room: Uuid, user: UserRef) {
     let frame = encode(&ServerFrame::MemberLeft { room, user });
     let published: Result<i64, _> = redis::cmd("PUBLISH")
         .arg(live_channel(room))

@@ -5,8 +5,12 @@
 mod common;
 
 mod accounts;
+mod consent;
 mod helpers;
 mod history;
+mod names;
 mod openapi;
+mod quotas;
 mod rooms;
 mod tokens;
+mod unread;

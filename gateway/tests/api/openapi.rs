@@ -34,6 +34,9 @@ async fn the_openapi_document_lists_every_path() {
         ("/api/rooms/{id}/messages", "get"),
         ("/api/dm", "post"),
         ("/api/ws-ticket", "post"),
+        ("/api/blocks", "post"),
+        ("/api/blocks", "get"),
+        ("/api/blocks/{user_id}", "delete"),
     ];
     for (path, method) in expected {
         assert!(
@@ -50,6 +53,8 @@ async fn the_openapi_document_lists_every_path() {
         "History",
         "HistoryMessage",
         "ErrorBody",
+        "BlockBody",
+        "BlockedUser",
     ] {
         assert!(
             document["components"]["schemas"][schema].is_object(),

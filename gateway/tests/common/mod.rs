@@ -156,6 +156,7 @@ impl Stack {
             db_max_connections: 8,
             kafka: self.kafka(),
             sequencer: self.sequencer(),
+            rooms: Default::default(),
             jwt_secret: SECRET.into(),
             jwt_issuer: "chat".into(),
             jwt_audience: "chat-web".into(),
