@@ -34,7 +34,8 @@ export function RoomHeader({ room, info, onBack }: { room: string; info: MyRoom 
         {info && <p className="muted">{KIND_TEXT[info.kind]}</p>}
       </div>
       <div className="room-actions">
-        {info?.kind === 'private' && <InviteForm room={room} />}
+        {/* Only a private room's owner invites (docs/protocol.md). */}
+        {info?.kind === 'private' && info.role === 'owner' && <InviteForm room={room} />}
         <button type="button" onClick={() => void leave()}>
           Leave
         </button>

@@ -22,12 +22,12 @@ const general: MyRoom = {
   unread: 0,
 };
 
-async function openRoom() {
+async function openRoom(info: MyRoom = general) {
   let events!: SocketEvents;
   const sent: ClientFrame[] = [];
   const api = {
     history: vi.fn(async () => page(range(1, 3), true)),
-    myRooms: vi.fn(async () => [general]),
+    myRooms: vi.fn(async () => [info]),
     markRead: vi.fn(async () => {}),
   } as unknown as ChatApi;
   const controller = new ChatController({
@@ -58,6 +58,20 @@ async function openRoom() {
 
 beforeEach(() => vi.spyOn(console, 'debug').mockImplementation(() => {}));
 afterEach(cleanup);
+
+describe('the invite form', () => {
+  const hasInvite = (container: HTMLElement) => container.querySelector('input[id$="-user"]') !== null;
+
+  it('is offered to the owner of a private room', async () => {
+    const { container } = await openRoom({ ...general, kind: 'private', role: 'owner' });
+    expect(byLabel(container, 'Username to invite')).toBeTruthy();
+  });
+
+  it('is not offered to a member of a private room (only the owner invites)', async () => {
+    const { container } = await openRoom({ ...general, kind: 'private', role: 'member' });
+    expect(hasInvite(container)).toBe(false);
+  });
+});
 
 describe('RoomView', () => {
   it('shows the room, its messages, who is online, and a labelled message box', async () => {
