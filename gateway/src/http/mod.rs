@@ -8,9 +8,11 @@
 //! - [`health`]: liveness, readiness, metrics.
 //! - [`openapi`]: the OpenAPI document of all of the above.
 //! - [`extract`]: `Json`, `Path` and `Query` that reject with the API's error body.
+//! - [`fallback`]: unknown paths (`404`) and wrong methods (`405`), with the error body too.
 
 pub mod accounts;
 pub mod extract;
+pub mod fallback;
 pub mod health;
 pub mod history;
 pub mod openapi;
@@ -63,6 +65,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
+        // after every route: it applies to the routes registered so far
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        .fallback(fallback::not_found)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -5,6 +5,7 @@
 mod common;
 
 mod accounts;
+mod errors;
 mod helpers;
 mod history;
 mod openapi;

@@ -1,0 +1,87 @@
+//! The error contract (docs/protocol.md): an unknown `/api` route and a known
+//! route with the wrong method answer with the API's JSON error body like
+//! every other error.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::common::Stack;
+use crate::helpers::*;
+
+/// The status, the content type and the parsed body of a request.
+async fn call(
+    gateway: &crate::common::Gateway,
+    method: Method,
+    path: &str,
+) -> (StatusCode, String, Value, Option<String>) {
+    let response = bare_client()
+        .request(method, gateway.url(path))
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let content_type = header("content-type").unwrap_or_default();
+    let allow = header("allow");
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    (status, content_type, body, allow)
+}
+
+#[tokio::test]
+async fn an_unknown_api_route_answers_404_with_the_error_body() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+
+    for (method, path) in [
+        (Method::GET, "/api/nope"),
+        (Method::POST, "/api/rooms/not-a-route/at/all"),
+        (Method::GET, "/nowhere"),
+    ] {
+        let (status, content_type, body, _) = call(&gateway, method.clone(), path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(content_type, "application/json", "{method} {path}");
+        assert_eq!(
+            body["error"]["code"], "not_found",
+            "{method} {path}: {body}"
+        );
+        assert!(
+            body["error"]["message"].is_string(),
+            "{method} {path}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_method_answers_405_with_the_error_body_and_allow() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+
+    for (method, path, allowed) in [
+        (Method::DELETE, "/api/rooms", "GET,HEAD,POST"),
+        (Method::GET, "/api/auth/login", "POST"),
+        (Method::PUT, "/api/me", "GET,HEAD"),
+        (Method::POST, "/api/openapi.json", "GET,HEAD"),
+    ] {
+        let (status, content_type, body, allow) = call(&gateway, method.clone(), path).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_eq!(content_type, "application/json", "{method} {path}");
+        assert_eq!(
+            body["error"]["code"], "method_not_allowed",
+            "{method} {path}: {body}"
+        );
+        let mut allow: Vec<String> = allow
+            .unwrap_or_default()
+            .split(',')
+            .map(|m| m.trim().to_owned())
+            .collect();
+        allow.sort();
+        assert_eq!(allow.join(","), allowed, "{method} {path}: Allow");
+    }
+}
