@@ -14,7 +14,7 @@ use super::extract::{self, Path, Query};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::db::rooms::{Invite, Member, MyRoom, Room};
-use crate::domain::{Limit, NewRoomKind, RoomName, Username};
+use crate::domain::{Limit, NewRoomKind, RoomName, SearchText, Username};
 use crate::error::{ApiError, ErrorBody};
 use crate::relay::live_channel;
 use crate::state::AppState;
@@ -38,8 +38,14 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewRoom {
-    /// 1 to 80 characters.
-    #[schema(example = "general")]
+    /// 1 to 80 characters, no control characters, once leading and trailing
+    /// white space (Unicode `White_Space`) is trimmed off: the pattern says
+    /// exactly that (white space, a first character, up to 78 more, a last
+    /// one, white space).
+    #[schema(
+        example = "general",
+        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000](?:[^\x00-\x1F\x7F-\x9F]{0,78}[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub name: String,
     pub kind: NewRoomKind,
 }
@@ -47,22 +53,31 @@ pub struct NewRoom {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// Part of the name, in any case (empty or absent: every public room).
+    /// Part of the name, in any case (empty or absent: every public room); no NUL character.
+    #[param(pattern = r"^[^\x00]*$")]
     pub q: Option<String>,
-    /// At most 50; 20 when absent.
+    /// At least 1; 20 when absent; more than 50 counts as 50.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
 }
 
 /// Someone to invite or to talk to directly.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UsernameBody {
-    #[schema(example = "bob")]
+    /// A name outside this shape names nobody: `404`.
+    #[schema(
+        example = "bob",
+        min_length = 3,
+        max_length = 32,
+        pattern = r"^[A-Za-z0-9_.-]*$"
+    )]
     pub username: String,
 }
 
 /// The caller has read the room up to `seq`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReadMarker {
+    #[schema(minimum = 0)]
     pub seq: i64,
 }
 
@@ -109,9 +124,9 @@ pub async fn search(
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<Vec<Room>>, ApiError> {
     let limit = Limit::parse(query.limit, SEARCH_DEFAULT, SEARCH_MAX)?;
-    let text = query.q.unwrap_or_default();
+    let text = SearchText::parse(query.q.as_deref())?;
     Ok(Json(
-        db::rooms::search_public(&state.pool, text.trim(), limit).await?,
+        db::rooms::search_public(&state.pool, text.as_str(), limit).await?,
     ))
 }
 

@@ -1,6 +1,6 @@
 //! The error contract (docs/protocol.md): an unknown `/api` route and a known
 //! route with the wrong method answer with the API's JSON error body like
-//! every other error.
+//! every other error, and input the server cannot use is `422`, never a `5xx`.
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -84,4 +84,18 @@ async fn a_wrong_method_answers_405_with_the_error_body_and_allow() {
         allow.sort();
         assert_eq!(allow.join(","), allowed, "{method} {path}: Allow");
     }
+}
+
+/// Found by schemathesis: Postgres refuses text with a NUL character, and the
+/// search passed `q` through, so the answer was `500 internal`.
+#[tokio::test]
+async fn a_search_text_with_a_nul_character_is_invalid_not_a_server_error() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let user = crate::common::User::sign_up(&gateway, "nul").await;
+
+    let response = user.get("/api/rooms?q=a%00b").await;
+
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json_of(response).await["error"]["code"], "invalid");
 }
