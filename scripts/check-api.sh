@@ -5,7 +5,7 @@
 # links, e.g. create a room -> join it -> read its members) and checks every
 # answer against the document. Any failure fails the script.
 #
-#   scripts/check-api.sh
+#   scripts/check-api.sh [extra `st run` options, e.g. --continue-on-failure]
 #
 # The stack: DATABASE_URL, REDIS_URL, KAFKA_BROKERS from the environment
 # (scripts/test.sh sources the test stack's env file before calling this), or
@@ -169,7 +169,7 @@ rc=0
 # from $OUT_DIR: schemathesis keeps its cache (.schemathesis/) in the working directory
 (cd "$OUT_DIR" && timeout "$API_TIMEOUT" st --config-file "$CONFIG" run "$BASE_URL/api/openapi.json" \
   --max-examples "$API_MAX_EXAMPLES" --seed "$API_SEED" --workers "$API_WORKERS" \
-  --report junit,ndjson --report-dir "$OUT_DIR" --no-color) || rc=$?
+  --report junit,ndjson --report-dir "$OUT_DIR" --no-color "$@") || rc=$?
 if ((rc == 124)); then
   die "schemathesis took over ${API_TIMEOUT}s"
 elif ((rc != 0)); then
