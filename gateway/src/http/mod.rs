@@ -22,17 +22,21 @@ pub mod tickets;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::error_handling::HandleErrorLayer;
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower::timeout::TimeoutLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The longest an API request may take: past it, `408 timeout`.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The whole HTTP surface of a gateway.
 pub fn router(state: AppState) -> Router {
@@ -54,10 +58,11 @@ pub fn router(state: AppState) -> Router {
         .merge(history::routes())
         .route("/api/ws-ticket", post(tickets::issue))
         .route("/api/openapi.json", get(openapi::document))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(15),
-        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(fallback::timed_out))
+                .layer(TimeoutLayer::new(REQUEST_TIMEOUT)),
+        )
         .layer(cors);
     Router::new()
         .merge(api)

@@ -99,3 +99,31 @@ async fn a_search_text_with_a_nul_character_is_invalid_not_a_server_error() {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(json_of(response).await["error"]["code"], "invalid");
 }
+
+/// A request still unanswered after the API's 15 s answers `408` with the
+/// error body (tower-http's timeout answered with an empty body).
+#[tokio::test]
+async fn a_request_that_outlives_the_timeout_answers_408_with_the_error_body() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let user = crate::common::User::sign_up(&gateway, "slow").await;
+    // every read of the rooms table now waits behind this transaction
+    let mut lock = stack.db.pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE rooms IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .expect("lock the rooms table");
+
+    let response = user.get("/api/rooms").await;
+
+    lock.rollback().await.expect("release the lock");
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/json");
+    assert_eq!(json_of(response).await["error"]["code"], "timeout");
+}

@@ -135,6 +135,10 @@ async fn every_rejection_the_extractors_and_services_can_give_is_documented() {
             responses["503"].is_object(),
             "{method} {path}: a dependency down is 503"
         );
+        assert!(
+            responses["408"].is_object(),
+            "{method} {path}: past the time limit is 408"
+        );
         for (status, response) in responses.as_object().expect("responses") {
             if status.starts_with('4') || status.starts_with('5') {
                 assert_eq!(

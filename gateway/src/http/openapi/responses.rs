@@ -1,6 +1,6 @@
 //! The answers that come from one place in the server rather than from a
 //! handler, added to the document in one place too: the extractors' `422`
-//! (a malformed body, path or query), the `500`/`503` of [`ApiError`], and
+//! (a malformed body, path or query), the router's `408`, the `500`/`503` of [`ApiError`], and
 //! the headers [`ApiError`] sets on `401` and `429`.
 //!
 //! [`ApiError`]: crate::error::ApiError
@@ -51,6 +51,9 @@ fn add_common(operation: &mut Operation) {
             error_response("`invalid`: a malformed JSON body (or not `application/json`), path or query parameter").into()
         });
     }
+    responses
+        .entry("408".into())
+        .or_insert_with(|| error_response("`timeout`: no answer within the API's 15 s").into());
     responses.entry("500".into()).or_insert_with(|| {
         error_response("`internal`: an unexpected failure, logged by the server").into()
     });
