@@ -74,9 +74,31 @@ impl utoipa::Modify for Links {
                     json!({}),
                     Some(json!({ "username": "$response.body#/user/username" })),
                 ),
+                // the `chat_refresh` cookie it set renews and ends the login
+                ("refresh", refresh_cookie(), None),
+                ("log_out", refresh_cookie(), None),
             ],
         );
+        for (path, status) in [("/api/auth/login", "200"), ("/api/auth/refresh", "200")] {
+            link(
+                openapi,
+                path,
+                HttpMethod::Post,
+                status,
+                vec![
+                    ("refresh", refresh_cookie(), None),
+                    ("log_out", refresh_cookie(), None),
+                ],
+            );
+        }
     }
+}
+
+/// The `chat_refresh` parameter taken from the response's `Set-Cookie`. A
+/// runtime expression can only name the whole header; the `#regex:` suffix
+/// (a schemathesis extension, ignored by other tools) takes the cookie's value.
+fn refresh_cookie() -> serde_json::Value {
+    json!({ "chat_refresh": "$response.header.Set-Cookie#regex:chat_refresh=([^;]+)" })
 }
 
 /// Adds links to the `status` response of `method path`: (target operation
