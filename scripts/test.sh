@@ -4,7 +4,8 @@
 # scripts/check-compose.sh), builds everything and fuzzes the wire decoders
 # for a few seconds (scripts/fuzz.sh), starts a fresh test stack (Postgres,
 # Redis, Kafka on the test ports), runs the Rust tests, the backup-and-restore
-# check, then the browser tests and the TLS round trip (scripts/e2e.sh), and
+# check, the API contract check (scripts/check-api.sh: schemathesis against
+# the OpenAPI document), then the browser tests and the TLS round trip (scripts/e2e.sh), and
 # stops the stack whatever happened.
 #
 #   scripts/test.sh [extra cargo test args...]
@@ -53,6 +54,8 @@ log "Rust tests against the real services"
 RUST_LOG="${RUST_LOG:-warn}" cargo test --workspace --locked --no-fail-fast "$@"
 log "backup and restore round trip (scripts/check-backup.sh)"
 DATABASE_URL="$TEST_DATABASE_URL" "$ROOT/scripts/check-backup.sh"
+log "the OpenAPI document against a gateway: schemathesis (scripts/check-api.sh)"
+"$ROOT/scripts/check-api.sh"
 log "browser tests (Playwright on Debian's Chromium), then the TLS round trip"
 "$ROOT/scripts/e2e.sh"
 phase_done "all tests passed"

@@ -118,6 +118,25 @@ impl RoomName {
     }
 }
 
+/// What a room search looks for: any text without a NUL character (which
+/// Postgres cannot hold), trimmed; empty matches every public room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText(String);
+
+impl SearchText {
+    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        let text = raw.unwrap_or_default();
+        if text.contains('\0') {
+            return Err(ApiError::invalid("the search text must not contain NUL"));
+        }
+        Ok(Self(text.trim().to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// How many rows a listing returns: at least 1, `default` when not given,
 /// silently capped at `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,6 +247,16 @@ mod tests {
             Username::parse("ａｌｉｃｅ").expect("nfkc").as_str(),
             "alice"
         );
+    }
+
+    #[test]
+    fn search_text_is_trimmed_and_refuses_nul() {
+        assert_eq!(SearchText::parse(None).expect("valid").as_str(), "");
+        assert_eq!(
+            SearchText::parse(Some(" gen ")).expect("valid").as_str(),
+            "gen"
+        );
+        assert!(SearchText::parse(Some("a\0b")).is_err());
     }
 
     #[test]

@@ -29,6 +29,12 @@ pub enum ApiError {
     Refused(&'static str),
     #[error("not found")]
     NotFound,
+    /// The request was not answered within the API's time limit.
+    #[error("the request took too long")]
+    Timeout,
+    /// The route exists, but not with this method (the `Allow` header lists those it has).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// The request clashes with existing state (a taken username).
     #[error("{0}")]
     Conflict(String),
@@ -69,6 +75,8 @@ impl ApiError {
             Self::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             Self::Forbidden | Self::Refused(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

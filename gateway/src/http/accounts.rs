@@ -32,13 +32,25 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// A username and a password. `Debug` leaves the password out.
+///
+/// At login, a name or password outside these bounds cannot be an account's:
+/// it gets `401 bad_credentials` like any wrong one.
 #[derive(Deserialize, ToSchema)]
 pub struct CredentialsBody {
     /// 3 to 32 of `A-Z a-z 0-9 _ . -`; unique regardless of case.
-    #[schema(example = "alice")]
+    #[schema(
+        example = "alice",
+        min_length = 3,
+        max_length = 32,
+        pattern = r"^[A-Za-z0-9_.-]*$"
+    )]
     pub username: String,
-    /// 10 to 128 characters, not the username.
-    #[schema(example = "correct horse battery staple")]
+    /// 10 to 128 characters (Unicode scalar values), not the username (in any case).
+    #[schema(
+        example = "correct horse battery staple",
+        min_length = 10,
+        max_length = 128
+    )]
     pub password: String,
 }
 
@@ -104,9 +116,10 @@ async fn start_session(
     post, path = "/api/auth/signup", tag = "accounts",
     request_body = CredentialsBody,
     responses(
-        (status = 201, description = "Signed up and logged in; sets the `chat_refresh` cookie", body = Session),
+        (status = 201, description = "Signed up and logged in; sets the `chat_refresh` cookie", body = Session,
+            headers(("Set-Cookie" = String, description = "The `chat_refresh` cookie"))),
         (status = 409, description = "The username is taken (in any case)", body = ErrorBody),
-        (status = 422, description = "Invalid username or password", body = ErrorBody),
+        (status = 422, description = "Invalid username or password, or a malformed body", body = ErrorBody),
     )
 )]
 pub async fn sign_up(
@@ -128,7 +141,8 @@ pub async fn sign_up(
     post, path = "/api/auth/login", tag = "accounts",
     request_body = CredentialsBody,
     responses(
-        (status = 200, description = "Logged in; sets the `chat_refresh` cookie", body = Session),
+        (status = 200, description = "Logged in; sets the `chat_refresh` cookie", body = Session,
+            headers(("Set-Cookie" = String, description = "The `chat_refresh` cookie"))),
         (status = 401, description = "Wrong username or password", body = ErrorBody),
         (status = 429, description = "Too many attempts for this account or from this address; see `Retry-After`", body = ErrorBody),
     )
@@ -170,7 +184,8 @@ pub async fn log_in(
     post, path = "/api/auth/refresh", tag = "accounts",
     params(("chat_refresh" = String, Cookie, description = "The refresh token, set by sign-up, login and refresh")),
     responses(
-        (status = 200, description = "A new access token; the cookie holds a new refresh token", body = Session),
+        (status = 200, description = "A new access token; the cookie holds a new refresh token", body = Session,
+            headers(("Set-Cookie" = String, description = "The new `chat_refresh` cookie"))),
         (status = 401, description = "No, an unknown, expired or already used refresh token (a reused one ends its login everywhere)", body = ErrorBody),
     )
 )]
@@ -207,7 +222,8 @@ pub async fn refresh(
 #[utoipa::path(
     post, path = "/api/auth/logout", tag = "accounts",
     params(("chat_refresh" = Option<String>, Cookie, description = "The refresh token of the login to end, if any")),
-    responses((status = 204, description = "Logged out; the cookie is cleared"))
+    responses((status = 204, description = "Logged out; the cookie is cleared",
+        headers(("Set-Cookie" = String, description = "An expired `chat_refresh` cookie"))))
 )]
 pub async fn log_out(
     State(state): State<AppState>,

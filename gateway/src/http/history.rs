@@ -38,7 +38,8 @@ pub struct HistoryQuery {
     pub before: Option<i64>,
     /// The oldest messages with a greater seq (catching up); with `before`, the range between.
     pub after: Option<i64>,
-    /// At most 100; 50 when absent.
+    /// At least 1; 50 when absent; more than 100 counts as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
 }
 

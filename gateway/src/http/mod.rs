@@ -9,10 +9,12 @@
 //! - [`health`]: liveness, readiness, metrics.
 //! - [`openapi`]: the OpenAPI document of all of the above.
 //! - [`extract`]: `Json`, `Path` and `Query` that reject with the API's error body.
+//! - [`fallback`]: unknown paths (`404`) and wrong methods (`405`), with the error body too.
 
 pub mod accounts;
 pub mod blocks;
 pub mod extract;
+pub mod fallback;
 pub mod health;
 pub mod history;
 pub mod openapi;
@@ -22,17 +24,21 @@ pub mod tickets;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::error_handling::HandleErrorLayer;
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower::timeout::TimeoutLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The longest an API request may take: past it, `408 timeout`.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The whole HTTP surface of a gateway.
 pub fn router(state: AppState) -> Router {
@@ -55,10 +61,11 @@ pub fn router(state: AppState) -> Router {
         .merge(history::routes())
         .route("/api/ws-ticket", post(tickets::issue))
         .route("/api/openapi.json", get(openapi::document))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(15),
-        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(fallback::timed_out))
+                .layer(TimeoutLayer::new(REQUEST_TIMEOUT)),
+        )
         .layer(cors);
     Router::new()
         .merge(api)
@@ -66,6 +73,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
+        // after every route: it applies to the routes registered so far
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        .fallback(fallback::not_found)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

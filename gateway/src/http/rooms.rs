@@ -18,7 +18,7 @@ use crate::auth::AuthUser;
 use crate::db;
 use crate::db::direct::Opened;
 use crate::db::rooms::{Created, Invite, Member, MyRoom, Room};
-use crate::domain::{Limit, NewRoomKind, RoomName, Username};
+use crate::domain::{Limit, NewRoomKind, RoomName, SearchText, Username};
 use crate::error::{ApiError, ErrorBody};
 use crate::relay::live_channel;
 use crate::state::AppState;
@@ -46,11 +46,20 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewRoom {
-    /// At most 80 characters as sent, and 1 to 80 once normalised (Unicode
-    /// NFKC, trimmed, each run of whitespace one space); no control, format (bidi, zero-width) or
-    /// other invisible characters; not a reserved name (`admin`, `system`,
-    /// `bot`, ... in any case or look-alike spelling).
-    #[schema(example = "general", min_length = 1, max_length = 80)]
+    /// 1 to 80 characters as sent and once normalised (Unicode NFKC, trimmed,
+    /// each run of white space one space). The pattern states what a schema
+    /// can: no control, bidi, zero-width or other format character, no
+    /// private-use character, and something besides white space. The server
+    /// also refuses what a pattern cannot state: reserved names (`admin`,
+    /// `system`, `bot`, ... in any case or look-alike spelling, see
+    /// docs/protocol.md), unassigned code points and invisible characters
+    /// outside the Basic Multilingual Plane (`422 invalid`, which says why).
+    #[schema(
+        example = "general",
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[ \xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\xAD\u0600-\u0605\u061C\u06DD\u070F\u115F\u1160\u1680\u180E\u2000-\u200F\u2028-\u202F\u205F-\u206F\u3000\u3164\uE000-\uF8FF\uFEFF\uFFA0\uFFF9-\uFFFB][^\x00-\x1F\x7F-\x9F\xAD\u0600-\u0605\u061C\u06DD\u070F\u115F\u1160\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uE000-\uF8FF\uFEFF\uFFA0\uFFF9-\uFFFB]*$"
+    )]
     pub name: String,
     pub kind: NewRoomKind,
 }
@@ -58,16 +67,24 @@ pub struct NewRoom {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// Part of the name, in any case (empty or absent: every public room).
+    /// Part of the name, in any case (empty or absent: every public room); no NUL character.
+    #[param(pattern = r"^[^\x00]*$")]
     pub q: Option<String>,
-    /// At most 50; 20 when absent.
+    /// At least 1; 20 when absent; more than 50 counts as 50.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
 }
 
 /// Someone to invite or to talk to directly.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UsernameBody {
-    #[schema(example = "bob")]
+    /// A name outside this shape names nobody: `404`.
+    #[schema(
+        example = "bob",
+        min_length = 3,
+        max_length = 32,
+        pattern = r"^[A-Za-z0-9_.-]*$"
+    )]
     pub username: String,
 }
 
@@ -136,9 +153,9 @@ pub async fn search(
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<Vec<Room>>, ApiError> {
     let limit = Limit::parse(query.limit, SEARCH_DEFAULT, SEARCH_MAX)?;
-    let text = query.q.unwrap_or_default();
+    let text = SearchText::parse(query.q.as_deref())?;
     Ok(Json(
-        db::rooms::search_public(&state.pool, text.trim(), limit).await?,
+        db::rooms::search_public(&state.pool, text.as_str(), limit).await?,
     ))
 }
 

@@ -6,6 +6,7 @@ mod common;
 
 mod accounts;
 mod consent;
+mod errors;
 mod helpers;
 mod history;
 mod names;
