@@ -8,8 +8,10 @@
 //! - [`health`]: liveness, readiness, metrics.
 //! - [`openapi`]: the OpenAPI document of all of the above.
 //! - [`extract`]: `Json`, `Path` and `Query` that reject with the API's error body.
+//! - [`client_addr`]: the client's address behind trusted proxies.
 
 pub mod accounts;
+pub mod client_addr;
 pub mod extract;
 pub mod health;
 pub mod history;
