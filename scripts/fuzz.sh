@@ -27,8 +27,8 @@ toolchain="${FUZZ_TOOLCHAIN:-nightly}"
 read -r -a targets <<<"${FUZZ_TARGETS:-client_frame kafka_record}"
 work="$STACK_DIR/fuzz"
 target_dir="$ROOT/fuzz/target"
-# a frame the gateway accepts is at most WS_MAX_MESSAGE_BYTES (32 KiB by default)
-max_len=32768
+# a frame the gateway accepts is at most WS_MAX_MESSAGE_BYTES (64 KiB by default)
+max_len=65536
 
 cargo "+$toolchain" fuzz --version >/dev/null 2>&1 ||
   die "cargo-fuzz on the $toolchain toolchain is missing: run scripts/deps.sh"

@@ -210,7 +210,7 @@ func (c *checker) secrets(node any, path string) {
 func (c *checker) specifics(p *types.Project) {
 	for _, gw := range []string{"gateway-1", "gateway-2"} {
 		env := p.Services[gw].Environment
-		expect := map[string]string{"TRUST_FORWARDED_FOR": "true", "COOKIE_SECURE": "true", "GATEWAY_ADDR": "0.0.0.0:8080"}
+		expect := map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16", "COOKIE_SECURE": "true", "GATEWAY_ADDR": "0.0.0.0:8080"}
 		for k, want := range expect {
 			if v := env[k]; v == nil || *v != want {
 				c.failf(gw, "%s must be %s", k, want)

@@ -55,9 +55,12 @@ pub struct GatewayConfig {
         default_value = "http://localhost:8080"
     )]
     pub allowed_origins: Vec<String>,
-    /// Take the client address from the last `X-Forwarded-For` hop (set when behind nginx).
-    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
-    pub trust_forwarded_for: bool,
+    /// Proxies whose `X-Forwarded-For` is believed, as CIDR blocks, comma-separated
+    /// (e.g. `127.0.0.1/32,10.0.0.0/8`). From a peer in the list, the client address is
+    /// the right-most `X-Forwarded-For` entry outside the list; from anyone else it is
+    /// the TCP peer. Empty (the default): the header is never believed.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "", value_parser = TrustedProxies::parse)]
+    pub trusted_proxies: TrustedProxies,
     /// Argon2id memory cost in KiB (OWASP minimum: 19456).
     #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = 19456)]
     pub argon2_memory_kib: u32,
@@ -71,9 +74,25 @@ pub struct GatewayConfig {
     #[arg(long, env = "LOGIN_MAX_ATTEMPTS_PER_ADDRESS", default_value_t = 30)]
     pub login_max_attempts_per_address: u32,
 
-    /// Largest WebSocket message a client may send, in bytes.
-    #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = 32 * 1024)]
+    /// Largest WebSocket message a client may send, in bytes; at least
+    /// [`min_ws_message_bytes`] (any allowed `send`, its body fully `\u`-escaped, fits).
+    #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024)]
     pub ws_max_message_bytes: usize,
+    /// WebSockets one user may hold open on this instance; past it the upgrade is refused (429).
+    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_USER", default_value_t = 20)]
+    pub ws_max_connections_per_user: usize,
+    /// WebSockets one client address may hold open on this instance; past it the upgrade
+    /// is refused (429).
+    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 100)]
+    pub ws_max_connections_per_address: usize,
+    /// Most messages one `subscribe` replays; a client further behind gets `resync behind`
+    /// and pages the rest over HTTP.
+    #[arg(long, env = "WS_REPLAY_MAX", default_value_t = 500)]
+    pub ws_replay_max: i64,
+    /// Replaying subscribes per connection per minute (sustained); a burst of `WS_MAX_ROOMS`
+    /// is always allowed, so a reconnect resumes every room at once.
+    #[arg(long, env = "WS_REPLAYS_PER_MIN", default_value_t = 60)]
+    pub ws_replays_per_min: u32,
     /// Direct frames (acks, errors, replay) queued for a connection's writer; a full queue
     /// holds the connection's reader back. (Room feeds lag per room and end in a resync.)
     #[arg(long, env = "WS_SEND_QUEUE", default_value_t = 256)]
@@ -146,6 +165,49 @@ pub enum ConfigError {
     WeakJwtSecret,
     #[error("ARGON2_MEMORY_KIB and ARGON2_ITERATIONS are below OWASP's minimum (19456 KiB, 2)")]
     WeakArgon2,
+    #[error(
+        "WS_MAX_MESSAGE_BYTES must be at least {0}: an allowed message, fully escaped, must fit"
+    )]
+    FrameLimitTooSmall(usize),
+}
+
+/// Bytes a `send` frame's fields other than its body may take, escaped:
+/// the type, the room and a `client_msg_id` of 64 bytes, each byte `\u`-escaped.
+const SEND_ENVELOPE_BYTES: usize = 1024;
+
+/// The smallest frame limit that lets every allowed `send` through: a body of
+/// `MAX_BODY_CHARS` characters takes at most 12 bytes each in JSON (a
+/// character outside the BMP written as two `\uXXXX` escapes), plus the envelope.
+pub const fn min_ws_message_bytes() -> usize {
+    chat_core::event::MAX_BODY_CHARS * 12 + SEND_ENVELOPE_BYTES
+}
+
+/// `TRUSTED_PROXIES`: address blocks (`10.0.0.0/8`) or single addresses
+/// (`127.0.0.1`, taken as `/32` or `/128`), comma-separated; blanks are skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Parses the comma-separated list.
+    pub fn parse(list: &str) -> Result<Self, ipnet::AddrParseError> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| match s.parse::<ipnet::IpNet>() {
+                Ok(net) => Ok(net.trunc()),
+                Err(error) => s
+                    .parse::<std::net::IpAddr>()
+                    .map(ipnet::IpNet::from)
+                    .map_err(|_| error),
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    /// True when `ip` is in one of the blocks.
+    pub fn contains(&self, ip: &std::net::IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(ip))
+    }
 }
 
 impl GatewayConfig {
@@ -161,6 +223,9 @@ impl GatewayConfig {
         }
         if self.argon2_memory_kib < 19456 || self.argon2_iterations < 2 {
             return Err(ConfigError::WeakArgon2);
+        }
+        if self.ws_max_message_bytes < min_ws_message_bytes() {
+            return Err(ConfigError::FrameLimitTooSmall(min_ws_message_bytes()));
         }
         Ok(())
     }

@@ -97,6 +97,10 @@ pub fn build_state(
             config.ws_messages_per_sec,
             config.ws_messages_burst,
         )),
+        connection_caps: ws::caps::ConnectionCaps::new(
+            config.ws_max_connections_per_user,
+            config.ws_max_connections_per_address,
+        ),
         shutdown,
         sockets: TaskTracker::new(),
         config,

@@ -44,6 +44,8 @@ pub enum RoomFrame {
     Live(Utf8Bytes),
     /// A member left the room (the serialised `member_left` frame is for the others).
     Left { user: Uuid, text: Utf8Bytes },
+    /// Someone is typing: for everyone but that user's own connections.
+    Typing { user: Uuid, text: Utf8Bytes },
     /// The Redis subscription was interrupted: messages may have been missed.
     Interrupted,
 }
@@ -341,9 +343,12 @@ impl Relay {
         if let Some(room) = rest.strip_suffix(":live") {
             if let (Ok(room), Ok(text)) = (room.parse(), std::str::from_utf8(payload)) {
                 let text = Utf8Bytes::from(text.to_owned());
-                let frame = match left_member(text.as_str()) {
-                    Some(user) => RoomFrame::Left { user, text },
-                    None => RoomFrame::Live(text),
+                let frame = if let Some(user) = user_of(text.as_str(), "member_left") {
+                    RoomFrame::Left { user, text }
+                } else if let Some(user) = user_of(text.as_str(), "typing") {
+                    RoomFrame::Typing { user, text }
+                } else {
+                    RoomFrame::Live(text)
                 };
                 self.dispatch(room, frame);
             }
@@ -369,14 +374,16 @@ impl Relay {
     }
 }
 
-/// The user of a `member_left` frame, if `text` is one.
-fn left_member(text: &str) -> Option<Uuid> {
+/// The user a live frame of type `kind` (`member_left`, `typing`) is about, if
+/// `text` is one.
+fn user_of(text: &str, kind: &str) -> Option<Uuid> {
     #[derive(serde::Deserialize)]
-    struct Left {
+    struct About {
         user: crate::ws::protocol::UserRef,
     }
-    if !text.starts_with(r#"{"type":"member_left""#) {
+    let tag = text.strip_prefix(r#"{"type":""#)?.strip_prefix(kind)?;
+    if !tag.starts_with('"') {
         return None;
     }
-    serde_json::from_str::<Left>(text).ok().map(|l| l.user.id)
+    serde_json::from_str::<About>(text).ok().map(|a| a.user.id)
 }

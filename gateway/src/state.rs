@@ -49,6 +49,8 @@ pub struct App {
     pub presence: Presence,
     /// Sends per user on this instance (`WS_MESSAGES_PER_SEC`, `WS_MESSAGES_BURST`).
     pub send_limiter: governor::DefaultKeyedRateLimiter<uuid::Uuid>,
+    /// Open WebSockets per user and per client address on this instance.
+    pub connection_caps: crate::ws::caps::ConnectionCaps,
     /// Cancelled on shutdown: sockets close with 1001.
     pub shutdown: CancellationToken,
     /// Every socket task, so that shutdown can wait for them.

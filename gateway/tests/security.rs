@@ -118,7 +118,8 @@ async fn oversized_and_malformed_input_gets_a_clear_answer_and_stores_nothing() 
     let ok = socket.send_message(room, "fine", "still connected").await;
     assert_eq!(ok["type"], "ack");
 
-    socket.send_raw(Message::text("x".repeat(64 * 1024))).await;
+    let limit = stack.gateway_config().ws_max_message_bytes;
+    socket.send_raw(Message::text("x".repeat(limit + 1))).await;
     assert_eq!(
         socket.closed_with().await,
         Some(1009),

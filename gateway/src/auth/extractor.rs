@@ -1,5 +1,5 @@
 //! Extractors: the authenticated user from `Authorization: Bearer`, and the
-//! client's address (from nginx's `X-Forwarded-For` when configured to trust it).
+//! client's address (from `X-Forwarded-For` only when a trusted proxy sent it).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -42,9 +42,9 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// The address of the client: the TCP peer, or, behind our own nginx
-/// (`TRUST_FORWARDED_FOR=true`), the last `X-Forwarded-For` hop, which nginx
-/// sets to the peer it saw. Rate limits key on this, never on a raw header.
+/// The address of the client: the TCP peer or, from a peer in
+/// `TRUSTED_PROXIES`, the right-most `X-Forwarded-For` entry outside that list
+/// ([`crate::http::client_addr`]). Rate limits key on this, never on a raw header.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub IpAddr);
 
@@ -60,16 +60,10 @@ impl FromRequestParts<AppState> for ClientAddr {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        if state.config.trust_forwarded_for
-            && let Some(forwarded) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse().ok())
-        {
-            return Ok(Self(forwarded));
-        }
-        Ok(Self(peer))
+        Ok(Self(crate::http::client_addr::client_addr(
+            peer,
+            &parts.headers,
+            &state.config.trusted_proxies,
+        )))
     }
 }

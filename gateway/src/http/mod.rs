@@ -10,9 +10,11 @@
 //! - [`openapi`]: the OpenAPI document of all of the above.
 //! - [`extract`]: `Json`, `Path` and `Query` that reject with the API's error body.
 //! - [`fallback`]: unknown paths (`404`) and wrong methods (`405`), with the error body too.
+//! - [`client_addr`]: the client's address behind trusted proxies.
 
 pub mod accounts;
 pub mod blocks;
+pub mod client_addr;
 pub mod extract;
 pub mod fallback;
 pub mod health;

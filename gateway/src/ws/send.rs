@@ -5,8 +5,8 @@
 //! 1. Validate and check membership.
 //! 2. Dedupe ([`super::dedupe`]): a resend of a stored message is answered from
 //!    its row; a resend of one not stored yet goes on with the original event;
-//!    a first send claims its client message id. A resend is checked for
-//!    membership in the original's room.
+//!    a first send claims its client message id. A client message id already
+//!    used in another room is refused (`invalid`).
 //! 3. Produce the event to Kafka and wait for the delivery report (bounded).
 //!    Producing a resend again is harmless: the writer stores an id once.
 //! 4. Sequence it: assigns the seq and publishes it, or returns the seq it has.
@@ -101,7 +101,16 @@ async fn send_inner(
             }
         })?;
     if resolved.room() != room {
+        // A client message id names one message of its sender. Reused in
+        // another room it is not a resend: refused, never answered with the
+        // other room's ack while the new message silently goes nowhere.
+        // (Membership of the original's room first: a former member learns
+        // nothing about it.)
         check_member(state, resolved.room(), sender.id).await?;
+        return Err(Refused::new(
+            ErrorCode::Invalid,
+            "this client_msg_id was used in another room; use a new one for a new message",
+        ));
     }
     let (event, resend) = match resolved {
         Resolved::New(event) => (event, false),

@@ -5,6 +5,12 @@
 //! the client lacks up to the head from Postgres and the Redis tail, and only
 //! then hand the receiver to the writer, which drops anything at or below the
 //! last replayed seq. Every message after `last_seq` arrives once, in order.
+//!
+//! A replay costs the gateway reads and the socket bytes, so it is bounded: at
+//! most `WS_REPLAY_MAX` messages (a client further behind gets `resync behind`
+//! and pages history over HTTP), and replaying subscribes per connection are
+//! rate-limited (`WS_REPLAYS_PER_MIN`, bursts of `WS_MAX_ROOMS`; past it
+//! `rate_limited`, refused before anything is sent).
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
@@ -23,16 +29,28 @@ fn refused(code: ErrorCode, message: &'static str) -> Refused {
     Refused { code, message }
 }
 
-/// Subscribes the connection to `room`, replaying everything after `last_seq`.
+/// Where the client stands in a room: its last seq and that seq's epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct Resume {
+    pub last_seq: Option<i64>,
+    pub epoch: Option<u64>,
+}
+
+/// Subscribes the connection to `room`, replaying everything after `last_seq`
+/// (within the bounds above); `replays` is the connection's replay limiter.
 pub async fn subscribe(
     state: &AppState,
     user: &UserRef,
     connection: &str,
     room: Uuid,
-    last_seq: Option<i64>,
-    client_epoch: Option<u64>,
+    resume: Resume,
+    replays: &governor::DefaultDirectRateLimiter,
     out: &mpsc::Sender<Outbound>,
 ) -> Result<(), Refused> {
+    let Resume {
+        last_seq,
+        epoch: client_epoch,
+    } = resume;
     let unavailable = || refused(ErrorCode::Unavailable, "the room is unavailable; try again");
     match db::rooms::is_member(&state.pool, room, user.id).await {
         Ok(true) => {}
@@ -66,6 +84,17 @@ pub async fn subscribe(
             .await
             .map_err(|_| unavailable())?;
     }
+    let same_epoch = client_epoch.is_none_or(|e| e == epoch);
+    let behind = last_seq
+        .filter(|&n| same_epoch && n < head)
+        .map(|n| head - n);
+    let too_far = behind.is_some_and(|b| b > state.config.ws_replay_max);
+    if behind.is_some() && !too_far && replays.check().is_err() {
+        return Err(refused(
+            ErrorCode::RateLimited,
+            "too many resuming subscribes; try again in a moment",
+        ));
+    }
     let online = state
         .presence
         .join(room, user, connection)
@@ -91,6 +120,18 @@ pub async fn subscribe(
             encode(&ServerFrame::Resync {
                 room,
                 reason: "epoch",
+            }),
+        )
+        .await?;
+        stale = true;
+    } else if too_far {
+        // more than a replay may hold: the client pages history over HTTP
+        // and subscribes again from nearer the head
+        send(
+            out,
+            encode(&ServerFrame::Resync {
+                room,
+                reason: "behind",
             }),
         )
         .await?;

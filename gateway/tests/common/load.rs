@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
-use super::{ORIGIN, User, WAIT};
+use super::{ORIGIN, SUBPROTOCOL, User, WAIT};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -265,6 +265,10 @@ impl Client {
             request
                 .headers_mut()
                 .insert("origin", ORIGIN.parse().expect("origin"));
+            request.headers_mut().insert(
+                "sec-websocket-protocol",
+                SUBPROTOCOL.parse().expect("header"),
+            );
             let (ws, _) = tokio_tungstenite::connect_async(request).await.ok()?;
             Some(ws)
         })

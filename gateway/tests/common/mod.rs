@@ -28,6 +28,8 @@ use uuid::Uuid;
 pub const ORIGIN: &str = "http://chat.test";
 pub const SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 pub const WAIT: Duration = Duration::from_secs(30);
+/// The subprotocol every client offers.
+pub const SUBPROTOCOL: &str = "chat.v1";
 
 /// The services one test runs against.
 pub struct Stack {
@@ -164,12 +166,17 @@ impl Stack {
             refresh_ttl_secs: 3600,
             cookie_secure: false,
             allowed_origins: vec![ORIGIN.into()],
-            trust_forwarded_for: false,
+            trusted_proxies: Default::default(),
             argon2_memory_kib: 19456,
             argon2_iterations: 2,
             login_max_failures_per_account: 5,
             login_max_attempts_per_address: 100,
-            ws_max_message_bytes: 32 * 1024,
+            ws_max_message_bytes: 64 * 1024,
+            // every test client is 127.0.0.1; the caps have tests of their own
+            ws_max_connections_per_user: 1000,
+            ws_max_connections_per_address: 10_000,
+            ws_replay_max: 500,
+            ws_replays_per_min: 60,
             ws_send_queue: 256,
             ws_messages_per_sec: 1000,
             ws_messages_burst: 1000,
@@ -348,6 +355,10 @@ impl Socket {
         request
             .headers_mut()
             .insert("origin", origin.parse().expect("origin header"));
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            SUBPROTOCOL.parse().expect("header"),
+        );
         let (ws, _) = tokio_tungstenite::connect_async(request).await?;
         let mut socket = Self {
             ws,
@@ -363,6 +374,16 @@ impl Socket {
             .send(Message::text(frame.to_string()))
             .await
             .expect("frame sent");
+    }
+
+    /// The WebSocket itself, for tests that drive it on their own.
+    pub fn into_raw(self) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+        self.ws
+    }
+
+    /// The WebSocket itself, for tests that break the protocol on purpose.
+    pub fn raw(&mut self) -> &mut WebSocketStream<MaybeTlsStream<TcpStream>> {
+        &mut self.ws
     }
 
     pub async fn send_raw(&mut self, message: Message) {
@@ -443,10 +464,12 @@ impl Socket {
         .await
     }
 
-    /// Waits for the close frame and returns its code.
+    /// Waits for the close frame and returns its code (one deadline for the
+    /// whole wait: the server's pings do not extend it).
     pub async fn closed_with(&mut self) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            match tokio::time::timeout(WAIT, self.ws.next())
+            match tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .expect("close within the deadline")
             {

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{Utf8Bytes, WebSocket};
 use futures::StreamExt;
+use futures::stream::SplitStream;
 use governor::{Quota, RateLimiter};
 use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
@@ -26,6 +27,7 @@ use crate::auth::ticket::TicketHolder;
 use crate::metrics as m;
 use crate::relay::{Lease, RoomFrame};
 use crate::state::AppState;
+use crate::ws::caps::Permit;
 use crate::ws::protocol::{Limits, PROTOCOL_VERSION, ServerFrame, UserRef, encode};
 
 mod reader;
@@ -45,6 +47,9 @@ const FRAMES_PER_SEC: u32 = 20;
 const FRAMES_BURST: u32 = 60;
 /// Typing frames per room are forwarded at most this often.
 const TYPING_EVERY: Duration = Duration::from_secs(2);
+/// After a close frame, how long the client has to answer with its own (or to
+/// end the stream) before the TCP connection is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
 /// What the reader and the send worker hand to the writer.
 #[derive(Debug)]
@@ -72,14 +77,15 @@ struct SendRequest {
 }
 
 /// Runs the connection until the client leaves, breaks a limit, its token
-/// expires, or the gateway shuts down.
-pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder) {
+/// expires, or the gateway shuts down. `_permit` counts it against the
+/// connection caps until it ends.
+pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _permit: Permit) {
     let connection = crate::auth::ticket::random_secret()[..16].to_owned();
     let user = UserRef {
         id: holder.user_id,
         username: holder.username.clone(),
     };
-    let (sink, stream) = socket.split();
+    let (sink, mut stream) = socket.split();
     let (out, out_rx) = mpsc::channel(state.config.ws_send_queue.max(8));
     let (sends, sends_rx) = mpsc::channel(state.config.ws_max_in_flight.max(1));
     let (expiry, expiry_rx) = watch::channel(holder.token_exp);
@@ -131,9 +137,13 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder) {
         rooms: HashSet::new(),
         typing: HashMap::new(),
         frames: RateLimiter::direct(quota(FRAMES_PER_SEC, FRAMES_BURST)),
+        replays: RateLimiter::direct(per_minute(
+            state.config.ws_replays_per_min,
+            u32::try_from(state.config.ws_max_rooms).unwrap_or(u32::MAX),
+        )),
         closing: false,
     };
-    reader.read_loop(stream, &done).await;
+    reader.read_loop(&mut stream, &done).await;
 
     for room in std::mem::take(&mut reader.rooms) {
         let _ = state.presence.leave(room, &user, &connection).await;
@@ -143,9 +153,29 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder) {
     worker.abort();
     let _ = worker.await;
     let _ = writer.await;
+    finish_close(&mut stream).await;
     done.cancel();
     metrics::gauge!(m::CONNECTIONS).decrement(1.0);
     tracing::debug!(user.id = %user.id, connection = %connection, "socket closed");
+}
+
+/// Ends the close handshake (RFC 6455, 7.1.1): after the close frame, what the
+/// client still sends is read and dropped until its close frame arrives and
+/// the stream ends, for at most [`CLOSE_GRACE`]. Dropping the TCP connection
+/// with unread data in it would reset it, and a client still writing would
+/// lose our close frame (and its code) to the reset.
+async fn finish_close(stream: &mut SplitStream<WebSocket>) {
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(_)) = stream.next().await {}
+    })
+    .await;
+}
+
+/// A rate of `per_min` a minute with bursts of `burst` (both at least 1).
+pub fn per_minute(per_min: u32, burst: u32) -> Quota {
+    let per_min = NonZeroU32::new(per_min.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    Quota::per_minute(per_min).allow_burst(burst)
 }
 
 /// A rate of `per_sec` with bursts of `burst` (both at least 1).

@@ -19,23 +19,36 @@ use crate::ws::subscribe;
 
 use super::{Outbound, SendRequest, TYPING_EVERY};
 
-/// True when the WebSocket library refused a message or frame for its size,
-/// found by the error's type along its sources.
-fn is_oversized(error: &axum::Error) -> bool {
+/// The close code and reason for a read error of the WebSocket library, found
+/// by the error's type along its sources: `1009` for a message or frame over
+/// the size limits, `1007` for a text message that is not UTF-8, `1002` for
+/// other violations of RFC 6455 (an unmasked frame, reserved bits, a bad
+/// fragment). `None` when the peer is simply gone.
+fn close_for(error: &axum::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::error::ProtocolError;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
         if let Some(ws) = e.downcast_ref::<tungstenite::Error>() {
-            return matches!(
-                ws,
+            return match ws {
                 tungstenite::Error::Capacity(_)
-                    | tungstenite::Error::Protocol(
-                        tungstenite::error::ProtocolError::ControlFrameTooBig
-                    )
-            );
+                | tungstenite::Error::Protocol(ProtocolError::ControlFrameTooBig) => {
+                    Some((close_code::SIZE, "message too big"))
+                }
+                tungstenite::Error::Utf8(_) => Some((close_code::INVALID, "text is not UTF-8")),
+                tungstenite::Error::Protocol(
+                    ProtocolError::ResetWithoutClosingHandshake
+                    | ProtocolError::SendAfterClosing
+                    | ProtocolError::ReceivedAfterClosing,
+                ) => None,
+                tungstenite::Error::Protocol(_) => {
+                    Some((close_code::PROTOCOL, "protocol violation"))
+                }
+                _ => None,
+            };
         }
         source = e.source();
     }
-    false
+    None
 }
 
 /// The reading half and what it needs to answer frames.
@@ -49,6 +62,8 @@ pub(super) struct Reader<'a> {
     pub(super) rooms: HashSet<Uuid>,
     pub(super) typing: HashMap<Uuid, Instant>,
     pub(super) frames: governor::DefaultDirectRateLimiter,
+    /// Subscribes that replay messages (`WS_REPLAYS_PER_MIN`).
+    pub(super) replays: governor::DefaultDirectRateLimiter,
     /// Set once a close frame is queued: nothing more is read.
     pub(super) closing: bool,
 }
@@ -56,7 +71,7 @@ pub(super) struct Reader<'a> {
 impl Reader<'_> {
     pub(super) async fn read_loop(
         &mut self,
-        mut stream: SplitStream<WebSocket>,
+        stream: &mut SplitStream<WebSocket>,
         done: &CancellationToken,
     ) {
         loop {
@@ -78,12 +93,17 @@ impl Reader<'_> {
                     self.error(ErrorCode::BadFrame, "frames are JSON text", None, None)
                         .await;
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                    // the library answers pings itself; they count all the same
+                    if !self.count_frame().await {
+                        return;
+                    }
+                }
                 Some(Ok(Message::Close(_))) | None => return,
                 Some(Err(error)) => {
-                    // oversized messages end here: say why before the socket goes
-                    if is_oversized(&error) {
-                        self.close(close_code::SIZE, "message too big").await;
+                    // say why before the socket goes
+                    if let Some((code, reason)) = close_for(&error) {
+                        self.close(code, reason).await;
                     }
                     return;
                 }
@@ -192,8 +212,8 @@ impl Reader<'_> {
             self.user,
             self.connection,
             room,
-            last_seq,
-            epoch,
+            subscribe::Resume { last_seq, epoch },
+            &self.replays,
             &self.out,
         )
         .await

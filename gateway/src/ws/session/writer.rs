@@ -97,6 +97,8 @@ pub(super) async fn write_loop(
                     let _ = state.presence.leave(room, &me.user, &me.connection).await;
                     Some(encode(&ServerFrame::Unsubscribed { room }))
                 }
+                // nobody is shown their own typing
+                Ok(RoomFrame::Typing { user, .. }) if user == me.user.id => None,
                 item => room_frame(&mut feeds, room, item),
             },
             _ = ping.tick() => {
@@ -130,7 +132,9 @@ fn room_frame(
 ) -> Option<Utf8Bytes> {
     let feed = feeds.get_mut(&room)?;
     match item {
-        Ok(RoomFrame::Live(text) | RoomFrame::Left { text, .. }) => Some(text),
+        Ok(
+            RoomFrame::Live(text) | RoomFrame::Left { text, .. } | RoomFrame::Typing { text, .. },
+        ) => Some(text),
         Ok(RoomFrame::Message { seq, epoch, text }) => {
             if feed.stale {
                 None
