@@ -48,7 +48,7 @@ pub async fn upgrade(
     let Ok(Query(connect)) = query else {
         return ApiError::Unauthenticated.into_response();
     };
-    let holder = match ticket::redeem(&state.redis, &connect.ticket).await {
+    let holder = match ticket::redeem(&state.redis, &state.sessions, &connect.ticket).await {
         Ok(holder) if holder.token_exp > now_secs() => holder,
         Ok(_) => return ApiError::Unauthenticated.into_response(),
         Err(error) => return error.into_response(),

@@ -9,4 +9,6 @@ mod helpers;
 mod history;
 mod openapi;
 mod rooms;
+mod sessions;
+mod throttling;
 mod tokens;
