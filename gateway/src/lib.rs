@@ -75,7 +75,7 @@ pub fn build_state(
         config.password_hash_concurrency,
         config.password_hash_queue,
         Duration::from_millis(config.password_hash_wait_ms),
-    );
+    )?;
     let passwords = auth::Passwords::new(config.argon2_memory_kib, config.argon2_iterations, slots)
         .map_err(|e| GatewayError::Startup(e.to_string()))?;
     let sessions = auth::Sessions::new(redis.clone(), config.access_ttl_secs);

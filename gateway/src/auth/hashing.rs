@@ -3,12 +3,18 @@
 //! waiting for a slot, none of them longer than `wait`; past any of these the
 //! request is refused at once with `Busy` (`503` and `Retry-After`), so a flood
 //! of sign-ups or logins costs bounded memory and threads, never a growing queue.
+//!
+//! Hashes run on `concurrency` threads of their own, not on tokio's blocking
+//! pool: that pool starts a new thread whenever none is idle at the instant a
+//! task arrives, and with the system allocator every new thread's arena kept
+//! its 19 MiB blocks (856 MB after a one-minute flood with only two hashes at
+//! once; BENCHMARKS.md).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::error::ApiError;
 use crate::metrics as m;
@@ -25,6 +31,34 @@ pub struct HashSlots {
     admitted: Arc<Semaphore>,
     wait: Duration,
     counts: Arc<Counts>,
+    /// The hashing threads' work queue; they stop when every clone is dropped.
+    jobs: mpsc::Sender<Job>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Starts `n` threads that run jobs from one queue until its senders are gone.
+fn start_threads(n: usize) -> std::io::Result<mpsc::Sender<Job>> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    for i in 0..n {
+        let queue = queue.clone();
+        std::thread::Builder::new()
+            .name(format!("password-hash-{i}"))
+            .spawn(move || {
+                loop {
+                    let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    match job {
+                        // a panicking job loses its answer (the request gets 500), not the thread
+                        Ok(job) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
+                        Err(mpsc::RecvError) => return,
+                    }
+                }
+            })?;
+    }
+    Ok(jobs)
 }
 
 #[derive(Debug, Default)]
@@ -60,25 +94,26 @@ fn busy() -> ApiError {
 }
 
 impl HashSlots {
-    /// `concurrency` 0 means one slot per core.
-    pub fn new(concurrency: usize, queue: usize, wait: Duration) -> Self {
+    /// `concurrency` 0 means one slot per core; starts that many threads.
+    pub fn new(concurrency: usize, queue: usize, wait: Duration) -> std::io::Result<Self> {
         let concurrency = if concurrency == 0 {
             std::thread::available_parallelism().map_or(1, usize::from)
         } else {
             concurrency
         };
         metrics::gauge!(m::HASHES_IN_FLIGHT).increment(0.0);
-        Self {
+        Ok(Self {
             running: Arc::new(Semaphore::new(concurrency)),
             admitted: Arc::new(Semaphore::new(concurrency.saturating_add(queue))),
             wait,
             counts: Arc::default(),
-        }
+            jobs: start_threads(concurrency)?,
+        })
     }
 
-    /// Runs `work` on the blocking pool once a slot is free; `Busy` when the
+    /// Runs `work` on a hashing thread once a slot is free; `Busy` when the
     /// queue is full or no slot frees within the wait. The slot is held by the
-    /// blocking task, so a request that goes away does not free it early.
+    /// job, so a request that goes away does not free it early.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
@@ -93,12 +128,16 @@ impl HashSlots {
             .map_err(|_| busy())?
             .map_err(|_| busy())?;
         let counts = self.counts.clone();
-        tokio::task::spawn_blocking(move || {
-            let _slot = (admitted, running, Running::start(counts));
-            work()
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("hash task: {e}")))
+        let (done, result) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _slot = (admitted, running, Running::start(counts));
+                let _ = done.send(work());
+            }))
+            .map_err(|_| ApiError::Internal("the hashing threads are gone".into()))?;
+        result
+            .await
+            .map_err(|_| ApiError::Internal("a hash job ended without a result".into()))
     }
 
     /// The most hashes that ever ran at once.
@@ -113,7 +152,7 @@ mod tests {
 
     #[tokio::test]
     async fn past_the_slots_and_the_queue_a_hash_is_refused_at_once() {
-        let slots = HashSlots::new(2, 2, Duration::from_secs(30));
+        let slots = HashSlots::new(2, 2, Duration::from_secs(30)).expect("threads");
         let started = std::time::Instant::now();
 
         let results = futures::future::join_all(
@@ -137,7 +176,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_that_cannot_get_a_slot_in_time_is_refused() {
-        let slots = HashSlots::new(1, 4, Duration::from_millis(50));
+        let slots = HashSlots::new(1, 4, Duration::from_millis(50)).expect("threads");
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let holder = tokio::spawn({
             let slots = slots.clone();
