@@ -122,6 +122,8 @@ export SOAK_WRITER_PORT="$WRITER_PORT"
 JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export JWT_SECRET ALLOWED_ORIGINS="http://127.0.0.1:$SITE_PORT" COOKIE_SECURE=false
 export ACCESS_TOKEN_TTL_SECS=$((SOAK_SECONDS + 3600)) LOGIN_MAX_ATTEMPTS_PER_ADDRESS=1000
+# every client signs up from one address (default: 10 per address per hour)
+export SIGNUP_MAX_PER_ADDRESS=100000 SIGNUP_MAX_PER_MINUTE=100000
 export WS_MESSAGES_PER_SEC=50 WS_MESSAGES_BURST=200
 status=0
 "$BIN_DIR/soak" 2>&1 | tee "$SOAK_DIR/soak.log" || status=$?
