@@ -166,6 +166,9 @@ JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export JWT_SECRET DATABASE_URL REDIS_URL KAFKA_BROKERS KAFKA_TOPIC KAFKA_DLQ_TOPIC
 export RUST_LOG="${RUST_LOG:-info}" LOG_FORMAT=json
 export ALLOWED_ORIGINS="$SITE_URL,https://127.0.0.1:$TLS_SITE_PORT" COOKIE_SECURE=false TRUSTED_PROXIES=127.0.0.1/32,::1/128
+# every test user signs up from 127.0.0.1, and the sign-up counters live in the
+# test stack's Redis, which outlives a run (default: 10 per address per hour)
+export SIGNUP_MAX_PER_ADDRESS=1000
 # The client declares a connection dead after two silent heartbeats: with 2 s
 # (default 20) the offline test sees B's socket drop within seconds.
 export WS_PING_SECS="${WS_PING_SECS:-2}"

@@ -67,12 +67,41 @@ pub struct GatewayConfig {
     /// Argon2id iterations (OWASP minimum with 19 MiB: 2).
     #[arg(long, env = "ARGON2_ITERATIONS", default_value_t = 2)]
     pub argon2_iterations: u32,
-    /// Failed logins allowed per account per 15 minutes.
-    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ACCOUNT", default_value_t = 5)]
+    /// Failed logins allowed per account from one client address per 15 minutes
+    /// (the guesser is throttled; the owner at another address is not).
+    #[arg(
+        long,
+        env = "LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS",
+        default_value_t = 5
+    )]
+    pub login_max_failures_per_account_address: u32,
+    /// Failed logins allowed per account from all addresses together per hour; past
+    /// it, only addresses the account logged in from before (30 days) may still try.
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ACCOUNT", default_value_t = 50)]
     pub login_max_failures_per_account: u32,
     /// Login attempts allowed per client address per 15 minutes.
     #[arg(long, env = "LOGIN_MAX_ATTEMPTS_PER_ADDRESS", default_value_t = 30)]
     pub login_max_attempts_per_address: u32,
+    /// Sign-ups allowed per client address per hour.
+    #[arg(long, env = "SIGNUP_MAX_PER_ADDRESS", default_value_t = 10)]
+    pub signup_max_per_address: u32,
+    /// Sign-ups allowed per minute from all addresses together (shared by every gateway).
+    #[arg(long, env = "SIGNUP_MAX_PER_MINUTE", default_value_t = 120)]
+    pub signup_max_per_minute: u32,
+    /// Password hashes (sign-ups, logins) computed at once by this instance; 0 = one per core.
+    /// Each holds `ARGON2_MEMORY_KIB` of memory while it runs.
+    #[arg(long, env = "PASSWORD_HASH_CONCURRENCY", default_value_t = 0)]
+    pub password_hash_concurrency: usize,
+    /// Password hashes that may wait for a free slot; past it the request gets `503` at once.
+    #[arg(long, env = "PASSWORD_HASH_QUEUE", default_value_t = 16)]
+    pub password_hash_queue: usize,
+    /// Longest wait for a hashing slot, in milliseconds, before the request gets `503`.
+    #[arg(long, env = "PASSWORD_HASH_WAIT_MS", default_value_t = 2_000)]
+    pub password_hash_wait_ms: u64,
+    /// Seconds a just-rotated refresh token still works (two racing refreshes, or a
+    /// retry after a lost response); presented later, it ends its login as stolen.
+    #[arg(long, env = "REFRESH_REUSE_GRACE_SECS", default_value_t = 20)]
+    pub refresh_reuse_grace_secs: u64,
 
     /// Largest WebSocket message a client may send, in bytes; at least
     /// [`min_ws_message_bytes`] (any allowed `send`, its body fully `\u`-escaped, fits).

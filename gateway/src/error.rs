@@ -27,6 +27,9 @@ pub enum ApiError {
     /// Not allowed, with a reason that is safe to show the caller.
     #[error("{0}")]
     Refused(&'static str),
+    /// A request from another site to an endpoint the refresh cookie authenticates.
+    #[error("cross-site request refused")]
+    CrossSite,
     #[error("not found")]
     NotFound,
     /// The request was not answered within the API's time limit.
@@ -41,6 +44,9 @@ pub enum ApiError {
     /// Too many attempts; try again after this many seconds.
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// Too many password hashes are running or waiting; try again after this many seconds.
+    #[error("too busy; try again shortly")]
+    Busy { retry_after_secs: u64 },
     /// A dependency (database, Redis, Kafka) is unavailable.
     #[error("service temporarily unavailable")]
     Unavailable,
@@ -74,11 +80,13 @@ impl ApiError {
             Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             Self::Forbidden | Self::Refused(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::CrossSite => (StatusCode::FORBIDDEN, "cross_site"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -98,7 +106,7 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if let Self::TooManyRequests { retry_after_secs } = self
+        if let Self::TooManyRequests { retry_after_secs } | Self::Busy { retry_after_secs } = self
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -73,8 +73,14 @@ pub fn build_state(
     let producer = chat_core::kafka::durable_producer(&config.kafka.brokers)
         .set("message.timeout.ms", config.send_timeout_ms.to_string())
         .create()?;
-    let passwords = auth::Passwords::new(config.argon2_memory_kib, config.argon2_iterations)
+    let slots = auth::hashing::HashSlots::new(
+        config.password_hash_concurrency,
+        config.password_hash_queue,
+        Duration::from_millis(config.password_hash_wait_ms),
+    )?;
+    let passwords = auth::Passwords::new(config.argon2_memory_kib, config.argon2_iterations, slots)
         .map_err(|e| GatewayError::Startup(e.to_string()))?;
+    let sessions = auth::Sessions::new(redis.clone(), config.access_ttl_secs);
     let instance_id = config
         .instance_id
         .clone()
@@ -84,6 +90,7 @@ pub fn build_state(
     Ok(AppState(Arc::new(App {
         tokens: auth::TokenKeys::new(&config),
         passwords,
+        sessions,
         instance_id,
         pool,
         redis,
@@ -116,6 +123,9 @@ pub async fn run(
 ) -> Result<(), GatewayError> {
     let state = build_state(config, shutdown.clone())?;
     let background = presence::spawn_upkeep(state.clone());
+    let revocations = state
+        .sessions
+        .spawn_listener(&state.config.sequencer.redis_url, shutdown.clone())?;
     tracing::info!(
         gateway.instance = %state.instance_id,
         gateway.addr = %listener.local_addr()?,
@@ -136,6 +146,7 @@ pub async fn run(
         tracing::warn!("sockets still open after 10 s of shutdown");
     }
     background.abort();
+    revocations.abort();
     use rdkafka::producer::Producer;
     if let Err(error) = state.producer.flush(Duration::from_secs(5)) {
         tracing::warn!(%error, "producer flush at shutdown");

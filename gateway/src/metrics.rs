@@ -9,6 +9,8 @@ pub const SEND_SECONDS: &str = "gateway_send_duration_seconds";
 pub const FRAMES_DELIVERED: &str = "gateway_frames_delivered_total";
 pub const RESYNCS: &str = "gateway_resyncs_total";
 pub const ROOM_SUBSCRIPTIONS: &str = "gateway_room_subscriptions";
+pub const HASHES_IN_FLIGHT: &str = "gateway_password_hashes_in_flight";
+pub const HASHES_REFUSED: &str = "gateway_password_hashes_refused_total";
 
 /// The process-wide recorder (shared with whatever else runs in the process).
 pub fn handle() -> &'static PrometheusHandle {
@@ -37,5 +39,13 @@ fn describe() {
     metrics::describe_gauge!(
         ROOM_SUBSCRIPTIONS,
         "Rooms this instance is subscribed to in Redis"
+    );
+    metrics::describe_gauge!(
+        HASHES_IN_FLIGHT,
+        "Password hashes (argon2id) running now; at most PASSWORD_HASH_CONCURRENCY"
+    );
+    metrics::describe_counter!(
+        HASHES_REFUSED,
+        "Sign-ups and logins refused with 503 because every hashing slot and queue place was taken"
     );
 }

@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::auth::{Passwords, TokenKeys};
+use crate::auth::{Passwords, Sessions, TokenKeys};
 use crate::config::GatewayConfig;
 use crate::membership::Membership;
 use crate::presence::Presence;
@@ -43,7 +43,10 @@ pub struct App {
     /// Idempotent, `acks=all` producer to the messages topic.
     pub producer: FutureProducer,
     pub tokens: TokenKeys,
+    /// Bounded password hashing (`PASSWORD_HASH_*`).
     pub passwords: Passwords,
+    /// Revoked login sessions, and this instance's sockets by session.
+    pub sessions: Sessions,
     /// Per-room Redis subscriptions shared by this instance's sockets.
     pub relay: Relay,
     pub presence: Presence,

@@ -1,5 +1,6 @@
-//! Extractors: the authenticated user from `Authorization: Bearer`, and the
-//! client's address (from `X-Forwarded-For` only when a trusted proxy sent it).
+//! Extractors: the authenticated user from `Authorization: Bearer` (a valid
+//! token of a session that was not revoked), and the client's address (from
+//! `X-Forwarded-For` only when a trusted proxy sent it).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -11,11 +12,13 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// A request made with a valid access token.
+/// A request made with a valid access token of a session that was not revoked.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub id: Uuid,
     pub username: String,
+    /// The login session of the token.
+    pub sid: Uuid,
     /// When the token expires (seconds since 1970).
     pub exp: u64,
 }
@@ -34,9 +37,11 @@ impl FromRequestParts<AppState> for AuthUser {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthenticated)?;
         let claims = state.tokens.verify(token.trim())?;
+        state.sessions.ensure_active(claims.sid).await?;
         Ok(Self {
             id: claims.sub,
             username: claims.name,
+            sid: claims.sid,
             exp: claims.exp,
         })
     }

@@ -1,5 +1,5 @@
 //! Access tokens: short-lived HS256 JWTs with the algorithm pinned and
-//! `exp`, `iss`, `aud` and `sub` required.
+//! `exp`, `iss`, `aud`, `sub` and `sid` (the login session) required.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,6 +15,9 @@ use crate::error::ApiError;
 pub struct Claims {
     /// The user's id.
     pub sub: Uuid,
+    /// The login session (refresh-token family) the token belongs to: logout
+    /// and a reused refresh token revoke it, and with it this token.
+    pub sid: Uuid,
     /// The user's name at the time of issue.
     pub name: String,
     pub iss: String,
@@ -57,6 +60,7 @@ impl TokenKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&config.jwt_issuer]);
         validation.set_audience(&[&config.jwt_audience]);
+        // `sid` is required by `Claims` itself (a token without one does not decode)
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
         Self {
@@ -69,11 +73,17 @@ impl TokenKeys {
         }
     }
 
-    /// A new access token for the user, and its claims.
-    pub fn issue(&self, user: Uuid, username: &str) -> Result<(String, Claims), ApiError> {
+    /// A new access token for the user in login session `sid`, and its claims.
+    pub fn issue(
+        &self,
+        user: Uuid,
+        username: &str,
+        sid: Uuid,
+    ) -> Result<(String, Claims), ApiError> {
         let iat = now_secs();
         let claims = Claims {
             sub: user,
+            sid,
             name: username.to_owned(),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),

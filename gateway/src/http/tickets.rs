@@ -24,7 +24,8 @@ pub struct Ticket {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A ticket", body = Ticket),
-        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 401, description = "Not authenticated, or the token's session has ended (logout, reused refresh token)", body = ErrorBody),
+        (status = 503, description = "Redis is unavailable: whether the session has ended cannot be checked (fails closed)", body = ErrorBody),
     )
 )]
 pub async fn issue(
@@ -33,6 +34,7 @@ pub async fn issue(
 ) -> Result<Json<Ticket>, ApiError> {
     let claims = Claims {
         sub: user.id,
+        sid: user.sid,
         name: user.username,
         iss: String::new(),
         aud: String::new(),

@@ -111,7 +111,7 @@ pub async fn upgrade(
     let Ok(Query(connect)) = query else {
         return Err(ApiError::Unauthenticated.into());
     };
-    let holder = match ticket::redeem(&state.redis, &connect.ticket).await? {
+    let holder = match ticket::redeem(&state.redis, &state.sessions, &connect.ticket).await? {
         holder if holder.token_exp > now_secs() => holder,
         _ => return Err(ApiError::Unauthenticated.into()),
     };

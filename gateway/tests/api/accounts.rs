@@ -109,11 +109,13 @@ async fn an_unknown_user_and_a_wrong_password_get_the_same_answer() {
 }
 
 #[tokio::test]
-async fn an_account_is_throttled_after_too_many_failed_logins() {
+async fn an_account_is_throttled_at_an_address_after_too_many_failed_logins_from_it() {
     let stack = Stack::start().await;
     let gateway = stack.gateway().await;
     let user = User::sign_up(&gateway, "erin").await;
-    let limit = stack.gateway_config().login_max_failures_per_account;
+    let limit = stack
+        .gateway_config()
+        .login_max_failures_per_account_address;
 
     for attempt in 1..=limit {
         let response = log_in(&gateway, &user.username, "a wrong password").await;
@@ -147,7 +149,9 @@ async fn a_successful_login_clears_the_failure_count() {
     let stack = Stack::start().await;
     let gateway = stack.gateway().await;
     let user = User::sign_up(&gateway, "frank").await;
-    let limit = stack.gateway_config().login_max_failures_per_account;
+    let limit = stack
+        .gateway_config()
+        .login_max_failures_per_account_address;
 
     for _ in 1..limit {
         assert_eq!(

@@ -96,7 +96,7 @@ pub fn now_secs() -> u64 {
 }
 
 pub fn claims_for(user: Uuid, exp: u64) -> Value {
-    json!({ "sub": user, "name": "someone", "iss": "chat", "aud": "chat-web", "iat": now_secs(), "exp": exp })
+    json!({ "sub": user, "sid": Uuid::new_v4(), "name": "someone", "iss": "chat", "aud": "chat-web", "iat": now_secs(), "exp": exp })
 }
 
 pub fn sign(claims: &Value, algorithm: jsonwebtoken::Algorithm, secret: &str) -> String {
@@ -154,4 +154,82 @@ pub async fn history(user: &User, room: Uuid, query: &str) -> Value {
         .await;
     assert_eq!(response.status(), StatusCode::OK, "history {query}");
     json_of(response).await
+}
+
+/// A client without a cookie store whose requests come from `ip`, a loopback
+/// address such as 127.0.0.2: the gateway sees it as another client address.
+pub fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .expect("client")
+}
+
+/// Logs in with `client` (see [`client_from`]).
+pub async fn log_in_with(
+    client: &reqwest::Client,
+    gateway: &Gateway,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(gateway.url("/api/auth/login"))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("request")
+}
+
+/// Signs up with `client` (see [`client_from`]).
+pub async fn sign_up_with(client: &reqwest::Client, gateway: &Gateway) -> reqwest::Response {
+    client
+        .post(gateway.url("/api/auth/signup"))
+        .json(&json!({ "username": unique("flood"), "password": PASSWORD }))
+        .send()
+        .await
+        .expect("request")
+}
+
+pub async fn log_out_with(gateway: &Gateway, refresh_token: &str) -> reqwest::Response {
+    bare_client()
+        .post(gateway.url("/api/auth/logout"))
+        .header(COOKIE, format!("chat_refresh={refresh_token}"))
+        .send()
+        .await
+        .expect("request")
+}
+
+/// `POST /api/ws-ticket` with `access_token`.
+pub async fn ticket_with(gateway: &Gateway, access_token: &str) -> reqwest::Response {
+    bare_client()
+        .post(gateway.url("/api/ws-ticket"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// A ticket bought with `access_token`; panics unless the gateway sells one.
+pub async fn ticket_of(gateway: &Gateway, access_token: &str) -> String {
+    let response = ticket_with(gateway, access_token).await;
+    assert_eq!(response.status(), StatusCode::OK, "a ticket is sold");
+    json_of(response).await["ticket"]
+        .as_str()
+        .expect("ticket")
+        .to_owned()
+}
+
+/// The access token of a sign-up, login or refresh answer, and its refresh cookie.
+pub async fn session_of(response: reqwest::Response) -> (String, String) {
+    assert!(
+        response.status().is_success(),
+        "a session: {}",
+        response.status()
+    );
+    let refresh = refresh_token(&response);
+    let access = json_of(response).await["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    (access, refresh)
 }

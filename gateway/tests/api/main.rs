@@ -13,5 +13,7 @@ mod names;
 mod openapi;
 mod quotas;
 mod rooms;
+mod sessions;
+mod throttling;
 mod tokens;
 mod unread;

@@ -90,6 +90,8 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
     let (sends, sends_rx) = mpsc::channel(state.config.ws_max_in_flight.max(1));
     let (expiry, expiry_rx) = watch::channel(holder.token_exp);
     let done = state.shutdown.child_token();
+    // revoking the login session (logout, a reused refresh token) closes the socket with 1008
+    let session = state.sessions.register_socket(holder.sid).await;
     metrics::gauge!(m::CONNECTIONS).increment(1.0);
     tracing::debug!(user.id = %user.id, connection = %connection, "socket open");
 
@@ -117,6 +119,7 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
         sink,
         out_rx,
         expiry_rx,
+        session.revoked.clone(),
         state.clone(),
         done.clone(),
         me,
@@ -155,6 +158,7 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
     let _ = writer.await;
     finish_close(&mut stream).await;
     done.cancel();
+    drop(session);
     metrics::gauge!(m::CONNECTIONS).decrement(1.0);
     tracing::debug!(user.id = %user.id, connection = %connection, "socket closed");
 }

@@ -1,6 +1,6 @@
 //! The writing half of a connection, the only task that writes to the socket:
 //! direct frames, the rooms' feeds (in seq order, resync on a lag, a gap or
-//! another epoch), pings and the token's expiry.
+//! another epoch), pings, the token's expiry and the session's revocation.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -45,6 +45,7 @@ pub(super) async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut out: mpsc::Receiver<Outbound>,
     mut expiry: watch::Receiver<u64>,
+    revoked: CancellationToken,
     state: AppState,
     done: CancellationToken,
     me: Me,
@@ -70,6 +71,7 @@ pub(super) async fn write_loop(
                 };
             }
             () = &mut token_expired => break Some((close_code::POLICY, "token expired")),
+            () = revoked.cancelled() => break Some((close_code::POLICY, "session ended")),
             Ok(()) = expiry.changed() => {
                 token_expired.as_mut().reset(until_expiry(*expiry.borrow()));
                 continue;

@@ -1,0 +1,224 @@
+//! Sessions end: logout and a reused refresh token refuse the login's access
+//! tokens, its tickets and its sockets (on every gateway); racing refreshes
+//! both succeed; the cookie endpoints refuse cross-site requests.
+
+use reqwest::StatusCode;
+use reqwest::header::COOKIE;
+use serde_json::json;
+
+use crate::common::{Gateway, ORIGIN, Socket, Stack, WAIT};
+use crate::helpers::*;
+
+/// The close code of `socket`, which must close within the deadline (pings
+/// in between do not extend it).
+async fn close_code(socket: &mut Socket) -> Option<u16> {
+    tokio::time::timeout(WAIT, socket.closed_with())
+        .await
+        .expect("the socket is closed within the deadline")
+}
+
+#[tokio::test]
+async fn logging_out_refuses_the_sessions_access_token_and_tickets() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let (access, refresh) = session_of(sign_up(&gateway, &unique("lena"), PASSWORD).await).await;
+    let bought_before = ticket_of(&gateway, &access).await;
+
+    assert_eq!(
+        log_out_with(&gateway, &refresh).await.status(),
+        StatusCode::NO_CONTENT
+    );
+
+    let me = me_with(&gateway, &format!("Bearer {access}")).await;
+    assert_eq!(
+        me.status(),
+        StatusCode::UNAUTHORIZED,
+        "HTTP with the old token"
+    );
+    assert_eq!(json_of(me).await["error"]["code"], "unauthenticated");
+    assert_eq!(
+        ticket_with(&gateway, &access).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a ticket for the old token"
+    );
+    assert!(
+        Socket::open(gateway.addr, &bought_before, ORIGIN)
+            .await
+            .is_err(),
+        "a ticket bought before the logout no longer opens a socket"
+    );
+}
+
+#[tokio::test]
+async fn logging_out_closes_the_sessions_sockets_with_1008_on_every_gateway() {
+    let stack = Stack::start().await;
+    let first = stack.gateway().await;
+    let second = stack.gateway().await;
+    let name = unique("mona");
+    let (access, refresh) = session_of(sign_up(&first, &name, PASSWORD).await).await;
+    let (other_login, _) = session_of(log_in(&first, &name, PASSWORD).await).await;
+    let mut here = Socket::open(first.addr, &ticket_of(&first, &access).await, ORIGIN)
+        .await
+        .expect("socket on the first gateway");
+    let mut there = Socket::open(second.addr, &ticket_of(&second, &access).await, ORIGIN)
+        .await
+        .expect("socket on the second gateway");
+    let mut unrelated = Socket::open(second.addr, &ticket_of(&second, &other_login).await, ORIGIN)
+        .await
+        .expect("socket of another login");
+
+    assert_eq!(
+        log_out_with(&first, &refresh).await.status(),
+        StatusCode::NO_CONTENT
+    );
+
+    assert_eq!(
+        close_code(&mut here).await,
+        Some(1008),
+        "on the gateway that logged out"
+    );
+    assert_eq!(
+        close_code(&mut there).await,
+        Some(1008),
+        "on another gateway"
+    );
+    unrelated.send(json!({ "type": "ping", "nonce": 7 })).await;
+    assert_eq!(
+        unrelated.next_of("pong").await["nonce"],
+        7,
+        "another login of the same user stays open"
+    );
+    assert_eq!(
+        me_with(&second, &format!("Bearer {other_login}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn two_racing_refreshes_both_succeed() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let (_, first) = session_of(sign_up(&gateway, &unique("nina"), PASSWORD).await).await;
+
+    let (a, b) = tokio::join!(
+        refresh_with(&gateway, &first),
+        refresh_with(&gateway, &first)
+    );
+
+    assert_eq!(a.status(), StatusCode::OK, "one refresh");
+    assert_eq!(b.status(), StatusCode::OK, "the other, racing it");
+    for (access, next) in [session_of(a).await, session_of(b).await] {
+        assert_eq!(
+            me_with(&gateway, &format!("Bearer {access}"))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            refresh_with(&gateway, &next).await.status(),
+            StatusCode::OK,
+            "each successor works"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_retried_within_the_grace_window_succeeds() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let (_, first) = session_of(sign_up(&gateway, &unique("omar"), PASSWORD).await).await;
+    let lost = refresh_with(&gateway, &first).await;
+    assert_eq!(lost.status(), StatusCode::OK);
+
+    let retried = refresh_with(&gateway, &first).await;
+
+    assert_eq!(
+        retried.status(),
+        StatusCode::OK,
+        "a retry after a lost answer"
+    );
+    let (access, _) = session_of(retried).await;
+    assert_eq!(
+        me_with(&gateway, &format!("Bearer {access}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_reused_after_the_grace_window_ends_the_session() {
+    let stack = Stack::start().await;
+    let mut config = stack.gateway_config();
+    config.refresh_reuse_grace_secs = 0;
+    let gateway = Gateway::start(config).await;
+    let (_, first) = session_of(sign_up(&gateway, &unique("pia"), PASSWORD).await).await;
+    let (access, second) = session_of(refresh_with(&gateway, &first).await).await;
+    let mut socket = Socket::open(gateway.addr, &ticket_of(&gateway, &access).await, ORIGIN)
+        .await
+        .expect("socket");
+
+    let reused = refresh_with(&gateway, &first).await;
+
+    assert_eq!(reused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refresh_with(&gateway, &second).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the successor is revoked with its login"
+    );
+    assert_eq!(
+        me_with(&gateway, &format!("Bearer {access}"))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED,
+        "the login's access token is refused"
+    );
+    assert_eq!(
+        close_code(&mut socket).await,
+        Some(1008),
+        "its socket is closed"
+    );
+}
+
+#[tokio::test]
+async fn the_cookie_endpoints_refuse_cross_site_requests_with_403() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let (_, refresh) = session_of(sign_up(&gateway, &unique("quinn"), PASSWORD).await).await;
+
+    for path in ["/api/auth/refresh", "/api/auth/logout"] {
+        for (header, value) in [
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ] {
+            let response = bare_client()
+                .post(gateway.url(path))
+                .header(COOKIE, format!("chat_refresh={refresh}"))
+                .header(header, value)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path} {header}");
+            assert_eq!(
+                json_of(response).await["error"]["code"],
+                "cross_site",
+                "{path} {header}"
+            );
+        }
+    }
+    let same_site = bare_client()
+        .post(gateway.url("/api/auth/refresh"))
+        .header(COOKIE, format!("chat_refresh={refresh}"))
+        .header("origin", ORIGIN)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        same_site.status(),
+        StatusCode::OK,
+        "the site's own origin is served, and the refused requests used nothing up"
+    );
+}
