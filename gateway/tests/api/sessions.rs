@@ -222,3 +222,38 @@ async fn the_cookie_endpoints_refuse_cross_site_requests_with_403() {
         "the site's own origin is served, and the refused requests used nothing up"
     );
 }
+
+#[tokio::test]
+async fn an_auth_frame_renews_a_socket_only_with_a_token_of_its_own_live_session() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let name = unique("nils");
+    let (access, refresh) = session_of(sign_up(&gateway, &name, PASSWORD).await).await;
+    let (other_access, other_refresh) = session_of(log_in(&gateway, &name, PASSWORD).await).await;
+    let mut socket = Socket::open(gateway.addr, &ticket_of(&gateway, &access).await, ORIGIN)
+        .await
+        .expect("socket of the first login");
+
+    // A fresh token of the socket's own session renews it: no error.
+    let renewed = json_of(refresh_with(&gateway, &refresh).await).await["access_token"]
+        .as_str()
+        .expect("a renewed access token")
+        .to_owned();
+    socket.send(json!({"type": "auth", "token": renewed})).await;
+    socket.send(json!({"type": "ping", "nonce": 1})).await;
+    socket.next_of("pong").await;
+
+    // A token of another login of the same user, which has ended since: refused.
+    assert_eq!(
+        log_out_with(&gateway, &other_refresh).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    socket
+        .send(json!({"type": "auth", "token": other_access}))
+        .await;
+    let refused = socket.next_of("error").await;
+    assert_eq!(
+        refused["code"], "unauthenticated",
+        "a token of an ended session renews nothing: {refused}"
+    );
+}

@@ -133,6 +133,7 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
     let mut reader = Reader {
         state: &state,
         user: &user,
+        sid: holder.sid,
         connection: &connection,
         out,
         sends,

@@ -55,6 +55,8 @@ fn close_for(error: &axum::Error) -> Option<(u16, &'static str)> {
 pub(super) struct Reader<'a> {
     pub(super) state: &'a AppState,
     pub(super) user: &'a UserRef,
+    /// The login session the socket was opened for: only its tokens renew it.
+    pub(super) sid: Uuid,
     pub(super) connection: &'a str,
     pub(super) out: mpsc::Sender<Outbound>,
     pub(super) sends: mpsc::Sender<SendRequest>,
@@ -176,7 +178,11 @@ impl Reader<'_> {
             ClientFrame::Typing { room } => self.typing(room).await,
             ClientFrame::Ping { nonce } => self.text(encode(&ServerFrame::Pong { nonce })).await,
             ClientFrame::Auth { token } => match self.state.tokens.verify(&token) {
-                Ok(claims) if claims.sub == self.user.id => {
+                Ok(claims)
+                    if claims.sub == self.user.id
+                        && claims.sid == self.sid
+                        && self.state.sessions.ensure_active(claims.sid).await.is_ok() =>
+                {
                     let _ = self.expiry.send(claims.exp);
                 }
                 _ => {
