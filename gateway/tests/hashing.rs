@@ -17,6 +17,18 @@ use uuid::Uuid;
 
 const IN_FLIGHT: &str = "gateway_password_hashes_in_flight";
 
+/// Counts the events logged at WARN or above (the test installs it before
+/// the gateway starts; the process's only subscriber).
+struct Loud(Arc<AtomicU64>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Loud {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if *event.metadata().level() <= tracing::Level::WARN {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
 /// The in-flight gauge as `/metrics` shows it, if it is there.
 async fn in_flight(client: &reqwest::Client, metrics_url: &str) -> Option<u64> {
     let text = client
@@ -34,6 +46,12 @@ async fn in_flight(client: &reqwest::Client, metrics_url: &str) -> Option<u64> {
 
 #[tokio::test]
 async fn a_sign_up_flood_gets_prompt_503s_and_never_more_hashes_than_the_limit() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let loud = Arc::new(AtomicU64::new(0));
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(Loud(loud.clone())),
+    )
+    .expect("the first subscriber of this test binary");
     let stack = Stack::start().await;
     let mut config = stack.gateway_config();
     config.password_hash_concurrency = 1;
@@ -112,5 +130,13 @@ async fn a_sign_up_flood_gets_prompt_503s_and_never_more_hashes_than_the_limit()
     assert!(
         peak.load(Ordering::SeqCst) <= 1,
         "never more hashes at once than PASSWORD_HASH_CONCURRENCY"
+    );
+    // A refusal a client can cause at will is counted (the metric), not
+    // logged once per request: a flood must not become a log flood.
+    assert_eq!(
+        loud.load(Ordering::SeqCst),
+        0,
+        "warnings or errors logged during a flood of {} refusals",
+        answers.len() - created
     );
 }
