@@ -85,6 +85,14 @@ pub fn router(state: AppState) -> Router {
         // turned a sign-up flood into thousands of log lines a second.
         .layer(
             TraceLayer::new_for_http()
+                // the path only: a query can hold a secret (`/ws?ticket=…`)
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    tracing::debug_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
