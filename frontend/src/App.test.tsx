@@ -91,4 +91,37 @@ describe('App', () => {
     act(() => ws.drop(1006));
     expect(byRole(container, 'status').textContent).toMatch(/^Reconnecting…/);
   });
+
+  it('puts the open room in the address, reopens it on a reload, and goes back to the list on Back', async () => {
+    window.history.replaceState(null, '', '/');
+    const first = fakeServer(true);
+    const app = render(<App api={first.api} />);
+    await settle();
+    act(() => FakeWebSocket.latest().receive(hello()));
+    click(byRole(app.container, 'button', '#general, 2 unread'));
+    await settle();
+    expect(window.location.pathname).toBe(`/r/${ROOM}`);
+    app.unmount();
+
+    // A reload: a new app on the same address opens the room by itself.
+    const second = fakeServer(true);
+    const { container } = render(<App api={second.api} />);
+    await settle();
+    act(() => FakeWebSocket.latest().receive(hello()));
+    await settle();
+    expect(container.querySelector('#room-title')?.textContent).toBe('#general');
+    expect(container.querySelector('.shell')?.getAttribute('data-pane')).toBe('room');
+
+    // The phone's Back button.
+    act(() => {
+      window.history.back();
+    });
+    await act(async () => {
+      await vi.waitFor(() => {
+        if (window.location.pathname !== '/') throw new Error('still on the room');
+      });
+      await vi.advanceTimersByTimeAsync(10);
+    });
+    expect(container.querySelector('.shell')?.getAttribute('data-pane')).toBe('list');
+  });
 });

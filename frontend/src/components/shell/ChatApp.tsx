@@ -1,10 +1,12 @@
 // The signed-in app: one controller (socket, stores) for the session, the
-// room list beside the open room, the connection banner above them.
+// room list beside the open room (whose address is in the URL), the
+// connection banner above them.
 import { useEffect, useState } from 'react';
 import type { ChatApi } from '../../api/endpoints';
 import { ChatSocket, siteWebSocketUrl } from '../../api/socket';
 import { ChatContext, useChat, useController } from '../../chat/context';
 import { ChatController } from '../../chat/controller';
+import { bindRoute } from '../../chat/route';
 import type { UserRef } from '../../wire';
 import { RoomView } from '../room/RoomView';
 import { Sidebar } from '../sidebar/Sidebar';
@@ -41,6 +43,7 @@ export function ChatApp({ api, me, onLoggedOut }: Props) {
 
   useEffect(() => {
     controller.start();
+    const unroute = bindRoute(controller);
     const visibility = () => controller.visibilityChanged();
     const online = () => controller.retryConnection();
     document.addEventListener('visibilitychange', visibility);
@@ -48,6 +51,7 @@ export function ChatApp({ api, me, onLoggedOut }: Props) {
     return () => {
       document.removeEventListener('visibilitychange', visibility);
       window.removeEventListener('online', online);
+      unroute();
       controller.stop();
     };
   }, [controller]);
