@@ -124,4 +124,31 @@ describe('App', () => {
     });
     expect(container.querySelector('.shell')?.getAttribute('data-pane')).toBe('list');
   });
+
+  it('says at once when the browser goes offline, and reconnects at once when it is back', async () => {
+    const { api } = fakeServer(true);
+    const { container } = render(<App api={api} />);
+    await settle();
+    const ws = FakeWebSocket.latest();
+    act(() => ws.receive(hello()));
+    expect(byRole(container, 'status').textContent).toBe('');
+
+    act(() => {
+      window.dispatchEvent(new Event('offline'));
+    });
+    expect(byRole(container, 'status').textContent).toMatch(/^You are offline\. Reconnecting…/);
+    expect(ws.closedWith).toBe(4000);
+
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(60_000);
+    });
+    const opened = FakeWebSocket.instances.length;
+    await act(async () => {
+      window.dispatchEvent(new Event('online'));
+      await vi.advanceTimersByTimeAsync(10);
+    });
+    expect(FakeWebSocket.instances.length).toBe(opened + 1);
+    act(() => FakeWebSocket.latest().receive(hello()));
+    expect(byRole(container, 'status').textContent).toBe('');
+  });
 });

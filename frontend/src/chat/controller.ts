@@ -2,7 +2,8 @@
 // one observable state for the UI. Room feeds: history first, then `subscribe`
 // with the resume point; on every (re)connect each open room is subscribed
 // again from its last seq and epoch; a `resync` reloads history, then
-// subscribes again. Own messages are resent with the same client_msg_id. The
+// subscribes again. Own messages are resent with the same client_msg_id, by
+// themselves on reconnect (also those that failed for want of an answer). The
 // bot's drafts are shown until their message arrives; they go with the feed.
 import type { ChatApi } from '../api/endpoints';
 import type { ConnectionState, SocketEvents } from '../api/socket';
@@ -12,8 +13,8 @@ import {
   selectNextDraftExpiry,
   selectOldestSeq,
   selectPending,
+  selectResendable,
   selectTimeline,
-  selectUnconfirmed,
   type MessagesAction,
 } from '../store/messages';
 import type { ClientFrame, NewRoomKind, Room, ServerFrame, ServerFrameOf, UserRef } from '../wire';
@@ -31,6 +32,7 @@ export interface SocketLike {
   stop(): void;
   send(frame: ClientFrame): boolean;
   retryNow(): void;
+  networkChanged(online: boolean): void;
 }
 
 export interface ChatControllerDeps {
@@ -142,6 +144,11 @@ export class ChatController {
 
   retryConnection(): void {
     this.socket.retryNow();
+  }
+
+  /** The browser's `online` / `offline` events. */
+  networkChanged(online: boolean): void {
+    this.socket.networkChanged(online);
   }
 
   /** The page became visible again: what is on screen is read. */
@@ -318,7 +325,7 @@ export class ChatController {
       void this.feeds.resync(room, 'newest');
       return;
     }
-    this.outbox.resend(room, selectUnconfirmed(this.state.messages, room));
+    this.outbox.resend(room, selectResendable(this.state.messages, room));
   }
 
   private onMessage(frame: ServerFrameOf<'message'>): void {

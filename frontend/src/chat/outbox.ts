@@ -39,9 +39,12 @@ export class Outbox {
     );
   }
 
-  /** Sends every message of the room still waiting (its feed is live again). */
+  /** Sends every message of the room still waiting, or failed for want of an answer (its feed is live again). */
   resend(room: string, waiting: readonly PendingMessage[]): void {
-    for (const pending of waiting) this.transmit(room, pending.clientMsgId);
+    for (const pending of waiting) {
+      if (pending.state === 'failed') this.retry(room, pending.clientMsgId);
+      else this.transmit(room, pending.clientMsgId);
+    }
   }
 
   retry(room: string, clientMsgId: string): void {

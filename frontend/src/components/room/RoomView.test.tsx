@@ -35,7 +35,7 @@ async function openRoom(info: MyRoom = general) {
     me: ALICE,
     createSocket: (e) => {
       events = e;
-      return { start: () => {}, stop: () => {}, retryNow: () => {}, send: (f) => (sent.push(f), true) };
+      return { start: () => {}, stop: () => {}, retryNow: () => {}, networkChanged: () => {}, send: (f) => (sent.push(f), true) };
     },
   });
   await act(async () => {

@@ -45,12 +45,16 @@ export function ChatApp({ api, me, onLoggedOut }: Props) {
     controller.start();
     const unroute = bindRoute(controller);
     const visibility = () => controller.visibilityChanged();
-    const online = () => controller.retryConnection();
+    const online = () => controller.networkChanged(true);
+    const offline = () => controller.networkChanged(false);
+    if (!navigator.onLine) offline();
     document.addEventListener('visibilitychange', visibility);
     window.addEventListener('online', online);
+    window.addEventListener('offline', offline);
     return () => {
       document.removeEventListener('visibilitychange', visibility);
       window.removeEventListener('online', online);
+      window.removeEventListener('offline', offline);
       unroute();
       controller.stop();
     };
