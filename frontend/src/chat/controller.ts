@@ -228,7 +228,7 @@ export class ChatController {
       const page = await this.api.history(room, { before, limit: PAGE_SIZE });
       this.dispatch({ type: 'history/loaded', room, page, direction: 'older' });
     } catch (error) {
-      this.notify(errorText(error, 'Could not load older messages.'));
+      this.notify(errorText(error, 'Could not load older messages.', 'room'));
     } finally {
       this.set({ loadingOlder: { ...this.state.loadingOlder, [room]: false } });
     }
@@ -372,7 +372,7 @@ export class ChatController {
       case 'too_many_rooms':
         return this.setFeed(room, { status: 'error', error: 'Too many rooms are open at once. Leave one and try again.' });
       default:
-        return this.setFeed(room, { status: 'error', error: frame.message });
+        return this.setFeed(room, { status: 'error', error: 'The server refused to follow this room.' });
     }
   }
 
