@@ -151,4 +151,20 @@ describe('App', () => {
     act(() => FakeWebSocket.latest().receive(hello()));
     expect(byRole(container, 'status').textContent).toBe('');
   });
+
+  it('leaves the room’s address on logging out (the next user starts from the list)', async () => {
+    window.history.replaceState(null, '', '/');
+    const { api } = fakeServer(true);
+    const { container } = render(<App api={api} />);
+    await settle();
+    act(() => FakeWebSocket.latest().receive(hello()));
+    click(byRole(container, 'button', '#general, 2 unread'));
+    await settle();
+    expect(window.location.pathname).toBe(`/r/${ROOM}`);
+    click(byRole(container, 'button', 'Log out'));
+    await settle();
+    expect(container.querySelector('h1')?.textContent).toBe('Log in');
+    expect(window.location.pathname).toBe('/');
+  });
 });
+

@@ -62,6 +62,8 @@ export function ChatApp({ api, me, onLoggedOut }: Props) {
 
   async function logOut() {
     controller.stop();
+    // The next login starts from the list, not from this user's room.
+    window.history.replaceState(null, '', '/');
     try {
       await api.logOut();
     } finally {
