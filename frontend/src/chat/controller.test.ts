@@ -4,6 +4,7 @@ import type { SocketEvents } from '../api/socket';
 import type { ClientFrame, HistoryPage, MyRoom, ServerFrameOf } from '../wire';
 import { ChatController, type SocketLike } from './controller';
 import { SEND_TIMEOUT_MS, UNAVAILABLE_RESEND_MS } from './outbox';
+import { RETRY_FEED_MS } from './feeds';
 import { ALICE, BOB, EPOCH, OTHER_ROOM, ROOM, message, page, range } from '../test/fixtures';
 import { hello } from '../test/fakeSocket';
 import { selectTimeline } from '../store/messages';
@@ -182,6 +183,22 @@ describe('reconnecting', () => {
     t.controller.networkChanged(true);
     expect(t.socket.networkChanged).toHaveBeenNthCalledWith(1, false);
     expect(t.socket.networkChanged).toHaveBeenNthCalledWith(2, true);
+  });
+});
+
+describe('a refused subscribe', () => {
+  it('past the resume limit (rate_limited) says so in words and subscribes again later by itself', async () => {
+    const t = setup();
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.subscribes()).toHaveLength(1);
+    t.frame({ type: 'error', code: 'rate_limited', message: 'too many resuming subscribes', room: ROOM });
+    const feed = t.controller.getState().feeds[ROOM];
+    expect(feed?.status).toBe('error');
+    expect(feed?.error).toBe('Too many rooms are being resumed at once; trying again…');
+    await vi.advanceTimersByTimeAsync(RETRY_FEED_MS);
+    expect(t.subscribes()).toHaveLength(2);
   });
 });
 

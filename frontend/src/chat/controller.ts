@@ -364,9 +364,15 @@ export class ChatController {
       case 'not_subscribed':
         return this.feeds.subscribe(room);
       case 'unavailable':
-        this.setFeed(room, { status: 'error', error: 'The room is unavailable right now; trying again…' });
+      case 'rate_limited': {
+        const error =
+          frame.code === 'unavailable'
+            ? 'The room is unavailable right now; trying again…'
+            : 'Too many rooms are being resumed at once; trying again…';
+        this.setFeed(room, { status: 'error', error });
         this.later(() => this.feeds.start(room), RETRY_FEED_MS);
         return;
+      }
       case 'forbidden':
         return this.setFeed(room, { status: 'error', error: 'You are not a member of this room.' });
       case 'too_many_rooms':
