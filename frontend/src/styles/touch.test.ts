@@ -48,7 +48,7 @@ describe('touch targets', () => {
 
   it('buttons, fields, disclosure summaries and choices declare at least 44 px of height', () => {
     expect(all.length, 'rules read from the style sheets').toBeGreaterThan(50);
-    for (const base of ['button', 'summary', 'textarea', '.kind-choice label']) {
+    for (const base of ['button', 'summary', 'textarea', '.kind-choice label', '.skip-link']) {
       const heights = all
         .filter((r) => r.selectors.some((s) => s === base || s.startsWith(`${base}:not(`)))
         .map((r) => r.declarations.get('min-height'))
