@@ -1,7 +1,7 @@
-//! Sentences for people from failed calls and refused frames: chosen by the
-//! error's code (and status), never by the server's text, except where that
-//! text is the explanation (`invalid`: why a name was refused; `conflict`),
-//! and then made a sentence.
+// Sentences for people from failed calls and refused frames: chosen by the
+// error's code (and status), never by the server's text, except where that
+// text is the explanation (`invalid`: why a name was refused; `conflict`),
+// and then made a sentence.
 import { ApiError } from '../api/http';
 
 /** What the caller was doing, for the codes whose meaning depends on it. */

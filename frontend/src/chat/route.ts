@@ -1,7 +1,7 @@
-//! The open room in the address bar: `/r/<room id>` for a room, `/` for the
-//! list. Opening a room from the list pushes an entry (so Back, on a phone,
-//! returns to the list); switching rooms replaces it; a reload or a shared
-//! link opens the room of the address; Back and Forward open what they name.
+// The open room in the address bar: `/r/<room id>` for a room, `/` for the
+// list. Opening a room from the list pushes an entry (so Back, on a phone,
+// returns to the list); switching rooms replaces it; a reload or a shared
+// link opens the room of the address; Back and Forward open what they name.
 
 const ROOM_PATH = /^\/r\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/?$/i;
 

@@ -1,5 +1,5 @@
-//! Why a room's messages cannot be shown, with what can be done: try again,
-//! or join (a shared link to a room the caller is not a member of yet).
+// Why a room's messages cannot be shown, with what can be done: try again,
+// or join (a shared link to a room the caller is not a member of yet).
 import { useState } from 'react';
 import { useChat, useController } from '../../chat/context';
 import { errorText } from '../../chat/errors';

@@ -6,8 +6,8 @@ import { useNow } from '../common/useNow';
 export function ConnectionBanner() {
   const connection = useChat((s) => s.connection);
   const controller = useController();
-  const offline = connection.offline === true;
-  const down = offline || connection.status === 'connecting' || connection.status === 'reconnecting';
+  const down = connection.status === 'connecting' || connection.status === 'reconnecting';
+  const offline = down && connection.offline === true;
   const now = useNow(connection.retryAt !== null);
   const seconds = connection.retryAt === null ? 0 : Math.max(0, Math.ceil((connection.retryAt - now) / 1000));
 
