@@ -34,5 +34,7 @@ export default defineConfig({
     environment: 'node',
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
+    // Style sheets stay empty in tests, but for their text asked as `?raw` (src/styles/touch.test.ts).
+    css: { include: [/\.css\?raw$/] },
   },
 });

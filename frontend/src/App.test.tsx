@@ -91,4 +91,80 @@ describe('App', () => {
     act(() => ws.drop(1006));
     expect(byRole(container, 'status').textContent).toMatch(/^Reconnecting…/);
   });
+
+  it('puts the open room in the address, reopens it on a reload, and goes back to the list on Back', async () => {
+    window.history.replaceState(null, '', '/');
+    const first = fakeServer(true);
+    const app = render(<App api={first.api} />);
+    await settle();
+    act(() => FakeWebSocket.latest().receive(hello()));
+    click(byRole(app.container, 'button', '#general, 2 unread'));
+    await settle();
+    expect(window.location.pathname).toBe(`/r/${ROOM}`);
+    app.unmount();
+
+    // A reload: a new app on the same address opens the room by itself.
+    const second = fakeServer(true);
+    const { container } = render(<App api={second.api} />);
+    await settle();
+    act(() => FakeWebSocket.latest().receive(hello()));
+    await settle();
+    expect(container.querySelector('#room-title')?.textContent).toBe('#general');
+    expect(container.querySelector('.shell')?.getAttribute('data-pane')).toBe('room');
+
+    // The phone's Back button.
+    act(() => {
+      window.history.back();
+    });
+    await act(async () => {
+      await vi.waitFor(() => {
+        if (window.location.pathname !== '/') throw new Error('still on the room');
+      });
+      await vi.advanceTimersByTimeAsync(10);
+    });
+    expect(container.querySelector('.shell')?.getAttribute('data-pane')).toBe('list');
+  });
+
+  it('says at once when the browser goes offline, and reconnects at once when it is back', async () => {
+    const { api } = fakeServer(true);
+    const { container } = render(<App api={api} />);
+    await settle();
+    const ws = FakeWebSocket.latest();
+    act(() => ws.receive(hello()));
+    expect(byRole(container, 'status').textContent).toBe('');
+
+    act(() => {
+      window.dispatchEvent(new Event('offline'));
+    });
+    expect(byRole(container, 'status').textContent).toMatch(/^You are offline\. Reconnecting…/);
+    expect(ws.closedWith).toBe(4000);
+
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(60_000);
+    });
+    const opened = FakeWebSocket.instances.length;
+    await act(async () => {
+      window.dispatchEvent(new Event('online'));
+      await vi.advanceTimersByTimeAsync(10);
+    });
+    expect(FakeWebSocket.instances.length).toBe(opened + 1);
+    act(() => FakeWebSocket.latest().receive(hello()));
+    expect(byRole(container, 'status').textContent).toBe('');
+  });
+
+  it('leaves the room’s address on logging out (the next user starts from the list)', async () => {
+    window.history.replaceState(null, '', '/');
+    const { api } = fakeServer(true);
+    const { container } = render(<App api={api} />);
+    await settle();
+    act(() => FakeWebSocket.latest().receive(hello()));
+    click(byRole(container, 'button', '#general, 2 unread'));
+    await settle();
+    expect(window.location.pathname).toBe(`/r/${ROOM}`);
+    click(byRole(container, 'button', 'Log out'));
+    await settle();
+    expect(container.querySelector('h1')?.textContent).toBe('Log in');
+    expect(window.location.pathname).toBe('/');
+  });
 });
+

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from './http';
-import { ChatSocket, type ConnectionState, type SocketDeps } from './socket';
+import { ChatSocket, PING_EVERY_MS, PONG_WAIT_MS, type ConnectionState, type SocketDeps } from './socket';
 import { backoffDelay } from './backoff';
 import { FakeWebSocket, hello } from '../test/fakeSocket';
 
@@ -145,6 +145,7 @@ describe('ChatSocket', () => {
     socket.start();
     await vi.advanceTimersByTimeAsync(0);
     const ws = FakeWebSocket.latest();
+    ws.autoPong = true;
     ws.receive(hello(1_000_000));
     await vi.advanceTimersByTimeAsync(13 * 60_000);
     expect(ws.sentOfType('auth')).toEqual([]);
@@ -162,10 +163,56 @@ describe('ChatSocket', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(ws.sentOfType('ping')).toEqual([{ type: 'ping', nonce: 1 }]);
     ws.receive({ type: 'pong', nonce: 1 });
-    await vi.advanceTimersByTimeAsync(3_000);
+    await vi.advanceTimersByTimeAsync(1_000 + PONG_WAIT_MS);
     expect(ws.closedWith).toBe(4000);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(FakeWebSocket.instances).toHaveLength(2);
+  });
+
+  it('finds a dead connection within 5 s, however long the server’s heartbeat', async () => {
+    const { socket, states } = setup();
+    socket.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const ws = FakeWebSocket.latest();
+    ws.receive(hello(20_000));
+    // Alive while it answers: 30 s of pongs.
+    for (let t = 0; t < 30_000; t += 500) {
+      await vi.advanceTimersByTimeAsync(500);
+      for (const ping of ws.sentOfType('ping').slice(ws.sentOfType('pong-seen').length)) {
+        ws.receive({ type: 'pong', nonce: (ping as { nonce: number }).nonce });
+        ws.sent.push({ type: 'pong-seen' });
+      }
+    }
+    expect(ws.closedWith).toBeNull();
+    expect(ws.sentOfType('ping').length).toBeGreaterThanOrEqual(14);
+    // Then the network goes: no answer any more.
+    await vi.advanceTimersByTimeAsync(PING_EVERY_MS + PONG_WAIT_MS);
+    expect(PING_EVERY_MS + PONG_WAIT_MS).toBeLessThanOrEqual(5_000);
+    expect(ws.closedWith).toBe(4000);
+    expect(states.at(-1)?.status).toBe('reconnecting');
+  });
+
+  it('drops the connection at once when the browser goes offline, and reconnects at once when it is back', async () => {
+    const { socket, states } = setup();
+    socket.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const ws = FakeWebSocket.latest();
+    ws.receive(hello());
+    socket.networkChanged(false);
+    expect(ws.closedWith).toBe(4000);
+    expect(states.at(-1)).toMatchObject({ status: 'reconnecting', offline: true });
+    // Attempts fail meanwhile, and the backoff grows.
+    for (let i = 0; i < 4; i++) {
+      await vi.advanceTimersByTimeAsync(30_000);
+      FakeWebSocket.latest().drop(1006);
+    }
+    const before = FakeWebSocket.instances.length;
+    socket.networkChanged(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeWebSocket.instances).toHaveLength(before + 1);
+    expect(states.at(-1)).toMatchObject({ status: 'reconnecting', offline: false, attempt: 0 });
+    FakeWebSocket.latest().receive(hello());
+    expect(states.at(-1)).toMatchObject({ status: 'online', offline: false });
   });
 
   it('refuses to send before hello, and paces bursts of control frames', async () => {
@@ -178,8 +225,8 @@ describe('ChatSocket', () => {
     for (let i = 0; i < 100; i += 1) socket.send({ type: 'subscribe', room: ROOM, last_seq: i });
     expect(ws.sent.length).toBeLessThanOrEqual(40);
     await vi.advanceTimersByTimeAsync(5_000);
-    expect(ws.sent).toHaveLength(100);
-    expect((ws.sent.at(-1) as { last_seq: number }).last_seq).toBe(99);
+    expect(ws.sentOfType('subscribe')).toHaveLength(100);
+    expect((ws.sentOfType('subscribe').at(-1) as { last_seq: number }).last_seq).toBe(99);
   });
 
   it('sends message frames at once, whatever the pace of control frames', async () => {

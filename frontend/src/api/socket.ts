@@ -1,7 +1,9 @@
 // The WebSocket connection manager: buys a ticket, opens `/ws` with the
 // `chat.v1` subprotocol, reconnects with backoff, keeps the connection's token
-// fresh with `auth` frames, watches liveness with pings, paces control frames
-// under the server's limit, and reports its state for the banner.
+// fresh with `auth` frames, finds a dead connection within about 5 s with
+// pings of its own, drops it at once when the browser goes offline and
+// reconnects at once when it comes back, paces control frames under the
+// server's limit, and reports its state for the banner.
 import { parseServerFrame, type ClientFrame, type ServerFrame, type ServerFrameOf } from '../wire';
 import { ApiError } from './http';
 import { backoffDelay, TokenBucket } from './backoff';
@@ -16,6 +18,8 @@ export interface ConnectionState {
   readonly attempt: number;
   /** When the next attempt starts (ms since 1970), while reconnecting. */
   readonly retryAt: number | null;
+  /** The browser says there is no network (`offline` event). */
+  readonly offline?: boolean;
 }
 
 export interface SocketDeps {
@@ -46,6 +50,14 @@ const AUTH_AHEAD_MS = 60_000;
 const GOING_AWAY = 1001;
 /** Our own close code for a connection that stopped answering. */
 const CLOSE_DEAD = 4000;
+/**
+ * A ping at least this often (the server's `heartbeat_ms` if shorter), and a
+ * connection that has not answered one within PONG_WAIT_MS is dead: a dropped
+ * network is noticed within PING_EVERY_MS + PONG_WAIT_MS (the server's own
+ * WebSocket pings are answered by the browser, unseen by the page).
+ */
+export const PING_EVERY_MS = 2_000;
+export const PONG_WAIT_MS = 3_000;
 /** Non-send frames: the server allows 20/s, bursts of 60; stay under. */
 const CONTROL_BURST = 40;
 const CONTROL_PER_SEC = 15;
@@ -64,6 +76,9 @@ export class ChatSocket {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private authTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private pongTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingSentAt = 0;
+  private offline = false;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private lastHeard = 0;
   private nonce = 0;
@@ -108,6 +123,31 @@ export class ChatSocket {
   /** Skips the wait of a pending reconnect (the banner's button, the browser coming online). */
   retryNow(): void {
     if (!this.stopped) void this.connect();
+  }
+
+  /**
+   * The browser's `online`/`offline` events. Offline, the connection is dead
+   * or about to be: dropped at once (the banner shows at once); attempts go
+   * on with backoff, in case the browser is wrong. Online: reconnect at once.
+   */
+  networkChanged(online: boolean): void {
+    this.offline = !online;
+    if (online) {
+      // An attempt begun offline may hang: start afresh.
+      const pending = this.ws;
+      if (pending !== null && !this.ready) {
+        this.ws = null;
+        this.teardown();
+        pending.close(CLOSE_DEAD, 'network changed');
+      }
+      this.attempt = 0;
+      this.setState({ ...this.state });
+      this.retryNow();
+      return;
+    }
+    const ws = this.ws;
+    if (ws !== null) this.dropDead(ws);
+    else this.setState({ ...this.state });
   }
 
   /**
@@ -203,20 +243,37 @@ export class ChatSocket {
     this.retryTimer = setTimeout(() => void this.connect(), delay);
   }
 
-  /** Pings every heartbeat; a connection silent for two heartbeats is dead (a sleeping laptop, a lost route). */
+  /**
+   * Pings every PING_EVERY_MS (or heartbeat, if shorter); a ping not answered
+   * (nothing heard since it went) within PONG_WAIT_MS means a dead connection
+   * (a lost network, a sleeping laptop, a lost route).
+   */
   private startHeartbeat(heartbeatMs: number): void {
     clearInterval(this.heartbeat);
-    this.heartbeat = setInterval(() => {
-      const ws = this.ws;
-      if (ws !== null && this.now() - this.lastHeard > 2 * heartbeatMs) {
-        ws.close(CLOSE_DEAD, 'no answer');
-        // A dead connection's close handshake may never finish: do not wait for it.
-        this.closed(ws, CLOSE_DEAD);
-        return;
-      }
-      this.nonce += 1;
-      this.send({ type: 'ping', nonce: this.nonce });
-    }, heartbeatMs);
+    this.heartbeat = setInterval(() => this.ping(), Math.min(heartbeatMs, PING_EVERY_MS));
+  }
+
+  private ping(): void {
+    const ws = this.ws;
+    if (ws === null || !this.ready) return;
+    this.nonce += 1;
+    // Past the pacing queue: one frame every 2 s, and its answer times the connection.
+    ws.send(JSON.stringify({ type: 'ping', nonce: this.nonce } satisfies ClientFrame));
+    // The deadline of the oldest ping not answered yet stands.
+    if (this.pongTimer !== undefined && this.lastHeard < this.pingSentAt) return;
+    clearTimeout(this.pongTimer);
+    const sentAt = this.now();
+    this.pingSentAt = sentAt;
+    this.pongTimer = setTimeout(() => {
+      this.pongTimer = undefined;
+      if (this.ws === ws && this.lastHeard < sentAt) this.dropDead(ws);
+    }, PONG_WAIT_MS);
+  }
+
+  private dropDead(ws: WebSocket): void {
+    ws.close(CLOSE_DEAD, 'no answer');
+    // A dead connection's close handshake may never finish: do not wait for it.
+    this.closed(ws, CLOSE_DEAD);
   }
 
   /** Sends a fresher token before the connection's one expires (else the server closes with 1008). */
@@ -262,11 +319,13 @@ export class ChatSocket {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     clearInterval(this.heartbeat);
+    clearTimeout(this.pongTimer);
+    this.pongTimer = undefined;
   }
 
   private setState(state: ConnectionState): void {
-    this.state = state;
-    this.events.onState(state);
+    this.state = { ...state, offline: this.offline };
+    this.events.onState(this.state);
   }
 }
 

@@ -4,6 +4,7 @@ import type { SocketEvents } from '../api/socket';
 import type { ClientFrame, HistoryPage, MyRoom, ServerFrameOf } from '../wire';
 import { ChatController, type SocketLike } from './controller';
 import { SEND_TIMEOUT_MS, UNAVAILABLE_RESEND_MS } from './outbox';
+import { RETRY_FEED_MS } from './feeds';
 import { ALICE, BOB, EPOCH, OTHER_ROOM, ROOM, message, page, range } from '../test/fixtures';
 import { hello } from '../test/fakeSocket';
 import { selectTimeline } from '../store/messages';
@@ -28,6 +29,7 @@ function setup(history: (room: string, query: { before?: number; after?: number;
     start: vi.fn(),
     stop: vi.fn(),
     retryNow: vi.fn(),
+    networkChanged: vi.fn(),
     send: (frame) => {
       if (!ready) return false;
       sent.push(frame);
@@ -60,7 +62,7 @@ function setup(history: (room: string, query: { before?: number; after?: number;
   const frame = (f: Parameters<SocketEvents['onFrame']>[0]) => events.onFrame(f);
   const subscribes = () => sent.filter((f) => f.type === 'subscribe');
   const sends = () => sent.filter((f) => f.type === 'send');
-  return { controller, api, sent, connect, disconnect, frame, subscribes, sends };
+  return { controller, api, socket, sent, connect, disconnect, frame, subscribes, sends };
 }
 
 beforeEach(() => {
@@ -133,6 +135,70 @@ describe('reconnecting', () => {
     const resent = t.sends();
     expect(resent).toHaveLength(2);
     expect(resent[1]).toEqual(first);
+  });
+
+  it('resends by itself, under the same client_msg_id, a message that failed for want of an answer', async () => {
+    const t = setup();
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online: [] });
+    t.controller.send(ROOM, 'hello');
+    const [first] = t.sends();
+    // The connection died unnoticed: no ack in time.
+    await vi.advanceTimersByTimeAsync(SEND_TIMEOUT_MS);
+    const pending = () => selectTimeline(t.controller.getState().messages, ROOM).pending;
+    expect(pending()[0]).toMatchObject({ state: 'failed', error: { code: 'timeout' } });
+
+    t.disconnect();
+    t.connect();
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online: [] });
+    expect(t.sends()).toEqual([first, first]);
+    expect(pending()[0]?.state).toBe('sending');
+    const id = (first as { client_msg_id: string }).client_msg_id;
+    t.frame({ type: 'ack', room: ROOM, client_msg_id: id, id: message(11).id, seq: 11, epoch: EPOCH });
+    t.frame({ type: 'message', ...message(11, { sender: ALICE, client_msg_id: id, body: 'hello' }) });
+    expect(pending()).toEqual([]);
+    expect(selectTimeline(t.controller.getState().messages, ROOM).messages.filter((m) => m.client_msg_id === id)).toHaveLength(1);
+  });
+
+  it('does not resend by itself a message the server refused', async () => {
+    const t = setup();
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online: [] });
+    t.controller.send(ROOM, 'hello');
+    const id = (t.sends()[0] as { client_msg_id: string }).client_msg_id;
+    t.frame({ type: 'error', code: 'invalid', message: 'no', room: ROOM, client_msg_id: id });
+    t.disconnect();
+    t.connect();
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online: [] });
+    expect(t.sends()).toHaveLength(1);
+  });
+
+  it('passes the browser’s online and offline events to the socket', () => {
+    const t = setup();
+    t.controller.networkChanged(false);
+    t.controller.networkChanged(true);
+    expect(t.socket.networkChanged).toHaveBeenNthCalledWith(1, false);
+    expect(t.socket.networkChanged).toHaveBeenNthCalledWith(2, true);
+  });
+});
+
+describe('a refused subscribe', () => {
+  it('past the resume limit (rate_limited) says so in words and subscribes again later by itself', async () => {
+    const t = setup();
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.subscribes()).toHaveLength(1);
+    t.frame({ type: 'error', code: 'rate_limited', message: 'too many resuming subscribes', room: ROOM });
+    const feed = t.controller.getState().feeds[ROOM];
+    expect(feed?.status).toBe('error');
+    expect(feed?.error).toBe('Too many rooms are being resumed at once; trying again…');
+    await vi.advanceTimersByTimeAsync(RETRY_FEED_MS);
+    expect(t.subscribes()).toHaveLength(2);
   });
 });
 

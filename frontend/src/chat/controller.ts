@@ -2,7 +2,8 @@
 // one observable state for the UI. Room feeds: history first, then `subscribe`
 // with the resume point; on every (re)connect each open room is subscribed
 // again from its last seq and epoch; a `resync` reloads history, then
-// subscribes again. Own messages are resent with the same client_msg_id. The
+// subscribes again. Own messages are resent with the same client_msg_id, by
+// themselves on reconnect (also those that failed for want of an answer). The
 // bot's drafts are shown until their message arrives; they go with the feed.
 import type { ChatApi } from '../api/endpoints';
 import type { ConnectionState, SocketEvents } from '../api/socket';
@@ -12,8 +13,8 @@ import {
   selectNextDraftExpiry,
   selectOldestSeq,
   selectPending,
+  selectResendable,
   selectTimeline,
-  selectUnconfirmed,
   type MessagesAction,
 } from '../store/messages';
 import type { ClientFrame, NewRoomKind, Room, ServerFrame, ServerFrameOf, UserRef } from '../wire';
@@ -31,6 +32,7 @@ export interface SocketLike {
   stop(): void;
   send(frame: ClientFrame): boolean;
   retryNow(): void;
+  networkChanged(online: boolean): void;
 }
 
 export interface ChatControllerDeps {
@@ -144,6 +146,11 @@ export class ChatController {
     this.socket.retryNow();
   }
 
+  /** The browser's `online` / `offline` events. */
+  networkChanged(online: boolean): void {
+    this.socket.networkChanged(online);
+  }
+
   /** The page became visible again: what is on screen is read. */
   visibilityChanged(): void {
     if (!this.isVisible()) return;
@@ -221,7 +228,7 @@ export class ChatController {
       const page = await this.api.history(room, { before, limit: PAGE_SIZE });
       this.dispatch({ type: 'history/loaded', room, page, direction: 'older' });
     } catch (error) {
-      this.notify(errorText(error, 'Could not load older messages.'));
+      this.notify(errorText(error, 'Could not load older messages.', 'room'));
     } finally {
       this.set({ loadingOlder: { ...this.state.loadingOlder, [room]: false } });
     }
@@ -318,7 +325,7 @@ export class ChatController {
       void this.feeds.resync(room, 'newest');
       return;
     }
-    this.outbox.resend(room, selectUnconfirmed(this.state.messages, room));
+    this.outbox.resend(room, selectResendable(this.state.messages, room));
   }
 
   private onMessage(frame: ServerFrameOf<'message'>): void {
@@ -357,15 +364,21 @@ export class ChatController {
       case 'not_subscribed':
         return this.feeds.subscribe(room);
       case 'unavailable':
-        this.setFeed(room, { status: 'error', error: 'The room is unavailable right now; trying again…' });
+      case 'rate_limited': {
+        const error =
+          frame.code === 'unavailable'
+            ? 'The room is unavailable right now; trying again…'
+            : 'Too many rooms are being resumed at once; trying again…';
+        this.setFeed(room, { status: 'error', error });
         this.later(() => this.feeds.start(room), RETRY_FEED_MS);
         return;
+      }
       case 'forbidden':
         return this.setFeed(room, { status: 'error', error: 'You are not a member of this room.' });
       case 'too_many_rooms':
         return this.setFeed(room, { status: 'error', error: 'Too many rooms are open at once. Leave one and try again.' });
       default:
-        return this.setFeed(room, { status: 'error', error: frame.message });
+        return this.setFeed(room, { status: 'error', error: 'The server refused to follow this room.' });
     }
   }
 

@@ -78,7 +78,7 @@ export class RoomFeeds {
       this.subscribe(room);
     } catch (error) {
       this.resyncing.delete(room);
-      deps.setFeed(room, { status: 'error', error: errorText(error, 'Could not catch up with the room; trying again…') });
+      deps.setFeed(room, { status: 'error', error: errorText(error, 'Could not catch up with the room; trying again…', 'room') });
       deps.later(() => void this.resync(room, mode), RETRY_FEED_MS);
     }
   }
@@ -100,7 +100,7 @@ export class RoomFeeds {
       deps.dispatch({ type: 'history/loaded', room, page, direction: 'newest' });
       this.subscribe(room);
     } catch (error) {
-      deps.setFeed(room, { status: 'error', error: errorText(error, 'Could not load the messages.') });
+      deps.setFeed(room, { status: 'error', error: errorText(error, 'Could not load the messages.', 'room') });
     }
   }
 }

@@ -4,6 +4,7 @@
 // on ack, delivery or error. The states live in the message store.
 import type { MessagesAction, PendingMessage } from '../store/messages';
 import type { ClientFrame, ServerFrameOf } from '../wire';
+import { sendErrorText } from './errors';
 
 /** An own message not acknowledged within this is shown as failed (with Retry). */
 export const SEND_TIMEOUT_MS = 10_000;
@@ -39,9 +40,12 @@ export class Outbox {
     );
   }
 
-  /** Sends every message of the room still waiting (its feed is live again). */
+  /** Sends every message of the room still waiting, or failed for want of an answer (its feed is live again). */
   resend(room: string, waiting: readonly PendingMessage[]): void {
-    for (const pending of waiting) this.transmit(room, pending.clientMsgId);
+    for (const pending of waiting) {
+      if (pending.state === 'failed') this.retry(room, pending.clientMsgId);
+      else this.transmit(room, pending.clientMsgId);
+    }
   }
 
   retry(room: string, clientMsgId: string): void {
@@ -70,12 +74,7 @@ export class Outbox {
       this.resends.add(timer);
       return;
     }
-    const message =
-      frame.code === 'unavailable'
-        ? 'Not confirmed; it may have been delivered. Retry to find out.'
-        : frame.code === 'rate_limited'
-          ? 'You are sending too fast. Retry in a moment.'
-          : frame.message;
+    const message = sendErrorText(frame.code, frame.message);
     this.deps.dispatch({ type: 'send/failed', room, clientMsgId, code: frame.code, message });
   }
 

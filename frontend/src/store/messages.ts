@@ -17,7 +17,7 @@ export interface PendingMessage {
   /** When it was written (ms since 1970), for display. */
   readonly createdAt: number;
   readonly state: PendingState;
-  /** How many times the user asked to retry it. */
+  /** How many times it was sent again after failing (Retry, or by itself on reconnect). */
   readonly retries: number;
   /** Known once acknowledged. */
   readonly id?: string;
@@ -184,6 +184,19 @@ export function selectResumePoint(state: MessagesState, room: string): { lastSeq
 export function selectUnconfirmed(state: MessagesState, room: string): readonly PendingMessage[] {
   return selectTimeline(state, room).pending.filter((p) => p.state === 'sending');
 }
+
+/**
+ * The room's own messages to send again once its feed is live: those still
+ * sending, and those that failed for want of an answer (a dead connection, a
+ * write not made durable); not those the server refused.
+ */
+export function selectResendable(state: MessagesState, room: string): readonly PendingMessage[] {
+  return selectTimeline(state, room).pending.filter(
+    (p) => p.state === 'sending' || (p.state === 'failed' && RESENDABLE_CODES.has(p.error?.code ?? '')),
+  );
+}
+
+const RESENDABLE_CODES: ReadonlySet<string> = new Set([TIMEOUT_ERROR.code, 'unavailable']);
 
 export function selectPending(state: MessagesState, room: string, clientMsgId: string): PendingMessage | undefined {
   return state.rooms[room]?.pending.find((p) => p.clientMsgId === clientMsgId);

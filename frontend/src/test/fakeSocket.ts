@@ -7,6 +7,8 @@ export class FakeWebSocket {
   readonly sent: unknown[] = [];
   readyState = 0;
   closedWith: number | null = null;
+  /** Answers each ping with its pong at once, as a live server does. */
+  autoPong = false;
   onmessage: ((event: { data: unknown }) => void) | null = null;
   onclose: ((event: { code: number }) => void) | null = null;
   onerror: (() => void) | null = null;
@@ -29,7 +31,9 @@ export class FakeWebSocket {
   }
 
   send(text: string): void {
-    this.sent.push(JSON.parse(text));
+    const frame = JSON.parse(text) as { type: string; nonce?: number };
+    this.sent.push(frame);
+    if (this.autoPong && frame.type === 'ping') this.receive({ type: 'pong', nonce: frame.nonce });
   }
 
   close(code = 1000): void {

@@ -29,13 +29,13 @@ describe('AuthScreen', () => {
     expect(api.logIn).toHaveBeenCalledWith('alice', 'correct horse battery');
   });
 
-  it('shows the server’s answer to a wrong password in an alert', async () => {
+  it('says a wrong password in a sentence, in an alert (not the server’s raw text)', async () => {
     const api = fakeApi({ logIn: vi.fn(async () => Promise.reject(new ApiError(401, 'bad_credentials', 'invalid username or password'))) });
     const { container } = render(<AuthScreen api={api} />);
     type(byLabel(container, 'Username'), 'alice');
     type(byLabel(container, 'Password'), 'wrong password');
     await submit(container);
-    expect(byRole(container, 'alert').textContent).toBe('invalid username or password');
+    expect(byRole(container, 'alert').textContent).toBe('Wrong username or password.');
   });
 
   it('checks sign-up rules before asking the server', async () => {

@@ -19,7 +19,7 @@ export function InviteForm({ room }: { room: string }) {
       setUsername('');
       setStatus(`${name} is now a member.`);
     } catch (caught) {
-      setStatus(caught instanceof ApiError && caught.status === 404 ? `Nobody is called “${name}”.` : errorText(caught, 'Could not invite.'));
+      setStatus(caught instanceof ApiError && caught.status === 404 ? `Nobody is called “${name}”.` : errorText(caught, 'Could not invite.', 'invite'));
     }
   }
 

@@ -1,7 +1,9 @@
 // The room's messages, oldest first, then the bot's replies being written and
 // the caller's own on their way; older pages load as you scroll up (or with
 // the button, for keyboards); stays at the bottom as messages arrive (or a
-// draft grows) when it was at the bottom.
+// draft grows) and as the window or the list changes size (a phone's keyboard,
+// a late layout) when it was at the bottom; a failed message of one's own is
+// brought into view with its Retry.
 import { useCallback, useEffect, useLayoutEffect, useRef } from 'react';
 import { useChat, useController } from '../../chat/context';
 import { selectTimeline } from '../../store/messages';
@@ -26,6 +28,8 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
   const { messages, pending, drafts, hasOlder } = timeline;
   const firstId = messages[0]?.id;
   const lastKey = pending.at(-1)?.clientMsgId ?? messages.at(-1)?.id;
+  const failed = pending.reduce((n, p) => n + Number(p.state === 'failed'), 0);
+  const failedBefore = useRef(failed);
 
   const loadOlder = useCallback(() => {
     if (hasOlder && !loadingOlder && messages.length > 0) void controller.loadOlder(room);
@@ -37,13 +41,39 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
     const el = scroller.current;
     if (el === null) return;
     const before = previous.current;
-    if (before.firstId !== undefined && firstId !== before.firstId) {
+    const newFailure = failed > failedBefore.current;
+    failedBefore.current = failed;
+    if (newFailure) {
+      // One's own messages on their way are last: the failure and its Retry are at the bottom.
+      el.scrollTop = el.scrollHeight;
+      atBottom.current = true;
+    } else if (before.firstId !== undefined && firstId !== before.firstId) {
       el.scrollTop = before.top + (el.scrollHeight - before.height);
     } else if (atBottom.current) {
       el.scrollTop = el.scrollHeight;
     }
     previous.current = { firstId, height: el.scrollHeight, top: el.scrollTop };
-  }, [firstId, lastKey, messages.length, drafts]);
+  }, [firstId, lastKey, messages.length, drafts, failed]);
+
+  // The list or the window changed size: stay at the bottom if it was there.
+  useEffect(() => {
+    const el = scroller.current;
+    if (el === null) return;
+    const pin = () => {
+      if (!atBottom.current) return;
+      el.scrollTop = el.scrollHeight;
+      previous.current = { ...previous.current, height: el.scrollHeight, top: el.scrollTop };
+    };
+    if (typeof ResizeObserver === 'undefined') {
+      window.addEventListener('resize', pin);
+      return () => window.removeEventListener('resize', pin);
+    }
+    const observer = new ResizeObserver(pin);
+    observer.observe(el);
+    const list = el.querySelector('.message-list');
+    if (list !== null) observer.observe(list);
+    return () => observer.disconnect();
+  }, []);
 
   // A first page too short to scroll cannot be scrolled up: fetch more at once.
   useEffect(() => {

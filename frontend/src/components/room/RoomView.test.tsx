@@ -35,7 +35,7 @@ async function openRoom(info: MyRoom = general) {
     me: ALICE,
     createSocket: (e) => {
       events = e;
-      return { start: () => {}, stop: () => {}, retryNow: () => {}, send: (f) => (sent.push(f), true) };
+      return { start: () => {}, stop: () => {}, retryNow: () => {}, networkChanged: () => {}, send: (f) => (sent.push(f), true) };
     },
   });
   await act(async () => {
@@ -160,3 +160,96 @@ describe('RoomView', () => {
     expect(sends[1]).toEqual(sends[0]);
   });
 });
+
+/** Gives the message list a layout (jsdom has none): sizes to set, a scroll position it keeps. */
+function layout(container: HTMLElement, size: { scrollHeight: number; clientHeight: number }) {
+  const el = container.querySelector<HTMLElement>('.messages');
+  if (el === null) throw new Error('no message list');
+  let top = 0;
+  Object.defineProperty(el, 'scrollHeight', { configurable: true, get: () => size.scrollHeight });
+  Object.defineProperty(el, 'clientHeight', { configurable: true, get: () => size.clientHeight });
+  Object.defineProperty(el, 'scrollTop', {
+    configurable: true,
+    get: () => top,
+    set: (value: number) => {
+      top = Math.max(0, Math.min(value, size.scrollHeight - size.clientHeight));
+    },
+  });
+  const scrollTo = (value: number) => {
+    el.scrollTop = value;
+    act(() => {
+      el.dispatchEvent(new Event('scroll'));
+    });
+  };
+  return { el, scrollTo };
+}
+
+/** A ResizeObserver the test fires by hand (jsdom has none). */
+function fakeResizeObserver() {
+  const observers: { callback: () => void; targets: Element[] }[] = [];
+  class FakeObserver {
+    private readonly entry: { callback: () => void; targets: Element[] };
+    constructor(callback: () => void) {
+      this.entry = { callback, targets: [] };
+      observers.push(this.entry);
+    }
+    observe(target: Element) {
+      this.entry.targets.push(target);
+    }
+    unobserve() {}
+    disconnect() {
+      this.entry.targets = [];
+    }
+  }
+  vi.stubGlobal('ResizeObserver', FakeObserver);
+  return {
+    resize: () =>
+      act(() => {
+        for (const o of observers) if (o.targets.length > 0) o.callback();
+      }),
+  };
+}
+
+describe('the timeline', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('stays pinned to the newest message when the window resizes (a phone’s keyboard opens)', async () => {
+    const observer = fakeResizeObserver();
+    const { container } = await openRoom();
+    const size = { scrollHeight: 1000, clientHeight: 600 };
+    const { el, scrollTo } = layout(container, size);
+    scrollTo(400);
+    size.clientHeight = 194;
+    observer.resize();
+    expect(el.scrollTop).toBe(1000 - 194);
+  });
+
+  it('stays where the reader scrolled to, away from the bottom, when the window resizes', async () => {
+    const observer = fakeResizeObserver();
+    const { container } = await openRoom();
+    const size = { scrollHeight: 1000, clientHeight: 600 };
+    const { el, scrollTo } = layout(container, size);
+    scrollTo(100);
+    size.clientHeight = 194;
+    observer.resize();
+    expect(el.scrollTop).toBe(100);
+  });
+
+  it('brings a failed message and its Retry into view', async () => {
+    fakeResizeObserver();
+    const { container, sent, serverSends } = await openRoom();
+    const size = { scrollHeight: 1000, clientHeight: 600 };
+    const { el, scrollTo } = layout(container, size);
+    const box = byLabel(container, 'Message #general');
+    type(box, 'lost');
+    press(box, 'Enter');
+    // The reader scrolled up a little meanwhile.
+    scrollTo(200);
+    size.scrollHeight = 1060;
+    const first = sent.find((f) => f.type === 'send') as { client_msg_id: string };
+    serverSends({ type: 'error', code: 'invalid', message: 'no', room: ROOM, client_msg_id: first.client_msg_id });
+    expect(container.querySelector('.msg-failed')).not.toBeNull();
+    expect(el.scrollTop).toBe(1060 - 600);
+  });
+});
+

@@ -1,7 +1,8 @@
 // An open room: header, who is online, the messages, who is typing, the message box.
-import { useChat, useController } from '../../chat/context';
+import { useChat } from '../../chat/context';
 import { idleFeed } from '../../chat/state';
 import { Composer } from './Composer';
+import { FeedError } from './FeedError';
 import { LiveAnnouncer } from './LiveAnnouncer';
 import { MessageList } from './MessageList';
 import { PresenceList } from './PresenceList';
@@ -12,19 +13,11 @@ import './room.css';
 export function RoomView({ room, onBack }: { room: string; onBack: () => void }) {
   const info = useChat((s) => s.rooms?.find((r) => r.id === room));
   const feed = useChat((s) => s.feeds[room] ?? idleFeed);
-  const controller = useController();
   return (
     <section className="room" aria-labelledby="room-title">
       <RoomHeader room={room} info={info} onBack={onBack} />
       <PresenceList room={room} />
-      {feed.status === 'error' && (
-        <div className="feed-error" role="alert">
-          <span>{feed.error}</span>
-          <button type="button" onClick={() => controller.reloadRoom(room)}>
-            Try again
-          </button>
-        </div>
-      )}
+      {feed.status === 'error' && <FeedError room={room} error={feed.error} />}
       <MessageList room={room} loading={feed.status === 'loading'} />
       <TypingIndicator room={room} />
       <Composer room={room} label={info ? (info.kind === 'direct' ? `Message @${info.name}` : `Message #${info.name}`) : 'Message'} />

@@ -1,10 +1,12 @@
 // The signed-in app: one controller (socket, stores) for the session, the
-// room list beside the open room, the connection banner above them.
+// room list beside the open room (whose address is in the URL), the
+// connection banner above them.
 import { useEffect, useState } from 'react';
 import type { ChatApi } from '../../api/endpoints';
 import { ChatSocket, siteWebSocketUrl } from '../../api/socket';
 import { ChatContext, useChat, useController } from '../../chat/context';
 import { ChatController } from '../../chat/controller';
+import { bindRoute } from '../../chat/route';
 import type { UserRef } from '../../wire';
 import { RoomView } from '../room/RoomView';
 import { Sidebar } from '../sidebar/Sidebar';
@@ -41,19 +43,27 @@ export function ChatApp({ api, me, onLoggedOut }: Props) {
 
   useEffect(() => {
     controller.start();
+    const unroute = bindRoute(controller);
     const visibility = () => controller.visibilityChanged();
-    const online = () => controller.retryConnection();
+    const online = () => controller.networkChanged(true);
+    const offline = () => controller.networkChanged(false);
+    if (!navigator.onLine) offline();
     document.addEventListener('visibilitychange', visibility);
     window.addEventListener('online', online);
+    window.addEventListener('offline', offline);
     return () => {
       document.removeEventListener('visibilitychange', visibility);
       window.removeEventListener('online', online);
+      window.removeEventListener('offline', offline);
+      unroute();
       controller.stop();
     };
   }, [controller]);
 
   async function logOut() {
     controller.stop();
+    // The next login starts from the list, not from this user's room.
+    window.history.replaceState(null, '', '/');
     try {
       await api.logOut();
     } finally {

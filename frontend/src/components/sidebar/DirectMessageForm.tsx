@@ -21,7 +21,7 @@ export function DirectMessageForm() {
       await controller.openDirect(name);
       setUsername('');
     } catch (caught) {
-      setError(caught instanceof ApiError && caught.status === 404 ? `Nobody is called “${name}”.` : errorText(caught, 'Could not open the conversation.'));
+      setError(caught instanceof ApiError && caught.status === 404 ? `Nobody is called “${name}”.` : errorText(caught, 'Could not open the conversation.', 'direct'));
     } finally {
       setBusy(false);
     }

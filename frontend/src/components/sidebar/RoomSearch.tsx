@@ -40,7 +40,7 @@ export function RoomSearch({ query, onQuery }: { query: string; onQuery: (q: str
       await controller.joinRoom(room.id);
       onQuery('');
     } catch (caught) {
-      setError(errorText(caught, 'Could not join the room.'));
+      setError(errorText(caught, 'Could not join the room.', 'join'));
     } finally {
       setJoining(null);
     }
