@@ -208,9 +208,20 @@ func (c *checker) secrets(node any, path string) {
 
 // rules specific to this deployment.
 func (c *checker) specifics(p *types.Project) {
+	// X-Forwarded-For is believed from the edge network only (nginx and the
+	// gateways): its pinned subnets, nothing wider.
+	var edge []string
+	for _, pool := range p.Networks["edge"].Ipam.Config {
+		if pool != nil && pool.Subnet != "" {
+			edge = append(edge, pool.Subnet)
+		}
+	}
+	if len(edge) == 0 {
+		c.failf("edge", "the edge network must pin its subnet (TRUSTED_PROXIES names it)")
+	}
 	for _, gw := range []string{"gateway-1", "gateway-2"} {
 		env := p.Services[gw].Environment
-		expect := map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16", "COOKIE_SECURE": "true", "GATEWAY_ADDR": "0.0.0.0:8080"}
+		expect := map[string]string{"TRUSTED_PROXIES": strings.Join(edge, ","), "COOKIE_SECURE": "true", "GATEWAY_ADDR": "0.0.0.0:8080"}
 		for k, want := range expect {
 			if v := env[k]; v == nil || *v != want {
 				c.failf(gw, "%s must be %s", k, want)
