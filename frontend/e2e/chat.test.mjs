@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { TIMEOUT_MS, createRoom, eventually, openBrowser, runTag, screenshot, signUp } from './support.mjs';
+import { BASE_URL, TIMEOUT_MS, createRoom, eventually, openBrowser, runTag, screenshot, signUp } from './support.mjs';
 
 const run = runTag();
 const ROOM = `e2e-${run}`;
@@ -110,18 +110,33 @@ test('two users chat through nginx and two gateways', async (t) => {
     await screenshot(a.page, 'room-two-users');
   });
 
-  await t.test('B reloads the page and sees the history', async () => {
+  await t.test('the room has its own address: a reload reopens it with its history', async () => {
+    const address = new URL(b.page.url());
+    assert.match(address.pathname, /^\/r\/[0-9a-f-]{36}$/, 'the open room is in the address');
     await b.page.reload();
-    await b.page.getByRole('navigation', { name: 'Rooms' }).getByText(b.name, { exact: true }).waitFor({ timeout: TIMEOUT_MS });
-    await b.page.getByRole('button', { name: new RegExp(`^#${ROOM}(,|$)`) }).click();
     await waitForRoomOpen(b.page);
+    assert.equal(new URL(b.page.url()).pathname, address.pathname, 'the same room after the reload');
     await expectMessages(b, sent);
+  });
+
+  await t.test('on a phone, Back returns from the room to the list, and the link opens the room', async () => {
+    const address = a.page.url();
+    await a.page.setViewportSize({ width: 390, height: 844 });
+    await a.page.goto(new URL('/', BASE_URL).href);
+    await a.page.getByRole('button', { name: new RegExp(`^#${ROOM}(,|$)`) }).click();
+    await waitForRoomOpen(a.page);
+    await a.page.goBack();
+    await a.page.locator('.shell[data-pane="list"]').waitFor({ timeout: TIMEOUT_MS });
+    assert.equal(new URL(a.page.url()).pathname, '/', 'Back leaves the room for the list');
+    await a.page.goto(address);
+    await waitForRoomOpen(a.page);
+    await expectMessages(a, sent);
+    await a.page.setViewportSize({ width: 1280, height: 800 });
   });
 
   await t.test('B goes offline, A sends 5, B resumes and sees each once, in order', async () => {
     await b.context.setOffline(true);
-    // The client notices the dead socket after two silent heartbeats
-    // (scripts/e2e.sh runs the gateways with WS_PING_SECS=2).
+    // The client drops its socket at the browser's `offline` event and says so at once.
     await b.page.getByText('Reconnecting…').waitFor({ timeout: TIMEOUT_MS });
     for (let i = 1; i <= 5; i++) {
       const body = `while you were away ${i}/5`;
@@ -133,6 +148,20 @@ test('two users chat through nginx and two gateways', async (t) => {
     // Reconnecting includes the client's backoff: allow more than one step of it.
     await expectMessages(b, sent, 45_000);
     await screenshot(b.page, 'b-after-resume');
+  });
+
+  await t.test('B writes while offline: it is sent by itself on reconnect, once', async () => {
+    await b.context.setOffline(true);
+    await b.page.getByText('Reconnecting…').waitFor({ timeout: TIMEOUT_MS });
+    const body = 'written while offline';
+    const box = composer(b.page);
+    await box.fill(body);
+    await box.press('Enter');
+    await b.context.setOffline(false);
+    sent.push(body);
+    // no click on Retry: the client resends with the same client_msg_id
+    await expectMessages(b, sent, 45_000);
+    await expectMessages(a, sent);
   });
 
   await t.test('a body that looks like HTML is shown as text', async () => {
