@@ -88,6 +88,18 @@ pub async fn json_of(response: reqwest::Response) -> Value {
     response.json().await.expect("json body")
 }
 
+/// The OpenAPI document as a gateway serves it.
+pub async fn openapi_document(gateway: &Gateway) -> Value {
+    json_of(
+        bare_client()
+            .get(gateway.url("/api/openapi.json"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await
+}
+
 pub fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

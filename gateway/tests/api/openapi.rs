@@ -8,14 +8,7 @@ async fn the_openapi_document_lists_every_path() {
     let stack = Stack::start().await;
     let gateway = stack.gateway().await;
 
-    let document = json_of(
-        bare_client()
-            .get(gateway.url("/api/openapi.json"))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let document = openapi_document(&gateway).await;
 
     let expected = [
         ("/api/auth/signup", "post"),
@@ -66,14 +59,7 @@ async fn the_openapi_document_lists_every_path() {
 async fn served_document() -> serde_json::Value {
     let stack = Stack::start().await;
     let gateway = stack.gateway().await;
-    json_of(
-        bare_client()
-            .get(gateway.url("/api/openapi.json"))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await
+    openapi_document(&gateway).await
 }
 
 /// Every operation of the document: (path, method, operation).

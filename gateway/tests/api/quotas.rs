@@ -104,14 +104,7 @@ async fn the_openapi_document_states_the_quota_answer_and_the_room_bounds() {
     let stack = Stack::start().await;
     let gateway = stack.gateway().await;
 
-    let document = json_of(
-        bare_client()
-            .get(gateway.url("/api/openapi.json"))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let document = openapi_document(&gateway).await;
 
     let create = &document["paths"]["/api/rooms"]["post"]["responses"];
     assert!(
