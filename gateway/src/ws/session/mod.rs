@@ -51,25 +51,32 @@ const TYPING_EVERY: Duration = Duration::from_secs(2);
 /// end the stream) before the TCP connection is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
-/// What the reader and the send worker hand to the writer.
+/// What the reader and the send worker hand to the writer. Kept small: a
+/// channel allocates a block of 32 slots when it is made, so every idle
+/// connection holds 32 of these (a rare, large variant is boxed).
 #[derive(Debug)]
 pub enum Outbound {
     Text(Utf8Bytes),
     /// Start forwarding a room's frames after `last_seq`.
-    Attach {
-        room: Uuid,
-        receiver: broadcast::Receiver<RoomFrame>,
-        lease: Lease,
-        last_seq: i64,
-        /// The room's epoch `last_seq` belongs to.
-        epoch: u64,
-        /// Already told to resync: forward nothing until the client subscribes again.
-        stale: bool,
-    },
+    Attach(Box<Attach>),
     Detach(Uuid),
     Close(u16, &'static str),
 }
 
+/// A room's feed to start: see [`Outbound::Attach`].
+#[derive(Debug)]
+pub struct Attach {
+    pub room: Uuid,
+    pub receiver: broadcast::Receiver<RoomFrame>,
+    pub lease: Lease,
+    pub last_seq: i64,
+    /// The room's epoch `last_seq` belongs to.
+    pub epoch: u64,
+    /// Already told to resync: forward nothing until the client subscribes again.
+    pub stale: bool,
+}
+
+/// A send queued for the send worker, boxed in its channel (see [`Outbound`]).
 struct SendRequest {
     room: Uuid,
     client_msg_id: String,
@@ -150,7 +157,7 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
     reader.read_loop(&mut stream, &done).await;
 
     for room in std::mem::take(&mut reader.rooms) {
-        let _ = state.presence.leave(room, &user, &connection).await;
+        let _ = Box::pin(state.presence.leave(room, &user, &connection)).await;
     }
     // closing the queue lets the writer send what is left (a close frame with its reason) and stop
     drop(reader);

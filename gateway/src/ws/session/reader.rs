@@ -59,7 +59,7 @@ pub(super) struct Reader<'a> {
     pub(super) sid: Uuid,
     pub(super) connection: &'a str,
     pub(super) out: mpsc::Sender<Outbound>,
-    pub(super) sends: mpsc::Sender<SendRequest>,
+    pub(super) sends: mpsc::Sender<Box<SendRequest>>,
     pub(super) expiry: watch::Sender<u64>,
     pub(super) rooms: HashSet<Uuid>,
     pub(super) typing: HashMap<Uuid, Instant>,
@@ -83,7 +83,9 @@ impl Reader<'_> {
             };
             match message {
                 Some(Ok(Message::Text(text))) => {
-                    self.on_text(text.as_str()).await;
+                    // boxed: answering a frame (a subscribe's replay, a send) takes far more
+                    // state than waiting for one, and only while it runs
+                    Box::pin(self.on_text(text.as_str())).await;
                     if self.closing {
                         return;
                     }
@@ -255,11 +257,11 @@ impl Reader<'_> {
             .await;
             return;
         }
-        let request = SendRequest {
+        let request = Box::new(SendRequest {
             room,
             client_msg_id,
             body,
-        };
+        });
         if let Err(
             mpsc::error::TrySendError::Full(request) | mpsc::error::TrySendError::Closed(request),
         ) = self.sends.try_send(request)
