@@ -6,9 +6,8 @@
 //! both ends of every loopback connection): the figures of BENCHMARKS.md.
 //!
 //! Sign-ups cost an Argon2 hash each, so `--users` users (default 100) share
-//! the connections: connection `i` is user `(i / rooms) % users`'s, in room
-//! `i % rooms`, so a room's members are distinct users as long as there are at
-//! least `--room-size` users. Needs `TEST_DATABASE_URL` and
+//! the connections evenly; a room's members are distinct users as long as
+//! there are at least `--room-size` users. Needs `TEST_DATABASE_URL` and
 //! `TEST_KAFKA_BROKERS` (the test stack).
 
 use std::path::PathBuf;
@@ -258,9 +257,14 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await?;
-    // connection i: room i % rooms, user (i / rooms) % users
+    // connection i: room r = i % rooms, its k-th member (k = i / rooms), user
+    // (r * room_size + k) % users: distinct users in a room, every user
+    // with the same number of connections
     let plan: Vec<(usize, usize)> = (0..args.connections)
-        .map(|i| (i % rooms, (i / rooms) % args.users))
+        .map(|i| {
+            let (r, k) = (i % rooms, i / rooms);
+            (r, (r * args.room_size + k) % args.users)
+        })
         .collect();
     let mut joins: Vec<(usize, usize)> = plan.clone();
     joins.sort_unstable();
