@@ -9,7 +9,9 @@
 //! behind its room's buffer, or a gap, turns into a `resync` for that room.
 //!
 //! - `reader`: parses and answers the client's frames, queues its sends.
-//! - `send_worker`: runs the queued sends one after another.
+//! - `send_worker`: runs the queued sends one after another; started on the
+//!   connection's first send (an idle connection holds no task and no queue
+//!   for it).
 //! - `writer`: the socket's writing half and the per-room feeds.
 
 use std::collections::{HashMap, HashSet};
@@ -35,7 +37,6 @@ mod send_worker;
 mod writer;
 
 use reader::Reader;
-use send_worker::send_worker;
 use writer::{Me, write_loop};
 
 /// Close code: the client did not read its frames fast enough.
@@ -94,7 +95,6 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
     };
     let (sink, mut stream) = socket.split();
     let (out, out_rx) = mpsc::channel(state.config.ws_send_queue.max(8));
-    let (sends, sends_rx) = mpsc::channel(state.config.ws_max_in_flight.max(1));
     let (expiry, expiry_rx) = watch::channel(holder.token_exp);
     let done = state.shutdown.child_token();
     // revoking the login session (logout, a reused refresh token) closes the socket with 1008
@@ -131,19 +131,13 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
         done.clone(),
         me,
     ));
-    let worker = tokio::spawn(send_worker(
-        state.clone(),
-        user.clone(),
-        sends_rx,
-        out.clone(),
-    ));
     let mut reader = Reader {
         state: &state,
         user: &user,
         sid: holder.sid,
         connection: &connection,
         out,
-        sends,
+        worker: None,
         expiry,
         rooms: HashSet::new(),
         typing: HashMap::new(),
@@ -160,9 +154,12 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
         let _ = Box::pin(state.presence.leave(room, &user, &connection)).await;
     }
     // closing the queue lets the writer send what is left (a close frame with its reason) and stop
+    let worker = reader.worker.take();
     drop(reader);
-    worker.abort();
-    let _ = worker.await;
+    if let Some(worker) = worker {
+        worker.task.abort();
+        let _ = worker.task.await;
+    }
     let _ = writer.await;
     finish_close(&mut stream).await;
     done.cancel();
