@@ -48,6 +48,9 @@ struct Args {
     /// How long the connections idle before the last reading, in seconds.
     #[arg(long, default_value_t = 15)]
     settle_secs: u64,
+    /// Open the connections without subscribing them (what a room costs is then apart).
+    #[arg(long)]
+    no_subscribe: bool,
     /// Extra gateway settings, `KEY=VALUE` (e.g. `WS_READ_BUFFER_BYTES=4096`).
     #[arg(long = "set")]
     settings: Vec<String>,
@@ -121,7 +124,7 @@ where
 async fn connect(
     site: &Site,
     token: &str,
-    room: &str,
+    room: Option<&str>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let ticket = site.post(Some(token), "/api/ws-ticket", json!({})).await?;
     let ticket = ticket["ticket"].as_str().context("no ticket")?;
@@ -137,20 +140,26 @@ async fn connect(
         .write_buffer_size(0);
     let (mut ws, _) =
         tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
-    ws.send(Message::text(
-        json!({"type": "subscribe", "room": room}).to_string(),
-    ))
-    .await?;
+    let expect = match room {
+        Some(room) => {
+            ws.send(Message::text(
+                json!({"type": "subscribe", "room": room}).to_string(),
+            ))
+            .await?;
+            "subscribed"
+        }
+        None => "hello",
+    };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let frame = tokio::time::timeout_at(deadline, ws.next())
             .await
-            .context("no `subscribed` within 30 s")?
-            .context("socket closed before `subscribed`")??;
+            .with_context(|| format!("no `{expect}` within 30 s"))?
+            .with_context(|| format!("socket closed before `{expect}`"))??;
         if let Message::Text(text) = frame {
             let value: Value = serde_json::from_str(&text)?;
             match value["type"].as_str() {
-                Some("subscribed") => break,
+                Some(kind) if kind == expect => break,
                 Some("error") => anyhow::bail!("subscribe refused: {value}"),
                 _ => {}
             }
@@ -289,7 +298,8 @@ async fn main() -> anyhow::Result<()> {
     let opened = Instant::now();
     let sockets = all(plan, args.concurrency, |(r, u)| {
         let (site, token, room) = (site.clone(), tokens[u].clone(), room_ids[r].clone());
-        async move { connect(&site, &token, &room).await }
+        let subscribe = !args.no_subscribe;
+        async move { connect(&site, &token, subscribe.then_some(room.as_str())).await }
     })
     .await?;
     let open_secs = opened.elapsed().as_secs_f64();
