@@ -7,7 +7,7 @@
 # test stack's services: run `scripts/stack.sh up test` and source the env file
 # it writes, with TEST_DATABASE_URL and TEST_KAFKA_BROKERS exported.
 #
-#   scripts/idle-memory.sh [--connections 10000] [--room-size 100] [--users 100] [--settle-secs 15] [--set KEY=VALUE]...
+#   scripts/idle-memory.sh [--connections 10000] [--room-size 100] [--users 100] [--settle-secs 15] [--no-subscribe] [--set KEY=VALUE]...
 #   PROFILE=release scripts/idle-memory.sh   (the default is the dev profile, dependencies at opt-level 1)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
