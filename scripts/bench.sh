@@ -5,7 +5,8 @@
 # bot waiting on a stalled model (bot/benches/chat_latency.rs), then the
 # gateway's producer to a topic with and without flush.messages=1, the fsync
 # before the ack that production's topics have (core/benches/produce_fsync.rs),
-# then the Redis memory each message holds (gateway/benches/redis_memory.rs).
+# then the Redis memory each message holds (gateway/benches/redis_memory.rs),
+# then a gateway's memory per idle WebSocket connection (scripts/idle-memory.sh).
 # Stops the stack at the end.
 #
 #   scripts/bench.sh   (BENCH_ROWS, BENCH_RUNS, BENCH_BATCH, BENCH_INSERT_ROWS, BENCH_MESSAGES,
@@ -48,4 +49,6 @@ BENCH_FSYNC_PROBE_DIR="$STACK_DIR/test/kafka" RUST_LOG="${RUST_LOG:-error}" \
   cargo bench --locked -p chat-core --bench produce_fsync
 log "Redis memory per message, old settings against new (gateway/benches/redis_memory.rs)"
 RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-gateway --bench redis_memory
+log "memory per idle WebSocket connection, 10,000 connections (loadgen/src/bin/idle_memory.rs)"
+"$ROOT/scripts/idle-memory.sh"
 phase_done "benchmark finished"

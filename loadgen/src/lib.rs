@@ -10,6 +10,7 @@
 //! - [`record`]: shared counters and what each client saw.
 //!
 //! The `soak` binary runs it against a whole stack while killing its parts.
+//! `signup_flood` and `idle_memory` measure one gateway's memory (BENCHMARKS.md).
 
 pub mod client;
 pub mod record;

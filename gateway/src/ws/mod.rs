@@ -121,6 +121,9 @@ pub async fn upgrade(
         .protocols([protocol::SUBPROTOCOL])
         .max_message_size(max)
         .max_frame_size(max)
+        // tungstenite's default read buffer, 128 KiB zero-filled at the first read, was most
+        // of an idle connection's memory (BENCHMARKS.md, idle connections)
+        .read_buffer_size(state.config.ws_read_buffer_bytes)
         .on_upgrade(move |socket| {
             let tracker = state.sockets.clone();
             tracker.track_future(session::run(socket, state, holder, permit))

@@ -20,7 +20,7 @@ use crate::db;
 use crate::state::AppState;
 use crate::ws::protocol::{ErrorCode, ServerFrame, UserRef, encode, message_frame};
 use crate::ws::send::Refused;
-use crate::ws::session::Outbound;
+use crate::ws::session::{Attach, Outbound};
 
 /// Messages read from Postgres per query while replaying.
 const REPLAY_PAGE: i64 = 500;
@@ -152,14 +152,14 @@ pub async fn subscribe(
         }
         last = replayed.max(after);
     }
-    out.send(Outbound::Attach {
+    out.send(Outbound::Attach(Box::new(Attach {
         room,
         receiver,
         lease,
         last_seq: last,
         epoch,
         stale,
-    })
+    })))
     .await
     .map_err(|_| unavailable())
 }

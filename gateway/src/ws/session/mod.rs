@@ -9,7 +9,9 @@
 //! behind its room's buffer, or a gap, turns into a `resync` for that room.
 //!
 //! - `reader`: parses and answers the client's frames, queues its sends.
-//! - `send_worker`: runs the queued sends one after another.
+//! - `send_worker`: runs the queued sends one after another; started on the
+//!   connection's first send (an idle connection holds no task and no queue
+//!   for it).
 //! - `writer`: the socket's writing half and the per-room feeds.
 
 use std::collections::{HashMap, HashSet};
@@ -35,7 +37,6 @@ mod send_worker;
 mod writer;
 
 use reader::Reader;
-use send_worker::send_worker;
 use writer::{Me, write_loop};
 
 /// Close code: the client did not read its frames fast enough.
@@ -51,25 +52,32 @@ const TYPING_EVERY: Duration = Duration::from_secs(2);
 /// end the stream) before the TCP connection is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
-/// What the reader and the send worker hand to the writer.
+/// What the reader and the send worker hand to the writer. Kept small: a
+/// channel allocates a block of 32 slots when it is made, so every idle
+/// connection holds 32 of these (a rare, large variant is boxed).
 #[derive(Debug)]
 pub enum Outbound {
     Text(Utf8Bytes),
     /// Start forwarding a room's frames after `last_seq`.
-    Attach {
-        room: Uuid,
-        receiver: broadcast::Receiver<RoomFrame>,
-        lease: Lease,
-        last_seq: i64,
-        /// The room's epoch `last_seq` belongs to.
-        epoch: u64,
-        /// Already told to resync: forward nothing until the client subscribes again.
-        stale: bool,
-    },
+    Attach(Box<Attach>),
     Detach(Uuid),
     Close(u16, &'static str),
 }
 
+/// A room's feed to start: see [`Outbound::Attach`].
+#[derive(Debug)]
+pub struct Attach {
+    pub room: Uuid,
+    pub receiver: broadcast::Receiver<RoomFrame>,
+    pub lease: Lease,
+    pub last_seq: i64,
+    /// The room's epoch `last_seq` belongs to.
+    pub epoch: u64,
+    /// Already told to resync: forward nothing until the client subscribes again.
+    pub stale: bool,
+}
+
+/// A send queued for the send worker, boxed in its channel (see [`Outbound`]).
 struct SendRequest {
     room: Uuid,
     client_msg_id: String,
@@ -87,7 +95,6 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
     };
     let (sink, mut stream) = socket.split();
     let (out, out_rx) = mpsc::channel(state.config.ws_send_queue.max(8));
-    let (sends, sends_rx) = mpsc::channel(state.config.ws_max_in_flight.max(1));
     let (expiry, expiry_rx) = watch::channel(holder.token_exp);
     let done = state.shutdown.child_token();
     // revoking the login session (logout, a reused refresh token) closes the socket with 1008
@@ -124,19 +131,13 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
         done.clone(),
         me,
     ));
-    let worker = tokio::spawn(send_worker(
-        state.clone(),
-        user.clone(),
-        sends_rx,
-        out.clone(),
-    ));
     let mut reader = Reader {
         state: &state,
         user: &user,
         sid: holder.sid,
         connection: &connection,
         out,
-        sends,
+        worker: None,
         expiry,
         rooms: HashSet::new(),
         typing: HashMap::new(),
@@ -150,12 +151,15 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
     reader.read_loop(&mut stream, &done).await;
 
     for room in std::mem::take(&mut reader.rooms) {
-        let _ = state.presence.leave(room, &user, &connection).await;
+        let _ = Box::pin(state.presence.leave(room, &user, &connection)).await;
     }
     // closing the queue lets the writer send what is left (a close frame with its reason) and stop
+    let worker = reader.worker.take();
     drop(reader);
-    worker.abort();
-    let _ = worker.await;
+    if let Some(worker) = worker {
+        worker.task.abort();
+        let _ = worker.task.await;
+    }
     let _ = writer.await;
     finish_close(&mut stream).await;
     done.cancel();

@@ -9,6 +9,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, close_code};
 use futures::StreamExt;
 use futures::stream::SplitStream;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -17,6 +18,7 @@ use crate::state::AppState;
 use crate::ws::protocol::{ClientFrame, ErrorCode, ServerFrame, UserRef, encode};
 use crate::ws::subscribe;
 
+use super::send_worker::send_worker;
 use super::{Outbound, SendRequest, TYPING_EVERY};
 
 /// The close code and reason for a read error of the WebSocket library, found
@@ -51,6 +53,12 @@ fn close_for(error: &axum::Error) -> Option<(u16, &'static str)> {
     None
 }
 
+/// The send worker of a connection: its queue (`WS_MAX_IN_FLIGHT` sends) and its task.
+pub(super) struct SendWorker {
+    queue: mpsc::Sender<Box<SendRequest>>,
+    pub(super) task: JoinHandle<()>,
+}
+
 /// The reading half and what it needs to answer frames.
 pub(super) struct Reader<'a> {
     pub(super) state: &'a AppState,
@@ -59,7 +67,8 @@ pub(super) struct Reader<'a> {
     pub(super) sid: Uuid,
     pub(super) connection: &'a str,
     pub(super) out: mpsc::Sender<Outbound>,
-    pub(super) sends: mpsc::Sender<SendRequest>,
+    /// The send worker and its queue, once the connection has sent something.
+    pub(super) worker: Option<SendWorker>,
     pub(super) expiry: watch::Sender<u64>,
     pub(super) rooms: HashSet<Uuid>,
     pub(super) typing: HashMap<Uuid, Instant>,
@@ -83,7 +92,9 @@ impl Reader<'_> {
             };
             match message {
                 Some(Ok(Message::Text(text))) => {
-                    self.on_text(text.as_str()).await;
+                    // boxed: answering a frame (a subscribe's replay, a send) takes far more
+                    // state than waiting for one, and only while it runs
+                    Box::pin(self.on_text(text.as_str())).await;
                     if self.closing {
                         return;
                     }
@@ -255,14 +266,14 @@ impl Reader<'_> {
             .await;
             return;
         }
-        let request = SendRequest {
+        let request = Box::new(SendRequest {
             room,
             client_msg_id,
             body,
-        };
+        });
         if let Err(
             mpsc::error::TrySendError::Full(request) | mpsc::error::TrySendError::Closed(request),
-        ) = self.sends.try_send(request)
+        ) = self.send_queue().try_send(request)
         {
             self.error(
                 ErrorCode::RateLimited,
@@ -272,6 +283,21 @@ impl Reader<'_> {
             )
             .await;
         }
+    }
+
+    /// The send worker's queue, the worker started on the connection's first send.
+    fn send_queue(&mut self) -> &mpsc::Sender<Box<SendRequest>> {
+        let worker = self.worker.get_or_insert_with(|| {
+            let (queue, requests) = mpsc::channel(self.state.config.ws_max_in_flight.max(1));
+            let task = tokio::spawn(send_worker(
+                self.state.clone(),
+                self.user.clone(),
+                requests,
+                self.out.clone(),
+            ));
+            SendWorker { queue, task }
+        });
+        &worker.queue
     }
 
     async fn typing(&mut self, room: Uuid) {

@@ -13,22 +13,28 @@ use super::{Outbound, SendRequest};
 pub(super) async fn send_worker(
     state: AppState,
     user: UserRef,
-    mut requests: mpsc::Receiver<SendRequest>,
+    mut requests: mpsc::Receiver<Box<SendRequest>>,
     out: mpsc::Sender<Outbound>,
 ) {
     while let Some(request) = requests.recv().await {
-        let frame = match send::send_message(
+        let SendRequest {
+            room,
+            client_msg_id,
+            body,
+        } = *request;
+        // boxed: the send path's state is only held while a send runs, not by every idle worker
+        let frame = match Box::pin(send::send_message(
             &state,
             &user,
-            request.room,
-            &request.client_msg_id,
-            request.body,
-        )
+            room,
+            &client_msg_id,
+            body,
+        ))
         .await
         {
             Ok(accepted) => encode(&ServerFrame::Ack {
                 room: accepted.room,
-                client_msg_id: &request.client_msg_id,
+                client_msg_id: &client_msg_id,
                 id: accepted.id,
                 seq: accepted.seq,
                 epoch: accepted.epoch,
@@ -36,8 +42,8 @@ pub(super) async fn send_worker(
             Err(refused) => encode(&ServerFrame::Error {
                 code: refused.code,
                 message: refused.message,
-                room: Some(request.room),
-                client_msg_id: Some(&request.client_msg_id),
+                room: Some(room),
+                client_msg_id: Some(&client_msg_id),
             }),
         };
         if out.send(Outbound::Text(frame)).await.is_err() {

@@ -21,7 +21,7 @@ use crate::relay::{Lease, RoomFrame};
 use crate::state::AppState;
 use crate::ws::protocol::{ServerFrame, UserRef, encode};
 
-use super::{CLOSE_TOO_SLOW, Outbound, WRITE_TIMEOUT};
+use super::{Attach, CLOSE_TOO_SLOW, Outbound, WRITE_TIMEOUT};
 
 /// Where a room's feed stands for this connection.
 struct Feed {
@@ -80,7 +80,8 @@ pub(super) async fn write_loop(
                 None => break None,
                 Some(Outbound::Text(text)) => Some(text),
                 Some(Outbound::Close(code, reason)) => break Some((code, reason)),
-                Some(Outbound::Attach { room, receiver, lease, last_seq, epoch, stale }) => {
+                Some(Outbound::Attach(attach)) => {
+                    let Attach { room, receiver, lease, last_seq, epoch, stale } = *attach;
                     streams.insert(room, BroadcastStream::new(receiver));
                     feeds.insert(room, Feed { last_seq, epoch, stale, _lease: lease });
                     continue;
@@ -96,7 +97,8 @@ pub(super) async fn write_loop(
                     // membership ended: this connection stops receiving the room
                     streams.remove(&room);
                     feeds.remove(&room);
-                    let _ = state.presence.leave(room, &me.user, &me.connection).await;
+                    // boxed: its state is only held while it runs, not by every idle writer
+                    let _ = Box::pin(state.presence.leave(room, &me.user, &me.connection)).await;
                     Some(encode(&ServerFrame::Unsubscribed { room }))
                 }
                 // nobody is shown their own typing
