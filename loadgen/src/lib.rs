@@ -10,8 +10,10 @@
 //! - [`record`]: shared counters and what each client saw.
 //!
 //! The `soak` binary runs it against a whole stack while killing its parts.
-//! `signup_flood` and `idle_memory` measure one gateway's memory (BENCHMARKS.md).
+//! `signup_flood` and `idle_memory` measure one gateway's memory (BENCHMARKS.md),
+//! started by [`bench_gateway`].
 
+pub mod bench_gateway;
 pub mod client;
 pub mod record;
 pub mod setup;

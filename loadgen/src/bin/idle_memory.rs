@@ -17,9 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use futures::{SinkExt, StreamExt, TryStreamExt};
+use loadgen::bench_gateway::BenchGateway;
 use serde_json::{Value, json};
-use test_support::{RedisServer, TestDatabase, free_port, required_env};
-use tokio::process::Command;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -54,16 +53,6 @@ struct Args {
     /// Extra gateway settings, `KEY=VALUE` (e.g. `WS_READ_BUFFER_BYTES=4096`).
     #[arg(long = "set")]
     settings: Vec<String>,
-}
-
-/// Resident memory of process `pid`, in KiB.
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS")
 }
 
 /// The kernel's memory for TCP buffers, all sockets of the machine, in KiB
@@ -179,58 +168,29 @@ async fn main() -> anyhow::Result<()> {
     );
     let rooms = args.connections.div_ceil(args.room_size).max(1);
     let per_user = args.connections.div_ceil(args.users);
-    let db = TestDatabase::new().await;
-    let redis = RedisServer::start();
-    let port = free_port();
-    let mut command = Command::new(&args.gateway);
-    command
-        .env("GATEWAY_ADDR", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", &db.url)
-        .env("REDIS_URL", redis.url())
-        .env("KAFKA_BROKERS", required_env("TEST_KAFKA_BROKERS"))
-        .env(
-            "JWT_SECRET",
-            "idle-memory-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
-        )
-        .env("COOKIE_SECURE", "false")
-        .env("ALLOWED_ORIGINS", ORIGIN)
-        .env("RUST_LOG", "warn")
-        // bench-only: one address signs everyone up and opens every connection
-        .env("SIGNUP_MAX_PER_ADDRESS", args.users.to_string())
-        .env("SIGNUP_MAX_PER_MINUTE", args.users.to_string())
-        .env("ROOMS_CREATED_PER_HOUR", rooms.to_string())
-        .env("ROOMS_OWNED_MAX", rooms.to_string())
-        .env(
-            "WS_MAX_CONNECTIONS_PER_ADDRESS",
-            args.connections.to_string(),
-        )
-        .env("WS_MAX_CONNECTIONS_PER_USER", per_user.to_string())
-        .kill_on_drop(true);
-    for setting in &args.settings {
-        let (key, value) = setting.split_once('=').context("--set KEY=VALUE")?;
-        command.env(key, value);
-    }
-    let mut child = command.spawn().context("start the gateway")?;
-    let pid = child.id().context("gateway pid")?;
+    let gateway = BenchGateway::start(
+        &args.gateway,
+        &[
+            ("ALLOWED_ORIGINS", ORIGIN.to_owned()),
+            // bench-only: one address signs everyone up and opens every connection
+            ("SIGNUP_MAX_PER_ADDRESS", args.users.to_string()),
+            ("SIGNUP_MAX_PER_MINUTE", args.users.to_string()),
+            ("ROOMS_CREATED_PER_HOUR", rooms.to_string()),
+            ("ROOMS_OWNED_MAX", rooms.to_string()),
+            (
+                "WS_MAX_CONNECTIONS_PER_ADDRESS",
+                args.connections.to_string(),
+            ),
+            ("WS_MAX_CONNECTIONS_PER_USER", per_user.to_string()),
+        ],
+        &args.settings,
+    )
+    .await?;
     let site = Arc::new(Site {
-        base: format!("http://127.0.0.1:{port}"),
+        base: gateway.base.clone(),
         http: reqwest::Client::new(),
     });
-    let started = Instant::now();
-    while site
-        .http
-        .get(format!("{}/healthz", site.base))
-        .send()
-        .await
-        .is_err()
-    {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(30),
-            "gateway not up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let cold = rss_kib(pid)?;
+    let cold = gateway.rss_kib()?;
 
     let run = std::process::id();
     eprintln!("signing up {} users", args.users);
@@ -291,7 +251,7 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let before = rss_kib(pid)?;
+    let before = gateway.rss_kib()?;
     let tcp_before = tcp_mem_kib()?;
 
     eprintln!("opening {} connections", args.connections);
@@ -303,13 +263,13 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     let open_secs = opened.elapsed().as_secs_f64();
-    let opened_rss = rss_kib(pid)?;
+    let opened_rss = gateway.rss_kib()?;
     eprintln!("opened in {open_secs:.1} s; idling {} s", args.settle_secs);
     tokio::time::sleep(Duration::from_secs(args.settle_secs)).await;
-    let after = rss_kib(pid)?;
+    let after = gateway.rss_kib()?;
     let tcp_after = tcp_mem_kib()?;
     let still_open = sockets.iter().filter(|s| !s.is_finished()).count();
-    child.kill().await.ok();
+    gateway.stop().await;
     for socket in sockets {
         socket.abort();
     }

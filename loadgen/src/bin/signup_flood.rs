@@ -11,11 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use clap::Parser;
+use loadgen::bench_gateway::BenchGateway;
 use serde_json::json;
-use test_support::{RedisServer, TestDatabase, free_port, required_env};
-use tokio::process::Command;
 
 #[derive(Debug, Parser)]
 #[command(about = "Resident memory of a gateway during and after a sign-up flood")]
@@ -41,15 +39,9 @@ struct Args {
     settings: Vec<String>,
 }
 
-/// Resident memory of process `pid`, in MB.
-fn rss_mb(pid: u32) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS")?;
-    Ok(kb / 1024.0)
+/// The gateway's resident memory, in MB.
+fn rss_mb(gateway: &BenchGateway) -> anyhow::Result<f64> {
+    Ok(gateway.rss_kib()? as f64 / 1024.0)
 }
 
 #[derive(Debug, Default)]
@@ -63,39 +55,10 @@ struct Tally {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let db = TestDatabase::new().await;
-    let redis = RedisServer::start();
-    let port = free_port();
-    let mut command = Command::new(&args.gateway);
-    command
-        .env("GATEWAY_ADDR", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", &db.url)
-        .env("REDIS_URL", redis.url())
-        .env("KAFKA_BROKERS", required_env("TEST_KAFKA_BROKERS"))
-        .env(
-            "JWT_SECRET",
-            "flood-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
-        )
-        .env("COOKIE_SECURE", "false")
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true);
-    for setting in &args.settings {
-        let (key, value) = setting.split_once('=').context("--set KEY=VALUE")?;
-        command.env(key, value);
-    }
-    let mut child = command.spawn().context("start the gateway")?;
-    let pid = child.id().context("gateway pid")?;
-    let base = format!("http://127.0.0.1:{port}");
+    let gateway = BenchGateway::start(&args.gateway, &[], &args.settings).await?;
+    let base = gateway.base.clone();
     let http = reqwest::Client::new();
-    let started = Instant::now();
-    while http.get(format!("{base}/healthz")).send().await.is_err() {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(30),
-            "gateway not up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let cold = rss_mb(pid)?;
+    let cold = rss_mb(&gateway)?;
     for i in 0..args.warmup {
         http.post(format!("{base}/api/auth/signup"))
             .json(&json!({"username": format!("w{}_{i}", std::process::id()), "password": "correct horse battery staple"}))
@@ -103,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let before = rss_mb(pid)?;
+    let before = rss_mb(&gateway)?;
 
     let tally = Arc::new(Tally::default());
     let deadline = Instant::now() + Duration::from_secs(args.flood_secs);
@@ -144,25 +107,25 @@ async fn main() -> anyhow::Result<()> {
     let flood_start = Instant::now();
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let rss = rss_mb(pid)?;
+        let rss = rss_mb(&gateway)?;
         peak = peak.max(rss);
         println!("{:.1},{rss:.0}", flood_start.elapsed().as_secs_f64());
     }
     for client in clients {
         let _ = client.await;
     }
-    let at_end = rss_mb(pid)?;
+    let at_end = rss_mb(&gateway)?;
     let settled_at = Instant::now() + Duration::from_secs(args.settle_secs);
     while Instant::now() < settled_at {
         tokio::time::sleep(Duration::from_secs(5)).await;
         println!(
             "{:.1},{:.0}",
             flood_start.elapsed().as_secs_f64(),
-            rss_mb(pid)?
+            rss_mb(&gateway)?
         );
     }
-    let after = rss_mb(pid)?;
-    child.kill().await.ok();
+    let after = rss_mb(&gateway)?;
+    gateway.stop().await;
     println!(
         "\n| RSS cold | before (warm) | peak during | at flood end | {} s after | after/before | created | 429 | 503 | other |",
         args.settle_secs
