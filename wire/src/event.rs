@@ -5,7 +5,16 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Version of the record layout; a consumer refuses versions it does not know.
-pub const SCHEMA_VERSION: u16 = 1;
+/// A plain message is written as version 1 (a writer of the previous release
+/// still stores it); an event with an [`EventExt`] as version 2, which that
+/// writer refuses rather than store an edit or a reaction as a new message.
+pub const SCHEMA_VERSION: u16 = 2;
+/// The version of a record without an [`EventExt`].
+pub const PLAIN_SCHEMA_VERSION: u16 = 1;
+/// Longest room topic, in Unicode scalar values (the database checks it too).
+pub const MAX_TOPIC_CHARS: usize = 300;
+/// Most users one message may mention by name.
+pub const MAX_MENTIONS: usize = 20;
 /// Longest message body, in Unicode scalar values (the database checks it too).
 pub const MAX_BODY_CHARS: usize = 4000;
 /// Longest client message id, in bytes.
@@ -56,6 +65,122 @@ pub struct ChatEvent {
     pub kind: MessageKind,
     pub body: String,
     pub sent_at: DateTime<Utc>,
+    /// What the event does besides (or instead of) adding a message; absent
+    /// for a plain message. `docs/protocol.md`, "Room events".
+    #[serde(default, skip_serializing_if = "EventExt::is_plain")]
+    pub ext: EventExt,
+}
+
+/// What a room event does: every change to a room's content travels as a
+/// record of `chat.messages`, gets the room's next seq and is stored once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(
+    feature = "sqlx",
+    sqlx(type_name = "message_op", rename_all = "snake_case")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EventOp {
+    /// A new message (`body`, maybe `reply_to` and mentions).
+    #[default]
+    Message,
+    /// The sender's new text (`body`) for their message `target`.
+    Edit,
+    /// `target` deleted (by its sender or a moderator); `body` is empty.
+    Delete,
+    /// The sender reacted to `target` with `emoji`.
+    React,
+    /// The sender took back their `emoji` reaction to `target`.
+    Unreact,
+    /// The room's new topic is `body` (empty: none).
+    Topic,
+    /// A moderation action (`moderation`); `body` is empty.
+    Moderation,
+}
+
+impl EventOp {
+    /// The name Postgres' `message_op` enum and the wire use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Message => "message",
+            Self::Edit => "edit",
+            Self::Delete => "delete",
+            Self::React => "react",
+            Self::Unreact => "unreact",
+            Self::Topic => "topic",
+            Self::Moderation => "moderation",
+        }
+    }
+}
+
+/// A moderation action as the room sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModAction {
+    /// `user` removed from the room; they may join again.
+    Kick,
+    /// `user` removed and barred until unbanned.
+    Ban,
+    Unban,
+    /// One message per member per `seconds` (0: off).
+    SlowMode,
+    /// `user`'s role is now `role` (`moderator` or `member`).
+    Role,
+}
+
+/// The details of a [`EventOp::Moderation`] event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moderation {
+    pub action: ModAction,
+    /// The member acted on (kick, ban, unban, role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Uuid>,
+    /// Their username when acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Slow mode's interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<u32>,
+    /// The new role (`moderator` or `member`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// The parts of a room event beyond a plain message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventExt {
+    #[serde(default)]
+    pub op: EventOp,
+    /// The message an edit, delete or reaction acts on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Uuid>,
+    /// The message a new message replies to (same room).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Uuid>,
+    /// The emoji of a reaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<String>,
+    /// Members a message or an edit mentions by `@username` (resolved by the gateway).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Uuid>,
+    /// `@room`: every member is mentioned (owners and moderators only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mention_room: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<Moderation>,
+}
+
+impl EventExt {
+    /// True for a plain message: nothing beyond the v1 record.
+    pub fn is_plain(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Whether `emoji` is one emoji (any Unicode emoji, with skin tone or ZWJ
+/// sequence), the only thing a reaction may carry.
+pub fn is_emoji(emoji: &str) -> bool {
+    emoji.len() <= 64 && emojis::get(emoji).is_some()
 }
 
 impl std::fmt::Debug for ChatEvent {
@@ -68,6 +193,8 @@ impl std::fmt::Debug for ChatEvent {
             .field("kind", &self.kind)
             .field("body.chars", &self.body.chars().count())
             .field("sent_at", &self.sent_at)
+            .field("op", &self.ext.op)
+            .field("target", &self.ext.target)
             .finish_non_exhaustive()
     }
 }
@@ -87,6 +214,16 @@ pub enum InvalidEvent {
     NulCharacter,
     #[error("client message id must be 1 to {MAX_CLIENT_MSG_ID_LEN} bytes")]
     BadClientMsgId,
+    /// The fields do not fit the event's `op` (a missing target, a body on a
+    /// delete, an extension on a version 1 record, ...).
+    #[error("fields do not fit a {0} event")]
+    BadShape(&'static str),
+    #[error("a reaction must be one emoji")]
+    BadEmoji,
+    #[error("topic is longer than {MAX_TOPIC_CHARS} characters")]
+    TopicTooLong,
+    #[error("a message mentions at most {MAX_MENTIONS} users")]
+    TooManyMentions,
 }
 
 /// Namespace of the ids of people's messages (UUIDv5 of sender and client message id).
@@ -112,7 +249,7 @@ impl ChatEvent {
         body: impl Into<String>,
     ) -> Self {
         Self {
-            v: SCHEMA_VERSION,
+            v: PLAIN_SCHEMA_VERSION,
             id: Uuid::now_v7(),
             room_id,
             sender_id,
@@ -121,7 +258,24 @@ impl ChatEvent {
             kind,
             body: body.into(),
             sent_at: Utc::now(),
+            ext: EventExt::default(),
         }
+    }
+
+    /// The same event with `ext`, at the version that carries it.
+    pub fn with_ext(mut self, ext: EventExt) -> Self {
+        self.v = if ext.is_plain() {
+            PLAIN_SCHEMA_VERSION
+        } else {
+            SCHEMA_VERSION
+        };
+        self.ext = ext;
+        self
+    }
+
+    /// What the event does.
+    pub fn op(&self) -> EventOp {
+        self.ext.op
     }
 
     /// The record's bytes on the wire.
@@ -142,7 +296,7 @@ impl ChatEvent {
             std::str::from_utf8(bytes).map_err(|e| InvalidEvent::Undecodable(e.to_string()))?;
         let Version { v } =
             serde_json::from_str(text).map_err(|e| InvalidEvent::Undecodable(e.to_string()))?;
-        if v != SCHEMA_VERSION {
+        if !(PLAIN_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&v) {
             return Err(InvalidEvent::UnsupportedVersion(v));
         }
         let event: Self =
@@ -153,7 +307,7 @@ impl ChatEvent {
 
     /// Checks the limits the database enforces, so a bad event fails here and not in a batch.
     pub fn validate(&self) -> Result<(), InvalidEvent> {
-        validate_body(&self.body)?;
+        self.validate_shape()?;
         if self.client_msg_id.is_empty()
             || self.client_msg_id.len() > MAX_CLIENT_MSG_ID_LEN
             || self.client_msg_id.contains('\0')
@@ -161,6 +315,59 @@ impl ChatEvent {
             return Err(InvalidEvent::BadClientMsgId);
         }
         Ok(())
+    }
+}
+
+impl ChatEvent {
+    /// Checks the fields `op` needs and refuses the ones it does not take.
+    fn validate_shape(&self) -> Result<(), InvalidEvent> {
+        let x = &self.ext;
+        let op = x.op;
+        let shape = |ok: bool| {
+            if ok {
+                Ok(())
+            } else {
+                Err(InvalidEvent::BadShape(op.as_str()))
+            }
+        };
+        if self.v == PLAIN_SCHEMA_VERSION && !x.is_plain() {
+            return Err(InvalidEvent::BadShape(op.as_str()));
+        }
+        if x.mentions.len() > MAX_MENTIONS {
+            return Err(InvalidEvent::TooManyMentions);
+        }
+        let mentions_ok = matches!(op, EventOp::Message | EventOp::Edit)
+            || (x.mentions.is_empty() && !x.mention_room);
+        shape(mentions_ok)?;
+        shape(x.moderation.is_none() || op == EventOp::Moderation)?;
+        shape(x.emoji.is_none() || matches!(op, EventOp::React | EventOp::Unreact))?;
+        shape(x.reply_to.is_none() || op == EventOp::Message)?;
+        let targeted = matches!(
+            op,
+            EventOp::Edit | EventOp::Delete | EventOp::React | EventOp::Unreact
+        );
+        shape(x.target.is_some() == targeted)?;
+        match op {
+            EventOp::Message | EventOp::Edit => validate_body(&self.body),
+            EventOp::Delete => shape(self.body.is_empty()),
+            EventOp::React | EventOp::Unreact => {
+                shape(self.body.is_empty())?;
+                match &x.emoji {
+                    Some(emoji) if is_emoji(emoji) => Ok(()),
+                    _ => Err(InvalidEvent::BadEmoji),
+                }
+            }
+            EventOp::Topic => {
+                if self.body.contains('\0') {
+                    return Err(InvalidEvent::NulCharacter);
+                }
+                if self.body.chars().count() > MAX_TOPIC_CHARS {
+                    return Err(InvalidEvent::TopicTooLong);
+                }
+                Ok(())
+            }
+            EventOp::Moderation => shape(self.body.is_empty() && x.moderation.is_some()),
+        }
     }
 }
 
@@ -272,6 +479,135 @@ mod tests {
         let long = "é".repeat(MAX_BODY_CHARS + 1);
         assert_eq!(event(&long).validate(), Err(InvalidEvent::BodyTooLong));
         assert_eq!(event(&"é".repeat(MAX_BODY_CHARS)).validate(), Ok(()));
+    }
+
+    fn targeted(op: EventOp, body: &str) -> ChatEvent {
+        event(body).with_ext(EventExt {
+            op,
+            target: Some(Uuid::now_v7()),
+            ..EventExt::default()
+        })
+    }
+
+    #[test]
+    fn an_event_with_an_extension_is_version_2_and_round_trips() {
+        let mut e = targeted(EventOp::React, "");
+        e.ext.emoji = Some("\u{1F44D}\u{1F3FD}".into());
+        assert_eq!(e.v, SCHEMA_VERSION);
+        assert_eq!(ChatEvent::decode(&e.encode()), Ok(e.clone()));
+        // a plain message stays version 1, without the extension on the wire
+        let plain = event("hi").with_ext(EventExt::default());
+        assert_eq!(plain.v, PLAIN_SCHEMA_VERSION);
+        assert!(
+            !String::from_utf8(plain.encode())
+                .expect("utf-8")
+                .contains("ext")
+        );
+    }
+
+    #[test]
+    fn a_version_1_record_cannot_carry_an_extension() {
+        let mut e = targeted(EventOp::Delete, "");
+        e.v = PLAIN_SCHEMA_VERSION;
+        assert_eq!(e.validate(), Err(InvalidEvent::BadShape("delete")));
+    }
+
+    #[test]
+    fn each_op_takes_its_own_fields() {
+        assert_eq!(targeted(EventOp::Edit, "new").validate(), Ok(()));
+        assert_eq!(
+            targeted(EventOp::Edit, " ").validate(),
+            Err(InvalidEvent::EmptyBody)
+        );
+        assert_eq!(targeted(EventOp::Delete, "").validate(), Ok(()));
+        assert_eq!(
+            targeted(EventOp::Delete, "body").validate(),
+            Err(InvalidEvent::BadShape("delete"))
+        );
+        // a reaction needs one emoji, and only an emoji
+        let mut react = targeted(EventOp::React, "");
+        assert_eq!(react.validate(), Err(InvalidEvent::BadEmoji));
+        for bad in ["a", ":)", "\u{1F600}\u{1F600}", "\u{1F600} ", ""] {
+            react.ext.emoji = Some(bad.into());
+            assert_eq!(react.validate(), Err(InvalidEvent::BadEmoji), "{bad:?}");
+        }
+        for good in [
+            "\u{1F600}",
+            "\u{2764}\u{FE0F}",
+            "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}",
+        ] {
+            react.ext.emoji = Some(good.into());
+            assert_eq!(react.validate(), Ok(()), "{good:?}");
+        }
+        // an edit without its target, a message with one
+        let mut edit = targeted(EventOp::Edit, "x");
+        edit.ext.target = None;
+        assert_eq!(edit.validate(), Err(InvalidEvent::BadShape("edit")));
+        let mut message = event("x").with_ext(EventExt {
+            reply_to: Some(Uuid::now_v7()),
+            ..EventExt::default()
+        });
+        assert_eq!(message.validate(), Ok(()));
+        message.ext.target = Some(Uuid::now_v7());
+        assert_eq!(message.validate(), Err(InvalidEvent::BadShape("message")));
+        // mentions only on messages and edits, and a bounded number of them
+        let mut mentions = event("x").with_ext(EventExt {
+            mentions: vec![Uuid::now_v7(); MAX_MENTIONS + 1],
+            ..EventExt::default()
+        });
+        assert_eq!(mentions.validate(), Err(InvalidEvent::TooManyMentions));
+        mentions.ext.mentions.truncate(MAX_MENTIONS);
+        assert_eq!(mentions.validate(), Ok(()));
+        let mut delete = targeted(EventOp::Delete, "");
+        delete.ext.mention_room = true;
+        assert_eq!(delete.validate(), Err(InvalidEvent::BadShape("delete")));
+    }
+
+    #[test]
+    fn topics_and_moderation_events_are_checked() {
+        let topic = |body: &str| {
+            event("x")
+                .with_ext(EventExt {
+                    op: EventOp::Topic,
+                    ..EventExt::default()
+                })
+                .tap_body(body)
+        };
+        assert_eq!(topic("").validate(), Ok(()));
+        assert_eq!(topic(&"t".repeat(MAX_TOPIC_CHARS)).validate(), Ok(()));
+        assert_eq!(
+            topic(&"t".repeat(MAX_TOPIC_CHARS + 1)).validate(),
+            Err(InvalidEvent::TopicTooLong)
+        );
+        let ban = event("").with_ext(EventExt {
+            op: EventOp::Moderation,
+            moderation: Some(Moderation {
+                action: ModAction::Ban,
+                user: Some(Uuid::now_v7()),
+                username: Some("mallory".into()),
+                seconds: None,
+                role: None,
+            }),
+            ..EventExt::default()
+        });
+        assert_eq!(ban.validate(), Ok(()));
+        assert_eq!(ChatEvent::decode(&ban.encode()), Ok(ban.clone()));
+        let mut no_details = ban.clone();
+        no_details.ext.moderation = None;
+        assert_eq!(
+            no_details.validate(),
+            Err(InvalidEvent::BadShape("moderation"))
+        );
+    }
+
+    trait TapBody {
+        fn tap_body(self, body: &str) -> Self;
+    }
+    impl TapBody for ChatEvent {
+        fn tap_body(mut self, body: &str) -> Self {
+            self.body = body.into();
+            self
+        }
     }
 
     #[test]

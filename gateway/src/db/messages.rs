@@ -28,7 +28,7 @@ impl Row {
             seq: self.seq,
             epoch,
             event: ChatEvent {
-                v: chat_core::event::SCHEMA_VERSION,
+                v: chat_core::event::PLAIN_SCHEMA_VERSION,
                 id: self.id,
                 room_id: self.room_id,
                 sender_id: self.sender_id,
@@ -37,6 +37,7 @@ impl Row {
                 kind: self.kind,
                 body: self.body,
                 sent_at: self.sent_at,
+                ext: Default::default(),
             },
         }
     }

@@ -118,6 +118,18 @@ async fn send_inner(
         Resolved::Stored(stored) => return answer_stored(state, stored).await,
     };
 
+    publish(state, event, resend).await
+}
+
+/// Steps 3 to 5 for an event that is validated, allowed and deduplicated (or
+/// made by the server under a fresh client message id): produce it, wait for
+/// Kafka, sequence it. `resend`: the event may have been stored already.
+pub async fn publish(
+    state: &AppState,
+    event: ChatEvent,
+    resend: bool,
+) -> Result<Accepted, Refused> {
+    let room = event.room_id;
     // 3. durable in Kafka before anything else
     let payload = event.encode();
     let key_bytes = event.room_id.to_string();
