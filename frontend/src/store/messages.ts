@@ -3,6 +3,7 @@
 // replies being written (drafts). Pure: a reducer and selectors over plain
 // immutable data, no React, no I/O.
 import type { ChatMessage, HistoryPage, UserRef } from '../wire';
+import { foldAll } from './fold';
 import { draftReceived, draftsDelivered, draftsExpired, nextDraftExpiry, type BotDraft, type DraftUpdate } from './drafts';
 
 export type PendingState = 'sending' | 'sent' | 'failed';
@@ -56,8 +57,9 @@ export interface MessagesState {
 export type HistoryDirection = 'newest' | 'older' | 'newer';
 
 export type MessagesAction =
-  | { type: 'history/loaded'; room: string; page: HistoryPage; direction: HistoryDirection }
-  | { type: 'message/received'; message: ChatMessage }
+  /** `me`: the caller's id, for the `me` flag of reactions folded in. */
+  | { type: 'history/loaded'; room: string; page: HistoryPage; direction: HistoryDirection; me?: string }
+  | { type: 'message/received'; message: ChatMessage; me?: string }
   | { type: 'room/subscribed'; room: string; epoch: number; headSeq: number }
   | { type: 'room/forgotten'; room: string }
   | { type: 'send/queued'; room: string; clientMsgId: string; body: string; sender: UserRef; at: number }
@@ -87,9 +89,9 @@ export const emptyTimeline: RoomTimeline = {
 export function messagesReducer(state: MessagesState, action: MessagesAction): MessagesState {
   switch (action.type) {
     case 'history/loaded':
-      return update(state, action.room, (t) => historyLoaded(t, action.page, action.direction));
+      return update(state, action.room, (t) => historyLoaded(t, action.page, action.direction, action.me));
     case 'message/received':
-      return update(state, action.message.room, (t) => merge(withEpoch(t, action.message.epoch), [action.message]));
+      return update(state, action.message.room, (t) => merge(withEpoch(t, action.message.epoch), [action.message], action.me));
     case 'room/subscribed':
       return update(state, action.room, (t) => {
         const next = withEpoch(t, action.epoch);
@@ -247,11 +249,11 @@ function withEpoch(t: RoomTimeline, epoch: number): RoomTimeline {
   return { ...emptyTimeline, epoch, pending: t.pending };
 }
 
-function historyLoaded(t: RoomTimeline, page: HistoryPage, direction: HistoryDirection): RoomTimeline {
+function historyLoaded(t: RoomTimeline, page: HistoryPage, direction: HistoryDirection, me?: string): RoomTimeline {
   const epoch = page.messages.find((m) => m.epoch !== 0)?.epoch;
   const current = epoch === undefined ? t : withEpoch(t, epoch);
   const firstBefore = current.messages[0]?.seq;
-  const added = merge(current, page.messages);
+  const added = merge(current, page.messages, me);
   // An empty room: resume from its start, so nothing sent meanwhile is missed.
   const merged = direction === 'newest' && added.lastSeq === null ? { ...added, lastSeq: 0 } : added;
   if (direction === 'newer') return merged;
@@ -263,8 +265,12 @@ function historyLoaded(t: RoomTimeline, page: HistoryPage, direction: HistoryDir
   return reachesBack ? { ...merged, hasOlder: page.has_more } : merged;
 }
 
-/** Adds messages in seq order, drops ones already here, moves the resume point, replaces own pending ones. */
-function merge(t: RoomTimeline, incoming: readonly ChatMessage[]): RoomTimeline {
+/**
+ * Adds events in seq order, drops ones already here, folds edits, deletes and
+ * reactions into their messages (fold.ts), moves the resume point (every op
+ * counts), replaces own pending ones.
+ */
+function merge(t: RoomTimeline, incoming: readonly ChatMessage[], me?: string): RoomTimeline {
   const seqs = new Set(t.messages.map((m) => m.seq));
   const fresh: ChatMessage[] = [];
   const ids = new Set(t.ids);
@@ -280,7 +286,8 @@ function merge(t: RoomTimeline, incoming: readonly ChatMessage[]): RoomTimeline 
   const last = t.messages[t.messages.length - 1];
   const combined = [...t.messages, ...fresh];
   const inOrder = (last === undefined || (fresh[0] as ChatMessage).seq > last.seq) && isAscending(fresh);
-  const messages = inOrder ? combined : combined.sort((a, b) => a.seq - b.seq);
+  const sorted = inOrder ? combined : combined.sort((a, b) => a.seq - b.seq);
+  const messages = foldAll(sorted, new Set(fresh.map((m) => m.id)), me);
   const delivered = (p: PendingMessage) =>
     fresh.some((m) => m.client_msg_id === p.clientMsgId && m.sender.id === p.sender.id);
   const pending = t.pending.some(delivered) ? t.pending.filter((p) => !delivered(p)) : t.pending;
