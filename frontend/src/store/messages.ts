@@ -6,7 +6,8 @@ import type { ChatMessage, HistoryPage, UserRef } from '../wire';
 import { foldAll } from './fold';
 import { draftReceived, draftsDelivered, draftsExpired, nextDraftExpiry, type BotDraft, type DraftUpdate } from './drafts';
 
-export type PendingState = 'sending' | 'sent' | 'failed';
+/** `waiting`: refused by slow mode; sent again by itself at `retryAt` (not a failure). */
+export type PendingState = 'sending' | 'sent' | 'failed' | 'waiting';
 
 /** One of the caller's messages that the room's feed has not delivered back yet. */
 export interface PendingMessage {
@@ -23,6 +24,10 @@ export interface PendingMessage {
   /** Known once acknowledged. */
   readonly id?: string;
   readonly seq?: number;
+  /** When a `waiting` message is sent again (ms since 1970). */
+  readonly retryAt?: number;
+  /** The message it answers. */
+  readonly replyTo?: string;
   /** Why it failed (`timeout` or an `error` frame's code). */
   readonly error?: { readonly code: string; readonly message: string };
 }
@@ -62,11 +67,14 @@ export type MessagesAction =
   | { type: 'message/received'; message: ChatMessage; me?: string }
   | { type: 'room/subscribed'; room: string; epoch: number; headSeq: number }
   | { type: 'room/forgotten'; room: string }
-  | { type: 'send/queued'; room: string; clientMsgId: string; body: string; sender: UserRef; at: number }
+  | { type: 'send/queued'; room: string; clientMsgId: string; body: string; sender: UserRef; at: number; replyTo?: string | undefined }
   | { type: 'send/acked'; room: string; clientMsgId: string; id: string; seq: number }
   | { type: 'send/failed'; room?: string | undefined; clientMsgId: string; code: string; message: string }
   | { type: 'send/timedOut'; room: string; clientMsgId: string }
   | { type: 'send/retried'; room: string; clientMsgId: string }
+  /** Slow mode: wait until `until`, then send again. */
+  | { type: 'send/deferred'; room: string; clientMsgId: string; until: number }
+  | { type: 'send/resumed'; room: string; clientMsgId: string }
   | { type: 'draft/received'; draft: DraftUpdate; at: number }
   | { type: 'drafts/expired'; now: number }
   /** The room's feed restarts (reload, resync) or, without a room, the connection is gone. */
@@ -120,6 +128,7 @@ export function messagesReducer(state: MessagesState, action: MessagesAction): M
                   createdAt: action.at,
                   state: 'sending',
                   retries: 0,
+                  ...(action.replyTo !== undefined ? { replyTo: action.replyTo } : {}),
                 },
               ],
             },
@@ -153,6 +162,20 @@ export function messagesReducer(state: MessagesState, action: MessagesAction): M
         editPending(t, action.clientMsgId, (p) =>
           p.state === 'failed' ? { ...withoutError(p), state: 'sending', retries: p.retries + 1 } : p,
         ),
+      );
+    case 'send/deferred':
+      return update(state, action.room, (t) =>
+        editPending(t, action.clientMsgId, (p) =>
+          p.state === 'sending' || p.state === 'waiting' ? { ...withoutError(p), state: 'waiting', retryAt: action.until } : p,
+        ),
+      );
+    case 'send/resumed':
+      return update(state, action.room, (t) =>
+        editPending(t, action.clientMsgId, (p) => {
+          if (p.state !== 'waiting') return p;
+          const { retryAt: _at, ...rest } = p;
+          return { ...rest, state: 'sending' };
+        }),
       );
     case 'draft/received':
       // A late draft (its message is already here) is ignored.
@@ -202,6 +225,15 @@ const RESENDABLE_CODES: ReadonlySet<string> = new Set([TIMEOUT_ERROR.code, 'unav
 
 export function selectPending(state: MessagesState, room: string, clientMsgId: string): PendingMessage | undefined {
   return state.rooms[room]?.pending.find((p) => p.clientMsgId === clientMsgId);
+}
+
+/** Until when slow mode holds the room's sends back (ms since 1970), or null. */
+export function selectSlowUntil(state: MessagesState, room: string): number | null {
+  let until: number | null = null;
+  for (const p of selectTimeline(state, room).pending) {
+    if (p.state === 'waiting' && p.retryAt !== undefined && (until === null || p.retryAt > until)) until = p.retryAt;
+  }
+  return until;
 }
 
 /** When the first draft of any room expires (ms since 1970), or null when there is none. */
