@@ -320,6 +320,34 @@ export class ChatController {
     if (!selectTimeline(this.state.messages, room).ids.has(id)) this.notify('That message is no longer here.');
   }
 
+  /** A reply's original: its seq from the reply's preview, or asked for. */
+  async jumpToReply(room: string, quoted: { id: string; seq?: number | undefined }): Promise<void> {
+    let seq = quoted.seq;
+    if (seq === undefined) {
+      try {
+        seq = (await this.api.message(room, quoted.id)).seq;
+      } catch {
+        this.notify('The original message is no longer here.');
+        return;
+      }
+    }
+    await this.jumpTo(room, quoted.id, seq);
+  }
+
+  async report(room: string, message: string, reason: string): Promise<void> {
+    try {
+      await this.api.report(room, message, reason);
+      this.notify('Reported to the room’s moderators.');
+    } catch (error) {
+      this.notify(errorText(error, 'Could not report the message.'));
+    }
+  }
+
+  /** Tells the person something briefly (the notice's polite live region). */
+  say(text: string): void {
+    this.notify(text);
+  }
+
   clearHighlight(nonce: number): void {
     if (this.state.highlight?.nonce === nonce) this.set({ highlight: null });
   }

@@ -49,7 +49,15 @@ function RoomItem({ room }: { room: MyRoom }) {
   const active = useChat((s) => s.activeRoom === room.id);
   const controller = useController();
   const unread = room.unread > 0 && !active;
-  const name = [roomLabel(room), room.kind === 'private' ? 'private' : '', unread ? `${room.unread} unread` : ''].filter(Boolean).join(', ');
+  const mentions = !active ? (room.mentions ?? 0) : 0;
+  const name = [
+    roomLabel(room),
+    room.kind === 'private' ? 'private' : '',
+    unread ? `${room.unread} unread` : '',
+    mentions > 0 ? `${mentions} ${mentions === 1 ? 'mention' : 'mentions'}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   return (
     <li>
       <button
@@ -59,10 +67,15 @@ function RoomItem({ room }: { room: MyRoom }) {
         aria-current={active ? 'page' : undefined}
         onClick={() => controller.openRoom(room.id)}
       >
-        <span className="room-name">
+        <span className="room-name" dir="auto">
           {roomLabel(room)}
           {room.kind === 'private' && <span className="tag">private</span>}
         </span>
+        {mentions > 0 && (
+          <span className="badge badge-mention" title={`${mentions} ${mentions === 1 ? 'mention' : 'mentions'}`}>
+            @{mentions > 99 ? '99+' : mentions}
+          </span>
+        )}
         {unread && <span className="badge">{room.unread > 99 ? '99+' : room.unread}</span>}
       </button>
     </li>

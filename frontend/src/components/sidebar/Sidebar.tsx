@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { useChat } from '../../chat/context';
 import { DirectMessageForm } from './DirectMessageForm';
+import { MessageSearch } from './MessageSearch';
 import { NewRoomForm } from './NewRoomForm';
 import { RoomList } from './RoomList';
 import { RoomSearch } from './RoomSearch';
@@ -22,6 +23,7 @@ export function Sidebar({ onLogOut }: { onLogOut: () => void }) {
         </button>
       </header>
       <RoomSearch query={filter} onQuery={setFilter} />
+      <MessageSearch />
       <RoomList filter={filter} />
       <NewRoomForm />
       <DirectMessageForm />
