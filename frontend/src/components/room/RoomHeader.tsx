@@ -1,13 +1,15 @@
 // The room's name and topic, a way back to the list on narrow screens,
 // invite, moderation (owner and moderators) and leave.
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { useController } from '../../chat/context';
 import { errorText } from '../../chat/errors';
 import { roomLabel } from '../../chat/rooms';
 import type { MyRoom } from '../../wire';
 import { InviteForm } from './InviteForm';
-import { ModerationPanel } from './ModerationPanel';
 import { TopicEditor } from './TopicEditor';
+
+// Only owners and moderators open it: a chunk of its own.
+const ModerationPanel = lazy(() => import('./ModerationPanel').then((m) => ({ default: m.ModerationPanel })));
 
 const KIND_TEXT = { public: 'Public room', private: 'Private room', direct: 'Direct messages' } as const;
 
@@ -45,7 +47,11 @@ export function RoomHeader({ room, info, onBack }: { room: string; info: MyRoom 
         {moderates && (
           <details className="moderation" onToggle={(e) => setModerating(e.currentTarget.open)}>
             <summary>Moderate</summary>
-            {moderating && <ModerationPanel room={room} info={info} />}
+            {moderating && (
+              <Suspense fallback={<p className="muted">Loading…</p>}>
+                <ModerationPanel room={room} info={info} />
+              </Suspense>
+            )}
           </details>
         )}
         <button type="button" onClick={() => void leave()}>
