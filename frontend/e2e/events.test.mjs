@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { TIMEOUT_MS, createRoom, eventually, openBrowser, runTag, screenshot, signUp } from './support.mjs';
+import { TIMEOUT_MS, checkA11y, createRoom, eventually, openBrowser, runTag, screenshot, signUp } from './support.mjs';
 
 const run = runTag();
 const ROOM = `ev-${run}`;
@@ -100,6 +100,8 @@ test('room events in two browsers', async (t) => {
   await t.test('react: the picker (loaded when opened), a chip with who reacted, a click takes it back', async () => {
     await action(member.page, 'a finished thought', 'React');
     const picker = member.page.getByRole('dialog', { name: 'Choose a reaction' });
+    await picker.getByRole('button', { name: '👍' }).waitFor({ timeout: TIMEOUT_MS });
+    await checkA11y(member.page, 'a room with the emoji picker open');
     await picker.getByRole('searchbox', { name: 'Search emoji' }).fill('party');
     await picker.getByRole('button', { name: '🎉' }).click();
     for (const u of [owner, member]) {
@@ -144,6 +146,7 @@ test('room events in two browsers', async (t) => {
     await box.pressSequentially(`hello @${owner.name.slice(0, 4)}`);
     const list = member.page.getByRole('listbox', { name: 'Members to mention' });
     await list.getByRole('option', { name: owner.name }).waitFor({ timeout: TIMEOUT_MS });
+    await checkA11y(member.page, 'the composer with the mention list open');
     await box.press('Enter');
     assert.equal(await box.inputValue(), `hello @${owner.name} `);
     await box.pressSequentially('look');
@@ -193,14 +196,27 @@ test('room events in two browsers', async (t) => {
     const hit = results.getByRole('button').filter({ hasText: 'original' }).first();
     await hit.waitFor({ timeout: TIMEOUT_MS });
     assert.ok((await hit.locator('mark').count()) > 0, 'the matching words are marked');
+    await checkA11y(owner.page, 'message search results');
     await hit.click();
     await owner.page.getByRole('heading', { name: `#${ROOM}`, exact: true }).waitFor({ timeout: TIMEOUT_MS });
     const original = item(owner.page, 'the original question');
     await eventually('the result is shown highlighted', async () => /msg-highlight/.test((await original.getAttribute('class')) ?? ''));
   });
 
-  await t.test('a moderator bans a member, whose room goes away', async () => {
+  await t.test('a member reports a message; the owner sees the report and resolves it', async () => {
+    await action(member.page, 'a finished thought', 'Report');
+    await member.page.getByText('Reported to the room’s moderators.').waitFor({ timeout: TIMEOUT_MS });
     await owner.page.getByText('Moderate', { exact: true }).click();
+    const report = owner.page.locator('.report-list li', { hasText: 'a finished thought' });
+    await report.getByText('Reason: spam').waitFor({ timeout: TIMEOUT_MS });
+    await report.getByRole('button', { name: 'Resolve', exact: true }).click();
+    await owner.page.getByText('Report resolved.').waitFor({ timeout: TIMEOUT_MS });
+  });
+
+  await t.test('a moderator bans a member, whose room goes away', async () => {
+    await owner.page.getByRole('button', { name: `Ban ${member.name}`, exact: true }).waitFor({ timeout: TIMEOUT_MS });
+    await owner.page.getByText('No open reports.').waitFor({ timeout: TIMEOUT_MS });
+    await checkA11y(owner.page, 'the moderation panel');
     await owner.page.getByRole('button', { name: `Ban ${member.name}`, exact: true }).click();
     await eventually('the member no longer has the room', async () => (await member.page.getByRole('button', { name: new RegExp(`^#${ROOM}(,|$)`) }).count()) === 0);
     await member.page.getByText(new RegExp(`removed from #${ROOM}|no longer a member of #${ROOM}`)).first().waitFor({ timeout: TIMEOUT_MS });
