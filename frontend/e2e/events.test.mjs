@@ -161,6 +161,8 @@ test('room events in two browsers', async (t) => {
     await mentioned.waitFor({ timeout: TIMEOUT_MS });
     assert.match((await mentioned.getAttribute('class')) ?? '', /msg-mention/);
     assert.equal(await mentioned.locator('.mention-me').textContent(), `@${owner.name}`);
+    await mentioned.hover();
+    await screenshot(owner.page, 'events-mention');
   });
 
   await t.test('reply: a quote above the composer, a preview in the timeline that brings an unloaded original into view', async () => {

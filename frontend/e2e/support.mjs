@@ -91,7 +91,9 @@ export async function signUp(user, shotName) {
 
 /** Creates a room from the sidebar form and waits until it is open. */
 export async function createRoom(page, name, kind) {
-  await page.getByText('New room', { exact: true }).click();
+  // The form stays open after a room is made: open it only when it is closed.
+  const form = page.locator('details', { has: page.getByText('New room', { exact: true }) });
+  if (!(await form.evaluate((d) => d.open))) await page.getByText('New room', { exact: true }).click();
   await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByRole('radio', { name: kind === 'private' ? /^Private/ : /^Public/ }).check();
   await page.getByRole('button', { name: 'Create room' }).click();
