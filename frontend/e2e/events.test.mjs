@@ -57,6 +57,12 @@ function firstLine(body) {
   return body.split('\n')[0].replace(/[*_~`]/g, '').slice(0, 20);
 }
 
+/** Opens the room header's moderation panel unless it is open. */
+async function openModeration(page) {
+  const panel = page.locator('details.moderation');
+  if (!(await panel.evaluate((d) => d.open))) await page.getByText('Moderate', { exact: true }).click();
+}
+
 /** Hovers a message and clicks one of its actions. */
 async function action(page, text, name) {
   const li = item(page, text);
@@ -208,7 +214,7 @@ test('room events in two browsers', async (t) => {
   await t.test('a member reports a message; the owner sees the report and resolves it', async () => {
     await action(member.page, 'a finished thought', 'Report');
     await member.page.getByText('Reported to the room’s moderators.').waitFor({ timeout: TIMEOUT_MS });
-    await owner.page.getByText('Moderate', { exact: true }).click();
+    await openModeration(owner.page);
     const report = owner.page.locator('.report-list li', { hasText: 'a finished thought' });
     await report.getByText('Reason: spam').waitFor({ timeout: TIMEOUT_MS });
     await report.getByRole('button', { name: 'Resolve', exact: true }).click();
@@ -216,6 +222,7 @@ test('room events in two browsers', async (t) => {
   });
 
   await t.test('a moderator bans a member, whose room goes away', async () => {
+    await openModeration(owner.page);
     await owner.page.getByRole('button', { name: `Ban ${member.name}`, exact: true }).waitFor({ timeout: TIMEOUT_MS });
     await owner.page.getByText('No open reports.').waitFor({ timeout: TIMEOUT_MS });
     await checkA11y(owner.page, 'the moderation panel');
