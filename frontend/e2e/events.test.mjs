@@ -212,10 +212,12 @@ test('room events in two browsers', async (t) => {
   });
 
   await t.test('a member reports a message; the owner sees the report and resolves it', async () => {
-    await action(member.page, 'a finished thought', 'Report');
+    await send(owner, 'a message to report');
+    await item(member.page, 'a message to report').waitFor({ timeout: TIMEOUT_MS });
+    await action(member.page, 'a message to report', 'Report');
     await member.page.getByText('Reported to the room’s moderators.').waitFor({ timeout: TIMEOUT_MS });
     await openModeration(owner.page);
-    const report = owner.page.locator('.report-list li', { hasText: 'a finished thought' });
+    const report = owner.page.locator('.report-list li', { hasText: 'a message to report' });
     await report.getByText('Reason: spam').waitFor({ timeout: TIMEOUT_MS });
     await report.getByRole('button', { name: 'Resolve', exact: true }).click();
     await owner.page.getByText('Report resolved.').waitFor({ timeout: TIMEOUT_MS });
