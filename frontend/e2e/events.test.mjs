@@ -223,6 +223,25 @@ test('room events in two browsers', async (t) => {
     await owner.page.getByText('Report resolved.').waitFor({ timeout: TIMEOUT_MS });
   });
 
+  await t.test('slow mode: a second message waits with a countdown and goes by itself', async () => {
+    await openModeration(owner.page);
+    await owner.page.getByLabel('Seconds between a member’s messages').selectOption('5');
+    await owner.page.getByRole('button', { name: 'Set slow mode', exact: true }).click();
+    await messages(member.page).getByText(`${owner.name} set slow mode: one message every 5 seconds`).waitFor({ timeout: TIMEOUT_MS });
+    await send(member, 'slow one');
+    const box = composer(member.page);
+    await box.fill('slow two');
+    await box.press('Enter');
+    await member.page.getByText(/^Slow mode: your message goes in \d+ s/).waitFor({ timeout: TIMEOUT_MS });
+    await messages(member.page).getByText('Waiting for slow mode…').waitFor({ timeout: TIMEOUT_MS });
+    await screenshot(member.page, 'events-slow-mode');
+    await item(owner.page, 'slow two').waitFor({ timeout: TIMEOUT_MS });
+    assert.equal(await messages(member.page).locator('li.msg-failed').count(), 0, 'not a failure');
+    await owner.page.getByLabel('Seconds between a member’s messages').selectOption('0');
+    await owner.page.getByRole('button', { name: 'Set slow mode', exact: true }).click();
+    await messages(member.page).getByText(`${owner.name} turned slow mode off`).waitFor({ timeout: TIMEOUT_MS });
+  });
+
   await t.test('a moderator bans a member, whose room goes away', async () => {
     await openModeration(owner.page);
     await owner.page.getByRole('button', { name: `Ban ${member.name}`, exact: true }).waitFor({ timeout: TIMEOUT_MS });
