@@ -33,6 +33,8 @@ export const Room = z.object({
   member_count: z.int().nonnegative().optional(),
   topic: z.string().nullable().optional(),
   slow_mode_seconds: z.int().nonnegative().optional(),
+  /** The caller's role, when a member. */
+  role: MemberRole.optional(),
 });
 export type Room = z.infer<typeof Room>;
 
