@@ -54,7 +54,8 @@ describe('inline formatting', () => {
       { t: 'mention', name: 'alice' },
       text(', mail bob@example.com'),
     ]);
-    expect(mentionedNames('@Alice and @bob. `@carol` @al')).toEqual(['alice', 'bob.']);
+    expect(mentionedNames('@Alice and @bob. `@carol` @al @a.b.c')).toEqual(['alice', 'bob', 'a.b.c']);
+    expect(parseInline('thanks @bob.')).toEqual([text('thanks '), { t: 'mention', name: 'bob' }, text('.')]);
     expect(mentionIs('bob.', 'Bob')).toBe(true);
     expect(mentionIs('bobby', 'bob')).toBe(false);
   });

@@ -124,11 +124,12 @@ export function parseInline(text: string, depth = 0): Inline[] {
       }
     }
     if (ch === '@' && !isWordChar(before)) {
-      const m = MENTION.exec(rest);
-      if (m !== null) {
+      // A trailing `.` ends the name (the end of a sentence), as the gateway reads it.
+      const name = MENTION.exec(rest)?.[1]?.replace(/\.+$/, '');
+      if (name !== undefined && name.length >= 3) {
         flush();
-        out.push({ t: 'mention', name: m[1] as string });
-        i += m[0].length;
+        out.push({ t: 'mention', name });
+        i += name.length + 1;
         continue;
       }
     }
