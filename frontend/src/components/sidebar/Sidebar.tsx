@@ -16,7 +16,7 @@ export function Sidebar({ onLogOut }: { onLogOut: () => void }) {
       <header className="sidebar-header">
         <p className="whoami">
           <span className="visually-hidden">Signed in as </span>
-          <strong>{me.username}</strong>
+          <strong dir="auto">{me.username}</strong>
         </p>
         <button type="button" onClick={onLogOut}>
           Log out
