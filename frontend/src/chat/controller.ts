@@ -18,10 +18,11 @@ import {
   type MessagesAction,
 } from '../store/messages';
 import type { ChatMessage, ClientFrame, Member, NewRoomKind, Room, SearchResults, ServerFrame, ServerFrameOf, UserRef } from '../wire';
-import { HISTORY_PAGE_MAX } from '../api/endpoints';
 import { opOf } from '../store/fold';
 import { mentionsMe } from '../text/mentions';
 import { MessageActions } from './actions';
+import { Jumps } from './jump';
+import { roomEffect } from './roomEvents';
 import { presenceChanged, presenceReplaced, roomDropped, typingStarted, typingStopped } from './presence';
 import { messageArrived, roomAdded, roomChanged, roomLabel, roomRead, roomRemoved, sortRooms } from './rooms';
 import { errorText } from './errors';
@@ -59,10 +60,6 @@ const NOTICE_MS = 6_000;
  * of their own yet.
  */
 const ROOMS_EVERY_MS = 60_000;
-/** Older pages fetched at most to bring a message into view (a jump to a reply's original or a search result). */
-const JUMP_MAX_PAGES = 20;
-/** How long a jump waits for the room's first page. */
-const JUMP_WAIT_MS = 15_000;
 /** How long a message brought into view stays marked. */
 export const HIGHLIGHT_MS = 2_500;
 
@@ -80,6 +77,7 @@ export class ChatController {
   private readonly draftExpiry: DraftExpiry;
   /** Edits, deletes and reactions on their way. */
   readonly actions: MessageActions;
+  private readonly jumps: Jumps;
   private highlightNonce = 0;
   private readonly closing = new Set<string>();
   private readonly lastTypingSent = new Map<string, number>();
@@ -107,6 +105,20 @@ export class ChatController {
       pending: (room, clientMsgId) => selectPending(this.state.messages, room, clientMsgId),
       isLive: (room) => this.feed(room).status === 'live',
       now: () => this.now(),
+    });
+    this.jumps = new Jumps({
+      api: this.api,
+      state: () => this.state,
+      open: (room) => {
+        if (this.state.activeRoom !== room || !this.state.openRooms.includes(room)) this.openRoom(room);
+      },
+      highlight: (room, id, seq) => {
+        this.highlightNonce += 1;
+        this.set({ highlight: { room, id, seq, nonce: this.highlightNonce } });
+      },
+      olderLoaded: (room, page) => this.dispatch({ type: 'history/loaded', room, page, direction: 'older', me: this.state.me.id }),
+      notify: (text) => this.notify(text),
+      until: (check, ms) => this.until(check, ms),
     });
     this.actions = new MessageActions({
       send: (frame) => this.socket.send(frame),
@@ -290,48 +302,14 @@ export class ChatController {
     return this.api.searchMessages(q.trim(), { offset });
   }
 
-  /**
-   * Opens `room` at message `id` (seq `seq`): older pages are loaded until it
-   * is there (the timeline stays without holes), then it is brought into view
-   * and marked for a moment (MessageList).
-   */
-  async jumpTo(room: string, id: string, seq: number): Promise<void> {
-    if (this.state.activeRoom !== room || !this.state.openRooms.includes(room)) this.openRoom(room);
-    this.highlightNonce += 1;
-    this.set({ highlight: { room, id, seq, nonce: this.highlightNonce } });
-    const started = await this.until(() => {
-      const t = selectTimeline(this.state.messages, room);
-      return t.messages.length > 0 || t.lastSeq !== null || this.feed(room).status === 'error';
-    }, JUMP_WAIT_MS);
-    if (!started) return;
-    for (let pages = 0; pages < JUMP_MAX_PAGES; pages += 1) {
-      const t = selectTimeline(this.state.messages, room);
-      if (t.ids.has(id)) return;
-      const oldest = t.messages[0]?.seq;
-      if (oldest === undefined || oldest <= seq || !t.hasOlder) break;
-      try {
-        const page = await this.api.history(room, { before: oldest, limit: HISTORY_PAGE_MAX });
-        this.dispatch({ type: 'history/loaded', room, page, direction: 'older', me: this.state.me.id });
-      } catch (error) {
-        this.notify(errorText(error, 'Could not load the message.', 'room'));
-        return;
-      }
-    }
-    if (!selectTimeline(this.state.messages, room).ids.has(id)) this.notify('That message is no longer here.');
+  /** Opens `room` at message `id` (seq `seq`), loading older pages if need be, and marks it (jump.ts). */
+  jumpTo(room: string, id: string, seq: number): Promise<void> {
+    return this.jumps.toMessage(room, id, seq);
   }
 
-  /** A reply's original: its seq from the reply's preview, or asked for. */
-  async jumpToReply(room: string, quoted: { id: string; seq?: number | undefined }): Promise<void> {
-    let seq = quoted.seq;
-    if (seq === undefined) {
-      try {
-        seq = (await this.api.message(room, quoted.id)).seq;
-      } catch {
-        this.notify('The original message is no longer here.');
-        return;
-      }
-    }
-    await this.jumpTo(room, quoted.id, seq);
+  /** A reply's original, brought into view. */
+  jumpToReply(room: string, quoted: { id: string; seq?: number | undefined }): Promise<void> {
+    return this.jumps.toReplied(room, quoted);
   }
 
   async report(room: string, message: string, reason: string): Promise<void> {
@@ -466,21 +444,14 @@ export class ChatController {
     if (seen) this.scheduleRead(message.room);
   }
 
-  /** Topic and moderation events change the room itself. */
+  /** Topic and moderation events change the room itself (roomEvents.ts). */
   private roomEvent(message: ChatMessage): void {
     const { room } = message;
-    const change = (patch: Parameters<typeof roomChanged>[2]) =>
-      this.set({ rooms: this.state.rooms && roomChanged(this.state.rooms, room, patch) });
-    if (opOf(message) === 'topic') return change({ topic: message.body });
-    const mod = message.moderation;
-    if (opOf(message) !== 'moderation' || mod === undefined) return;
-    if (mod.action === 'slow_mode' && mod.seconds !== undefined) return change({ slow_mode_seconds: mod.seconds });
-    if (room in this.state.members) void this.loadMembers(room).catch(() => undefined);
-    if (mod.user?.id !== this.state.me.id) return;
-    if (mod.action === 'role' && mod.role !== undefined) return change({ role: mod.role });
-    if (mod.action === 'kick' || mod.action === 'ban') {
-      this.dropRoom(room, `You were removed from ${this.roomName(room)}.`);
-    }
+    const effect = roomEffect(message, this.state.me.id);
+    if (effect === null) return;
+    if (effect.patch !== undefined) this.set({ rooms: this.state.rooms && roomChanged(this.state.rooms, room, effect.patch) });
+    if (effect.removed === true) return this.dropRoom(room, `You were removed from ${this.roomName(room)}.`);
+    if (effect.membersChanged === true && room in this.state.members) void this.loadMembers(room).catch(() => undefined);
   }
 
   /** A bot reply in progress: never unread, outside the seq order. */
