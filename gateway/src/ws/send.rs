@@ -136,11 +136,14 @@ pub async fn publish(
     let record = FutureRecord::to(&state.config.kafka.topic)
         .key(&key_bytes)
         .payload(&payload);
+    let stage = std::time::Instant::now();
     let delivered = tokio::time::timeout(
         state.config.send_timeout(),
         state.producer.send(record, state.config.send_timeout()),
     )
     .await;
+    metrics::histogram!(m::SEND_STAGE_SECONDS, "stage" => "produce")
+        .record(stage.elapsed().as_secs_f64());
     if !matches!(delivered, Ok(Ok(_))) {
         // The claim stays: a timed-out record may still be persisted, so a resend
         // must produce this same event (same id) again, never a second one.
@@ -153,11 +156,14 @@ pub async fn publish(
     // 4. seq and publish (or the seq it already has); a resend may be stored
     // already, with a seq Redis may have forgotten: Postgres has the last word
     let events = std::slice::from_ref(&event);
+    let stage = std::time::Instant::now();
     let assigned = if resend {
         state.sequencer.sequence_maybe_stored(events).await
     } else {
         state.sequencer.sequence_new(events).await
     };
+    metrics::histogram!(m::SEND_STAGE_SECONDS, "stage" => "sequence")
+        .record(stage.elapsed().as_secs_f64());
     let assigned = assigned.map_err(|error| {
         // durable but not yet sequenced: the writer will publish it; a resend gets its seq
         tracing::warn!(%error, "sequencer unavailable after produce");

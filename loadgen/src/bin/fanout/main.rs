@@ -11,6 +11,7 @@ mod producer;
 mod report;
 mod run;
 mod setup;
+mod stages;
 mod target;
 
 use std::path::PathBuf;
@@ -140,11 +141,14 @@ async fn main() -> anyhow::Result<()> {
         drain: Duration::from_secs(15),
     };
     let mut rows = Vec::new();
+    let mut stage_rows = Vec::new();
     for n in 1..=args.runs {
         for &rate in &args.rates {
             eprintln!("[fanout] run {n}/{}: chat at {rate} messages/s", args.runs);
-            let outcome = measured(&chat, &users, &plan(rate), &cluster.watched).await?;
-            rows.push(Row::chat(n, rate, outcome));
+            let (outcome, costs, stages) =
+                measured(&chat, &users, &plan(rate), &cluster.watched).await?;
+            rows.push(Row::chat(n, rate, (outcome, costs)));
+            stage_rows.push((n, rate, stages));
             if let Some((port, child)) = &bare {
                 eprintln!(
                     "[fanout] run {n}/{}: bare broadcast at {rate} messages/s",
@@ -158,8 +162,8 @@ async fn main() -> anyhow::Result<()> {
                     pid: child.id().unwrap_or_default(),
                     with_children: false,
                 }];
-                let outcome = measured(&target, &users, &plan(rate), &watched).await?;
-                rows.push(Row::bare(n, rate, outcome));
+                let (outcome, costs, _) = measured(&target, &users, &plan(rate), &watched).await?;
+                rows.push(Row::bare(n, rate, (outcome, costs)));
             }
             if !args.no_producer {
                 eprintln!(
@@ -172,16 +176,23 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     report::print(&rows, args.seconds as f64, args.json);
+    report::print_stages(&stage_rows);
     Ok(())
 }
 
-/// One run with the processes' cost read over its measured window.
+/// One run with the processes' cost, and the chat's stage histograms, read
+/// over its measured window.
 async fn measured(
     target: &Target,
     users: &setup::Users,
     plan: &run::Plan,
     watched: &[Watched],
-) -> anyhow::Result<(run::Outcome, Vec<procstat::Cost>)> {
+) -> anyhow::Result<(run::Outcome, Vec<procstat::Cost>, Vec<stages::Stage>)> {
+    let http = reqwest::Client::new();
+    let bases = match target {
+        Target::Chat { bases, .. } => bases.clone(),
+        Target::Bare { .. } => Vec::new(),
+    };
     let conns = setup::connect(target, users).await?;
     let run = {
         let (target, plan) = (target.clone(), plan.clone());
@@ -189,9 +200,11 @@ async fn measured(
     };
     tokio::time::sleep(plan.warmup).await;
     let meter = Meter::start(watched.to_vec());
+    let before = stages::scrape(&http, &bases).await;
     tokio::time::sleep(plan.window).await;
     let costs = meter.stop();
-    Ok((run.await??, costs))
+    let after = stages::scrape(&http, &bases).await;
+    Ok((run.await??, costs, stages::window(&before, &after)))
 }
 
 /// This binary again as the bare broadcast server, on a free port.

@@ -209,3 +209,23 @@ fn median(runs: &[&Row]) -> Row {
             .collect(),
     }
 }
+
+/// Where the chat's send time went in each run (bucket bounds: "under X ms").
+pub fn print_stages(runs: &[(usize, f64, Vec<crate::stages::Stage>)]) {
+    if runs.iter().all(|(_, _, s)| s.is_empty()) {
+        return;
+    }
+    println!();
+    println!(
+        "| chat run | msgs/s | stage (gateways' /metrics) | count | p50 under ms | p99 under ms |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (run, rate, stages) in runs {
+        for s in stages {
+            println!(
+                "| {run} | {rate:.0} | {} | {:.0} | {} | {} |",
+                s.name, s.count, s.p50_ms, s.p99_ms
+            );
+        }
+    }
+}
