@@ -37,7 +37,7 @@ fn a_small_fanout_run_loses_duplicates_and_reorders_nothing() {
             .iter()
             .find(|r| r["target"] == target)
             .unwrap_or_else(|| panic!("no {target} row in:\n{stdout}"));
-        for field in ["lost", "duplicated", "out_of_order", "refused"] {
+        for field in ["lost", "duplicated", "out_of_order", "refused", "resynced"] {
             assert_eq!(row[field], 0, "{target}: {field} in {row}");
         }
         assert!(

@@ -22,6 +22,9 @@ pub struct Row {
     pub duplicated: u64,
     pub out_of_order: u64,
     pub refused: u64,
+    /// e.g. `unavailable 12, rate_limited 3`.
+    pub refused_by_code: String,
+    pub resynced: u64,
     pub costs: Vec<Cost>,
 }
 
@@ -61,6 +64,13 @@ impl Row {
             duplicated: o.duplicated,
             out_of_order: o.out_of_order,
             refused: o.refused + o.sent.saturating_sub(o.acked + o.refused),
+            refused_by_code: o
+                .refused_by_code
+                .iter()
+                .map(|(code, n)| format!("{code} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            resynced: o.resynced,
             costs,
         }
     }
@@ -77,6 +87,8 @@ impl Row {
             duplicated: 0,
             out_of_order: 0,
             refused: 0,
+            refused_by_code: String::new(),
+            resynced: 0,
             costs: vec![Cost {
                 name: "producer".into(),
                 cpu_seconds: o.cpu_seconds,
@@ -107,9 +119,9 @@ impl Row {
 /// Prints the table (and the JSON lines) to stdout.
 pub fn print(rows: &[Row], window_secs: f64, json_lines: bool) {
     println!(
-        "| target | run | msgs/s | deliveries/s | p50 ms | p99 ms | p99.9 ms | max ms | lost | dup | out of order | refused | deliveries per CPU-s (all) | per gateway CPU-s | CPU s per process (peak RSS MiB) |"
+        "| target | run | msgs/s | deliveries/s | p50 ms | p99 ms | p99.9 ms | max ms | lost | dup | out of order | refused | resynced | deliveries per CPU-s (all) | per gateway CPU-s | CPU s per process (peak RSS MiB) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let line = |r: &Row, run: String| {
         let costs: Vec<String> = r
             .costs
@@ -124,15 +136,20 @@ pub fn print(rows: &[Row], window_secs: f64, json_lines: bool) {
             })
             .collect();
         let [p50, p99, p999, max] = r.latency_ms;
+        let refused = if r.refused_by_code.is_empty() {
+            r.refused.to_string()
+        } else {
+            format!("{} ({})", r.refused, r.refused_by_code)
+        };
         println!(
-            "| {} | {run} | {:.0} | {:.0} | {p50:.2} | {p99:.2} | {p999:.2} | {max:.2} | {} | {} | {} | {} | {:.0} | {:.0} | {} |",
+            "| {} | {run} | {:.0} | {:.0} | {p50:.2} | {p99:.2} | {p999:.2} | {max:.2} | {} | {} | {} | {refused} | {} | {:.0} | {:.0} | {} |",
             r.target,
             r.rate,
             r.throughput,
             r.lost,
             r.duplicated,
             r.out_of_order,
-            r.refused,
+            r.resynced,
             r.per_cpu_all(window_secs),
             r.per_cpu_gateways(window_secs),
             costs.join(", ")
@@ -162,7 +179,7 @@ pub fn print(rows: &[Row], window_secs: f64, json_lines: bool) {
                     "target": r.target, "run": r.run, "rate": r.rate, "throughput": r.throughput,
                     "p50_ms": r.latency_ms[0], "p99_ms": r.latency_ms[1], "p999_ms": r.latency_ms[2],
                     "max_ms": r.latency_ms[3], "lost": r.lost, "duplicated": r.duplicated,
-                    "out_of_order": r.out_of_order, "refused": r.refused,
+                    "out_of_order": r.out_of_order, "refused": r.refused, "resynced": r.resynced,
                     "costs": r.costs.iter().map(|c| json!({"name": c.name, "cpu_seconds": c.cpu_seconds, "peak_rss_kib": c.peak_rss_kib})).collect::<Vec<_>>(),
                 })
             );
@@ -188,6 +205,8 @@ fn median(runs: &[&Row]) -> Row {
         duplicated: runs.iter().map(|r| r.duplicated).sum(),
         out_of_order: runs.iter().map(|r| r.out_of_order).sum(),
         refused: runs.iter().map(|r| r.refused).sum(),
+        refused_by_code: String::new(),
+        resynced: runs.iter().map(|r| r.resynced).sum(),
         costs: first
             .costs
             .iter()

@@ -37,6 +37,11 @@ pub struct Outcome {
     pub sent: u64,
     pub acked: u64,
     pub refused: u64,
+    /// Refusals by error code.
+    pub refused_by_code: std::collections::BTreeMap<String, u64>,
+    /// Subscribers told to reload a room (`resync`: they fell behind); what
+    /// they missed after it is not counted as lost.
+    pub resynced: u64,
     /// Deliveries of messages due in the window, per second of window.
     pub deliveries_per_sec: f64,
     /// Send (when due) to delivery, microseconds, messages due in the window.
@@ -64,6 +69,8 @@ struct Seen {
     max_seq: i64,
     duplicated: u64,
     out_of_order: u64,
+    /// Told to reload the room: the live feed ended here.
+    resynced: bool,
 }
 
 /// Runs `plan` over connections already open and subscribed (`conns[i]` is
@@ -154,6 +161,7 @@ struct Counters {
     sent: std::sync::atomic::AtomicU64,
     acked: std::sync::atomic::AtomicU64,
     refused: std::sync::atomic::AtomicU64,
+    codes: Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 fn add(counter: &std::sync::atomic::AtomicU64) {
@@ -173,13 +181,16 @@ fn summarise(
     let acked = acked.lock().map(|a| a.clone()).unwrap_or_default();
     let mut latency = new_histogram();
     let (mut lost, mut duplicated, mut out_of_order, mut in_window) = (0, 0, 0, 0);
+    let resynced = seen.iter().filter(|(_, s)| s.resynced).count() as u64;
     for (room, s) in seen {
         // a histogram of the same bounds always takes another's values
         let _ = latency.add(&s.latency);
         in_window += s.in_window;
         duplicated += s.duplicated;
         out_of_order += s.out_of_order;
-        if let Some(room_acked) = acked.get(&room) {
+        if let Some(room_acked) = acked.get(&room)
+            && !s.resynced
+        {
             lost += room_acked.iter().filter(|q| !s.seqs.contains(q)).count() as u64;
         }
     }
@@ -187,6 +198,8 @@ fn summarise(
         sent: get(&counters.sent),
         acked: get(&counters.acked),
         refused: get(&counters.refused),
+        refused_by_code: counters.codes.lock().map(|c| c.clone()).unwrap_or_default(),
+        resynced,
         deliveries_per_sec: in_window as f64 / window.as_secs_f64(),
         latency,
         lost,
@@ -258,6 +271,10 @@ fn record_answer(answer: &Value, room: Uuid, acked: &Acked, counters: &Counters)
         }
     } else {
         add(&counters.refused);
+        let code = answer["code"].as_str().unwrap_or("?").to_owned();
+        if let Ok(mut codes) = counters.codes.lock() {
+            *codes.entry(code).or_default() += 1;
+        }
     }
 }
 
@@ -278,6 +295,7 @@ async fn read_loop(
         max_seq: 0,
         duplicated: 0,
         out_of_order: 0,
+        resynced: false,
     };
     let window = (window_start.duration_since(origin).as_micros() as u64)
         ..(window_end.duration_since(origin).as_micros() as u64);
@@ -294,6 +312,7 @@ async fn read_loop(
                 match v["type"].as_str() {
                     Some("message") => deliver(&mut seen, &v, now, &window),
                     Some("ack") | Some("error") => { let _ = acks.send(v); }
+                    Some("resync") => { seen.resynced = true; }
                     _ => {}
                 }
             }
@@ -301,7 +320,8 @@ async fn read_loop(
             _ = phase.changed() => {}
         }
         let now = *phase.borrow();
-        if now == Phase::Done || (now == Phase::Draining && caught_up(&seen, room, &acked)) {
+        let finished = seen.resynced || caught_up(&seen, room, &acked);
+        if now == Phase::Done || (now == Phase::Draining && finished) {
             break;
         }
     }
