@@ -8,6 +8,7 @@
 //! - [`relay`]: one Redis subscription per room with local members, fanned out to sockets.
 //! - [`names`]: name normalisation, invisible characters, reserved names.
 //! - [`membership`]: the send path's membership check, which rides out a Postgres outage.
+//! - [`moderation`]: who may moderate whom, and the room events that say so.
 //! - [`presence`]: who is online in a room, across every gateway, with expiry.
 //! - [`state`]: the instance's shared state.
 //!
@@ -22,6 +23,7 @@ pub mod error;
 pub mod http;
 pub mod membership;
 pub mod metrics;
+pub mod moderation;
 pub mod names;
 pub mod presence;
 pub mod relay;
@@ -87,6 +89,7 @@ pub fn build_state(
         .unwrap_or_else(|| format!("gw-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
     let relay = relay::Relay::start(&config.sequencer.redis_url, shutdown.clone())?;
     let presence = presence::Presence::new(redis.clone(), &instance_id, config.presence_ttl_secs);
+    let slow_mode = ws::slow_mode::SlowMode::new(pool.clone(), redis.clone());
     Ok(AppState(Arc::new(App {
         tokens: auth::TokenKeys::new(&config),
         passwords,
@@ -100,6 +103,7 @@ pub fn build_state(
         producer,
         relay,
         presence,
+        slow_mode,
         send_limiter: governor::RateLimiter::keyed(ws::session::quota(
             config.ws_messages_per_sec,
             config.ws_messages_burst,

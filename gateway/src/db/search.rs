@@ -1,0 +1,77 @@
+//! Full-text search over the messages of the rooms a user is a member of
+//! now: `websearch_to_tsquery('simple', q)` against `messages.search` (GIN,
+//! migration 0006), ranked by `ts_rank`, with a `ts_headline` snippet whose
+//! hits are marked by control characters the caller splits into segments.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Marks the start of a hit in a headline (removed from the bodies first).
+pub const HIT_START: char = '\u{2}';
+/// Marks the end of a hit in a headline.
+pub const HIT_END: char = '\u{3}';
+
+/// One matching message, its headline still marked.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Hit {
+    pub room_id: Uuid,
+    pub room_name: String,
+    pub id: Uuid,
+    pub seq: i64,
+    pub sender_id: Uuid,
+    pub sender_name: String,
+    pub sent_at: DateTime<Utc>,
+    pub headline: String,
+}
+
+/// The messages of `user`'s rooms (or of `room` only, if they are a member)
+/// matching `query`, best first; `limit` rows from `offset`.
+pub async fn messages(
+    pool: &PgPool,
+    user: Uuid,
+    query: &str,
+    room: Option<Uuid>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Hit>, sqlx::Error> {
+    // the page is ranked first; only its rows get a headline (the costly part)
+    sqlx::query_as(
+        "WITH q AS (SELECT websearch_to_tsquery('simple', lower($2 COLLATE \"und-x-icu\")) AS query),
+         page AS (
+             SELECT m.id, m.room_id, m.seq, m.sender_id, m.sent_at, m.body,
+                    ts_rank(m.search, q.query) AS rank
+             FROM q, room_members rm
+             JOIN messages m ON m.room_id = rm.room_id
+             WHERE rm.user_id = $1
+               AND ($3::uuid IS NULL OR rm.room_id = $3)
+               AND m.search @@ q.query
+               AND m.op = 'message' AND m.deleted_at IS NULL
+             ORDER BY rank DESC, m.seq DESC, m.id
+             LIMIT $4 OFFSET $5
+         )
+         SELECT p.room_id,
+                CASE WHEN r.kind = 'direct' THEN coalesce(
+                    (SELECT u.username::text FROM users u
+                     WHERE u.id = (SELECT k::uuid FROM unnest(string_to_array(r.direct_key, ':')) k
+                                   WHERE k::uuid <> $1 LIMIT 1)), r.name)
+                ELSE r.name END AS room_name,
+                p.id, p.seq, p.sender_id, s.username::text AS sender_name, p.sent_at,
+                ts_headline('simple', translate(p.body, $6, ''), q.query, $7) AS headline
+         FROM page p CROSS JOIN q
+         JOIN rooms r ON r.id = p.room_id
+         JOIN users s ON s.id = p.sender_id
+         ORDER BY p.rank DESC, p.seq DESC, p.id",
+    )
+    .bind(user)
+    .bind(query)
+    .bind(room)
+    .bind(limit)
+    .bind(offset)
+    .bind(format!("{HIT_START}{HIT_END}"))
+    .bind(format!(
+        "StartSel={HIT_START}, StopSel={HIT_END}, MaxWords=35, MinWords=15"
+    ))
+    .fetch_all(pool)
+    .await
+}
