@@ -9,6 +9,7 @@
 //! - [`names`]: name normalisation, invisible characters, reserved names.
 //! - [`membership`]: the send path's membership check, which rides out a Postgres outage.
 //! - [`moderation`]: who may moderate whom, and the room events that say so.
+//! - [`room_changes`]: members removed, slow mode and roles changed, told to every gateway.
 //! - [`presence`]: who is online in a room, across every gateway, with expiry.
 //! - [`state`]: the instance's shared state.
 //!
@@ -27,6 +28,7 @@ pub mod moderation;
 pub mod names;
 pub mod presence;
 pub mod relay;
+pub mod room_changes;
 pub mod state;
 pub mod ws;
 
@@ -130,6 +132,7 @@ pub async fn run(
     let revocations = state
         .sessions
         .spawn_listener(&state.config.sequencer.redis_url, shutdown.clone())?;
+    let room_changes = room_changes::spawn_listener(state.clone(), shutdown.clone())?;
     tracing::info!(
         gateway.instance = %state.instance_id,
         gateway.addr = %listener.local_addr()?,
@@ -151,6 +154,7 @@ pub async fn run(
     }
     background.abort();
     revocations.abort();
+    room_changes.abort();
     use rdkafka::producer::Producer;
     if let Err(error) = state.producer.flush(Duration::from_secs(5)) {
         tracing::warn!(%error, "producer flush at shutdown");

@@ -21,6 +21,7 @@ use crate::db::rooms::{Member, Room};
 use crate::domain::MemberRole;
 use crate::error::{ApiError, ErrorBody};
 use crate::moderation::{self as rules, Needs};
+use crate::room_changes::{self, Change};
 use crate::state::AppState;
 use crate::ws::protocol::UserRef;
 
@@ -171,7 +172,14 @@ pub async fn set_slow_mode(
     lock.set_slow_mode(body.seconds).await?;
     let updated = lock.room(user.id).await?;
     lock.commit().await?;
-    state.slow_mode.forget_room(room);
+    room_changes::announce(
+        &state,
+        Change {
+            room,
+            removed: None,
+        },
+    )
+    .await;
     let moderation = Moderation {
         action: ModAction::SlowMode,
         user: None,
@@ -216,7 +224,14 @@ pub async fn set_role(
     };
     lock.set_role(target.id, role).await?;
     lock.commit().await?;
-    state.slow_mode.forget_room(room);
+    room_changes::announce(
+        &state,
+        Change {
+            room,
+            removed: None,
+        },
+    )
+    .await;
     let mut moderation = rules::on_user(ModAction::Role, &user_ref(&target));
     moderation.role = Some(name.to_owned());
     rules::publish_moderation(&state, &actor_ref(&user), room, moderation).await?;
@@ -346,8 +361,8 @@ pub async fn bans(
     Ok(Json(db::moderation::bans(&state.pool, room).await?))
 }
 
-/// After a kick or a ban is committed: this instance forgets the membership,
-/// every gateway ends the user's feeds of the room (`member_left`), and the
+/// After a kick or a ban is committed: every gateway forgets the membership
+/// it remembered and its slow mode cache of the room, ends the user's feeds of the room (`member_left`), and the
 /// room gets the moderation event.
 async fn removed(
     state: &AppState,
@@ -356,8 +371,11 @@ async fn removed(
     target: &Target,
     action: ModAction,
 ) -> Result<(), ApiError> {
-    state.membership.forget(room, target.id);
-    state.slow_mode.forget_room(room);
+    let change = Change {
+        room,
+        removed: Some(target.id),
+    };
+    room_changes::announce(state, change).await;
     let who = user_ref(target);
     super::rooms::announce_departure(state, room, who.clone()).await;
     rules::publish_moderation(state, &actor_ref(actor), room, rules::on_user(action, &who)).await

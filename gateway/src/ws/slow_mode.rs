@@ -3,9 +3,10 @@
 //! moderators are exempt).
 //!
 //! - The room's setting and the sender's role come from Postgres at most
-//!   once per [`CACHE_TTL`] per (room, user) on each gateway: a change made
-//!   on another gateway is in force everywhere within that bound (the gateway
-//!   that made it forgets the room at once).
+//!   once per [`CACHE_TTL`] per (room, user) on each gateway. A change is
+//!   announced to every gateway ([`crate::room_changes`]), which forget the
+//!   room at once; if that notice is lost, the change is in force everywhere
+//!   within [`CACHE_TTL`].
 //! - The slot is a Redis key per (room, user), `SET NX PX` with the message's
 //!   client message id as its value, so a resend of the message that took the
 //!   slot is let through (it is the same message; dedupe answers it) while any

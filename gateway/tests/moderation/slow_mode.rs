@@ -1,7 +1,8 @@
 //! Slow mode across gateways: a plain member's second message within the
 //! interval is refused with `rate_limited` and `retry_after_ms`; owners and
 //! moderators are exempt; a resend of the message that took the slot is not
-//! a second message.
+//! a second message; a gateway that had read the old setting learns the new
+//! one at once (the room change is announced to every gateway).
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -18,6 +19,11 @@ async fn slow_mode_refuses_a_second_message_on_any_gateway_and_exempts_moderator
     let carol = User::sign_up(&west, "carol").await;
     let room = room_with(&alice, &[&bob, &carol]).await;
     promote(&alice, room, &carol).await;
+    let mut b_east = bob.connect(east.addr).await;
+    let mut b_west = bob.connect(west.addr).await;
+    // the west gateway has read the room's setting (off) before it changes on east
+    let before = b_west.send_message(room, "b-0", "before slow mode").await;
+    assert_eq!(before["type"], "ack", "{before}");
     let slow = put(
         &alice,
         &format!("/api/rooms/{room}/slow_mode"),
@@ -26,8 +32,6 @@ async fn slow_mode_refuses_a_second_message_on_any_gateway_and_exempts_moderator
     .await;
     assert_eq!(slow.status(), StatusCode::OK);
 
-    let mut b_east = bob.connect(east.addr).await;
-    let mut b_west = bob.connect(west.addr).await;
     let first = b_east.send_message(room, "b-1", "first").await;
     assert_eq!(first["type"], "ack", "{first}");
     let second = b_west.send_message(room, "b-2", "second, too soon").await;
