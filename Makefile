@@ -33,7 +33,7 @@ FUZZ_SECONDS ?= 600
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
-## bench: writer throughput against raw COPY and row-by-row INSERT, chat latency with a stalled bot, the cost of Kafka's fsync before the ack, memory per idle WebSocket connection (see BENCHMARKS.md); not part of `make test`
+## bench: writer throughput against raw COPY and row-by-row INSERT, chat latency with a stalled bot, the cost of Kafka's fsync before the ack, search latency over 1,000,000 messages, memory per idle WebSocket connection (see BENCHMARKS.md); not part of `make test`
 bench:
 	@scripts/bench.sh
 

@@ -25,8 +25,24 @@ pub struct Hit {
     pub headline: String,
 }
 
+/// The longest one search may run: ranking costs a read of every matching
+/// message, so a word in most messages of a huge room is cut off here
+/// (BENCHMARKS.md: 0.8 s for 750,000 matches).
+pub const SEARCH_TIMEOUT_MS: u32 = 3000;
+
+/// Why a search gave no page.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// It ran past [`SEARCH_TIMEOUT_MS`] (Postgres cancelled it).
+    #[error("the search ran too long")]
+    TooBroad,
+    #[error(transparent)]
+    Postgres(#[from] sqlx::Error),
+}
+
 /// The messages of `user`'s rooms (or of `room` only, if they are a member)
-/// matching `query`, best first; `limit` rows from `offset`.
+/// matching `query`, best first; `limit` rows from `offset`; cut off after
+/// [`SEARCH_TIMEOUT_MS`].
 pub async fn messages(
     pool: &PgPool,
     user: Uuid,
@@ -34,9 +50,15 @@ pub async fn messages(
     room: Option<Uuid>,
     limit: i64,
     offset: i64,
-) -> Result<Vec<Hit>, sqlx::Error> {
+) -> Result<Vec<Hit>, SearchError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(&format!(
+        "SET LOCAL statement_timeout = {SEARCH_TIMEOUT_MS}"
+    ))
+    .execute(&mut *tx)
+    .await?;
     // the page is ranked first; only its rows get a headline (the costly part)
-    sqlx::query_as(
+    let hits = sqlx::query_as(
         "WITH q AS (SELECT websearch_to_tsquery('simple', lower($2 COLLATE \"und-x-icu\")) AS query),
          page AS (
              SELECT m.id, m.room_id, m.seq, m.sender_id, m.sent_at, m.body,
@@ -72,6 +94,13 @@ pub async fn messages(
     .bind(format!(
         "StartSel={HIT_START}, StopSel={HIT_END}, MaxWords=35, MinWords=15"
     ))
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await
+    .map_err(|error| match &error {
+        // query_canceled: the statement timeout
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("57014") => SearchError::TooBroad,
+        _ => SearchError::Postgres(error),
+    })?;
+    tx.commit().await?;
+    Ok(hits)
 }

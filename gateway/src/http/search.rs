@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::extract::Query;
 use crate::auth::AuthUser;
 use crate::db;
-use crate::db::search::{HIT_END, HIT_START, Hit};
+use crate::db::search::{HIT_END, HIT_START, Hit, SearchError};
 use crate::db::users::User;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -90,7 +90,7 @@ pub struct SearchResults {
     responses(
         (status = 200, description = "A page of matching messages", body = SearchResults),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 422, description = "`q` empty, over 200 characters or with a NUL; `limit` outside 1..=50; `offset` outside 0..=1000", body = ErrorBody),
+        (status = 422, description = "`q` empty, over 200 characters or with a NUL; `limit` outside 1..=50; `offset` outside 0..=1000; or a query so broad that ranking its matches ran past 3 s (add words)", body = ErrorBody),
     )
 )]
 pub async fn search(
@@ -112,8 +112,14 @@ pub async fn search(
     if !(0..=MAX_OFFSET).contains(&offset) {
         return Err(ApiError::invalid("offset must be 0 to 1000"));
     }
-    let mut hits =
-        db::search::messages(&state.pool, user.id, q, params.room, limit + 1, offset).await?;
+    let mut hits = db::search::messages(&state.pool, user.id, q, params.room, limit + 1, offset)
+        .await
+        .map_err(|error| match error {
+            SearchError::TooBroad => ApiError::invalid(
+                "the search matches too many messages to rank in time: add words to narrow it",
+            ),
+            SearchError::Postgres(error) => error.into(),
+        })?;
     let has_more = hits.len() > usize::try_from(limit).unwrap_or(0);
     hits.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(Json(SearchResults {

@@ -5,6 +5,7 @@
 mod common;
 
 mod helpers;
+mod openapi;
 mod reports;
 mod roles_and_bans;
 mod search;
