@@ -6,6 +6,7 @@ mod common;
 
 mod helpers;
 mod openapi;
+mod publish_failure;
 mod reports;
 mod roles_and_bans;
 mod search;
