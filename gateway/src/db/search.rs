@@ -33,7 +33,7 @@ pub const SEARCH_TIMEOUT_MS: u32 = 3000;
 /// Why a search gave no page.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
-    /// It ran past [`SEARCH_TIMEOUT_MS`] (Postgres cancelled it).
+    /// It ran past its time limit (Postgres cancelled it).
     #[error("the search ran too long")]
     TooBroad,
     #[error(transparent)]
@@ -42,21 +42,19 @@ pub enum SearchError {
 
 /// The messages of `user`'s rooms (or of `room` only, if they are a member)
 /// matching `query`, best first; `limit` rows from `offset`; cut off after
-/// [`SEARCH_TIMEOUT_MS`].
+/// `timeout_ms` ([`SEARCH_TIMEOUT_MS`] for the API).
 pub async fn messages(
     pool: &PgPool,
     user: Uuid,
     query: &str,
     room: Option<Uuid>,
-    limit: i64,
-    offset: i64,
+    (limit, offset): (i64, i64),
+    timeout_ms: u32,
 ) -> Result<Vec<Hit>, SearchError> {
     let mut tx = pool.begin().await?;
-    sqlx::query(&format!(
-        "SET LOCAL statement_timeout = {SEARCH_TIMEOUT_MS}"
-    ))
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query(&format!("SET LOCAL statement_timeout = {timeout_ms}"))
+        .execute(&mut *tx)
+        .await?;
     // the page is ranked first; only its rows get a headline (the costly part)
     let hits = sqlx::query_as(
         "WITH q AS (SELECT websearch_to_tsquery('simple', lower($2 COLLATE \"und-x-icu\")) AS query),

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::extract::Query;
 use crate::auth::AuthUser;
 use crate::db;
-use crate::db::search::{HIT_END, HIT_START, Hit, SearchError};
+use crate::db::search::{HIT_END, HIT_START, Hit, SEARCH_TIMEOUT_MS, SearchError};
 use crate::db::users::User;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -112,14 +112,22 @@ pub async fn search(
     if !(0..=MAX_OFFSET).contains(&offset) {
         return Err(ApiError::invalid("offset must be 0 to 1000"));
     }
-    let mut hits = db::search::messages(&state.pool, user.id, q, params.room, limit + 1, offset)
-        .await
-        .map_err(|error| match error {
-            SearchError::TooBroad => ApiError::invalid(
-                "the search matches too many messages to rank in time: add words to narrow it",
-            ),
-            SearchError::Postgres(error) => error.into(),
-        })?;
+    let page = (limit + 1, offset);
+    let mut hits = db::search::messages(
+        &state.pool,
+        user.id,
+        q,
+        params.room,
+        page,
+        SEARCH_TIMEOUT_MS,
+    )
+    .await
+    .map_err(|error| match error {
+        SearchError::TooBroad => ApiError::invalid(
+            "the search matches too many messages to rank in time: add words to narrow it",
+        ),
+        SearchError::Postgres(error) => error.into(),
+    })?;
     let has_more = hits.len() > usize::try_from(limit).unwrap_or(0);
     hits.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(Json(SearchResults {

@@ -158,3 +158,40 @@ async fn search_input_that_looks_like_syntax_is_harmless_and_bounds_are_enforced
     let fits = search(&alice, &[("q", &*"é".repeat(200))]).await;
     assert_eq!(fits.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_search_past_its_time_limit_is_told_apart_from_a_failure() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let alice = User::sign_up(&gateway, "alice").await;
+    let room = alice.create_room("haystack", "public").await;
+    sqlx::query(
+        "INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, kind, body, sent_at)
+         SELECT gen_random_uuid(), $1, s, $2, 'h-' || s, 'user', 'hay and more hay ' || s, now()
+         FROM generate_series(1, 50000) s",
+    )
+    .bind(room)
+    .bind(alice.id)
+    .execute(&stack.db.pool)
+    .await
+    .expect("seeded");
+    let search = |timeout_ms| {
+        chat_gateway::db::search::messages(
+            &stack.db.pool,
+            alice.id,
+            "hay",
+            None,
+            (20, 0),
+            timeout_ms,
+        )
+    };
+    let cut = search(1).await;
+    assert!(
+        matches!(cut, Err(chat_gateway::db::search::SearchError::TooBroad)),
+        "{cut:?}"
+    );
+    let page = search(chat_gateway::db::search::SEARCH_TIMEOUT_MS)
+        .await
+        .expect("a page");
+    assert_eq!(page.len(), 20);
+}
