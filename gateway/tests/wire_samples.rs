@@ -56,6 +56,54 @@ fn record() -> SequencedEvent {
     }
 }
 
+/// A topic and a ban, as the room's members get them.
+fn room_events() -> Vec<SequencedEvent> {
+    use chat_core::event::{EventExt, EventOp, ModAction, Moderation};
+    let event = |seq: i64, body: &str, ext: EventExt| {
+        let mut event = ChatEvent::new(
+            id(10),
+            id(1),
+            format!("srv-{seq}"),
+            MessageKind::System,
+            body,
+        )
+        .with_ext(ext);
+        event.id = id(20 + seq as u128);
+        event.sender_name = "alice".into();
+        event.sent_at = at();
+        SequencedEvent {
+            seq,
+            epoch: 1_795_000_000_000,
+            event,
+        }
+    };
+    vec![
+        event(
+            8,
+            "Weekly planning",
+            EventExt {
+                op: EventOp::Topic,
+                ..EventExt::default()
+            },
+        ),
+        event(
+            9,
+            "",
+            EventExt {
+                op: EventOp::Moderation,
+                moderation: Some(Moderation {
+                    action: ModAction::Ban,
+                    user: Some(id(2)),
+                    username: Some("mallory".into()),
+                    seconds: None,
+                    role: None,
+                }),
+                ..EventExt::default()
+            },
+        ),
+    ]
+}
+
 fn to_value<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).expect("serialisable")
 }
@@ -96,12 +144,21 @@ fn server_frames() -> Vec<Value> {
             message: "too many messages; slow down",
             room: Some(room),
             client_msg_id: Some("c-43"),
+            retry_after_ms: None,
+        },
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message: "slow mode: wait before sending another message",
+            room: Some(room),
+            client_msg_id: Some("c-44"),
+            retry_after_ms: Some(12_500),
         },
         ServerFrame::Error {
             code: ErrorCode::BadFrame,
             message: "not a valid frame of protocol 1",
             room: None,
             client_msg_id: None,
+            retry_after_ms: None,
         },
         ServerFrame::Resync {
             room,
@@ -125,6 +182,11 @@ fn server_frames() -> Vec<Value> {
     ];
     let mut out: Vec<Value> = frames.iter().map(to_value).collect();
     out.push(to_value(&MessageFrame::from_record(&record())));
+    out.extend(
+        room_events()
+            .iter()
+            .map(|r| to_value(&MessageFrame::from_record(r))),
+    );
     // the bot's reply in progress, published by the bot and relayed as it is
     for (body, state) in [
         ("Two plus", DraftState::Streaming),
@@ -172,6 +234,9 @@ fn room(kind: RoomKind, name: &str, member_count: Option<i64>) -> Room {
         kind,
         created_at: at(),
         member_count,
+        role: Some(MemberRole::Moderator),
+        topic: "Weekly planning".into(),
+        slow_mode_seconds: 30,
     }
 }
 
@@ -199,6 +264,8 @@ fn http() -> Value {
             kind: RoomKind::Direct,
             created_at: at(),
             role: MemberRole::Member,
+            topic: String::new(),
+            slow_mode_seconds: 0,
             last_seq: 12,
             last_read_seq: 9,
             unread: 3,

@@ -4,6 +4,9 @@
 pub mod blocks;
 pub mod direct;
 pub mod messages;
+pub mod moderation;
+pub mod reports;
 pub mod rooms;
+pub mod search;
 pub mod tokens;
 pub mod users;

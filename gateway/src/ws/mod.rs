@@ -7,12 +7,16 @@
 //! - [`dedupe`]: which message a client message id names (resends).
 //! - [`subscribe`]: joining a room with resume from a seq.
 //! - [`caps`]: open connections per user and per client address.
+//! - [`slow_mode`]: one message per member per interval in a room, across gateways.
+//! - [`moderation_frame`]: a moderation event's details as a `message` frame shows them.
 
 pub mod caps;
 pub mod dedupe;
+pub mod moderation_frame;
 pub mod protocol;
 pub mod send;
 pub mod session;
+pub mod slow_mode;
 pub mod subscribe;
 
 use axum::Json;

@@ -61,6 +61,9 @@ pub enum ServerFrame<'a> {
         room: Option<Uuid>,
         #[serde(skip_serializing_if = "Option::is_none")]
         client_msg_id: Option<&'a str>,
+        /// With `rate_limited`, when the server knows the wait (slow mode always says it).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     /// The client missed messages of this room: reload it (history, then subscribe with the last seq).
     Resync {
@@ -133,6 +136,12 @@ pub struct MessageFrame {
     pub kind: MessageKind,
     pub body: String,
     pub sent_at: DateTime<Utc>,
+    /// What the event does: `message`, or a room event (`topic`, `moderation`, ...).
+    #[serde(default)]
+    pub op: chat_core::event::EventOp,
+    /// A moderation event's details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<super::moderation_frame::ModerationFrame>,
 }
 
 /// The constant `"message"` tag.
@@ -159,6 +168,8 @@ impl MessageFrame {
             kind: e.kind,
             body: e.body.clone(),
             sent_at: e.sent_at,
+            op: e.ext.op,
+            moderation: e.ext.moderation.as_ref().map(Into::into),
         }
     }
 }

@@ -37,11 +37,17 @@ pub struct Accepted {
 pub struct Refused {
     pub code: ErrorCode,
     pub message: &'static str,
+    /// With `rate_limited`: how long to wait, when known (slow mode).
+    pub retry_after_ms: Option<u64>,
 }
 
 impl Refused {
-    fn new(code: ErrorCode, message: &'static str) -> Self {
-        Self { code, message }
+    pub(crate) fn new(code: ErrorCode, message: &'static str) -> Self {
+        Self {
+            code,
+            message,
+            retry_after_ms: None,
+        }
     }
 }
 
@@ -85,6 +91,7 @@ async fn send_inner(
         ),
     })?;
     check_member(state, room, sender.id).await?;
+    super::slow_mode::enforce(state, room, sender.id, client_msg_id).await?;
 
     // 2. the original of a resend (stored, or claimed), or a claim for this send
     let resolved = Dedupe::new(state)
@@ -179,7 +186,7 @@ pub async fn publish(
     })
 }
 
-fn unavailable() -> Refused {
+pub(crate) fn unavailable() -> Refused {
     Refused::new(
         ErrorCode::Unavailable,
         "the message could not be stored; resend it with the same client_msg_id",

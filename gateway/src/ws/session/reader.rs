@@ -360,6 +360,7 @@ impl Reader<'_> {
             message,
             room,
             client_msg_id,
+            retry_after_ms: None,
         }))
         .await;
     }

@@ -44,6 +44,7 @@ pub(super) async fn send_worker(
                 message: refused.message,
                 room: Some(room),
                 client_msg_id: Some(&client_msg_id),
+                retry_after_ms: refused.retry_after_ms,
             }),
         };
         if out.send(Outbound::Text(frame)).await.is_err() {
