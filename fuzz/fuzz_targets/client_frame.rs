@@ -29,7 +29,10 @@ fn fields(tag: &str) -> (&'static [&'static str], &'static [&'static str]) {
     match tag {
         "subscribe" => (&["room"], &["last_seq", "epoch"]),
         "unsubscribe" | "typing" => (&["room"], &[]),
-        "send" => (&["room", "client_msg_id", "body"], &[]),
+        "send" => (&["room", "client_msg_id", "body"], &["reply_to"]),
+        "edit" => (&["room", "client_msg_id", "message", "body"], &[]),
+        "delete" => (&["room", "client_msg_id", "message"], &[]),
+        "react" | "unreact" => (&["room", "client_msg_id", "message", "emoji"], &[]),
         "ping" => (&[], &["nonce"]),
         "auth" => (&["token"], &[]),
         other => panic!("a frame parsed with an undocumented type {other:?}"),
@@ -89,6 +92,7 @@ fuzz_target!(|data: &[u8]| {
         room,
         client_msg_id,
         body,
+        ..
     } = frame
     {
         // what the gateway does with a send (gateway/src/ws/send.rs)
