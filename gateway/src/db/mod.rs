@@ -3,6 +3,7 @@
 
 pub mod blocks;
 pub mod direct;
+pub mod events;
 pub mod messages;
 pub mod rooms;
 pub mod tokens;

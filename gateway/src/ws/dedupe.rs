@@ -23,11 +23,14 @@
 //!
 //! So the claim only has to live until its message is stored: the writer's
 //! lag, minutes. It is never released: whatever happened to the first try, a
-//! resend carries the same id. A resend whose body differs from the original's
-//! is refused ([`DedupeError::OtherBody`]): the claim keeps a digest of the
-//! body, not the body.
+//! resend carries the same id. A resend whose content differs from the
+//! original's (op, target, emoji, reply_to or body: a client message id reused
+//! for another event) is refused ([`DedupeError::OtherBody`]): the claim keeps
+//! a digest of the content, never the text, so a deleted message's text is not
+//! in its claim either.
 
 use chat_core::ChatEvent;
+use chat_core::event::EventOp;
 use chrono::{DateTime, Utc};
 use redis::aio::ConnectionManager;
 use sha2::{Digest, Sha256};
@@ -96,9 +99,28 @@ pub struct Claim {
 const CLAIM_V1: u8 = 1;
 const CLAIM_LEN: usize = 57;
 
-fn body_digest(body: &str) -> [u8; 16] {
+/// The first 16 bytes of the SHA-256 of what the event does: for a plain
+/// message (no reply) its body alone, as claims of earlier gateways hold it;
+/// for any other event its op, target, emoji, reply_to and body.
+fn content_digest(event: &ChatEvent) -> [u8; 16] {
+    let x = &event.ext;
+    let hash = if x.op == EventOp::Message && x.reply_to.is_none() {
+        Sha256::digest(event.body.as_bytes())
+    } else {
+        let mut h = Sha256::new();
+        h.update(x.op.as_str().as_bytes());
+        for part in [x.target, x.reply_to] {
+            h.update([0]);
+            h.update(part.map(|id| *id.as_bytes()).unwrap_or_default());
+        }
+        h.update([0]);
+        h.update(x.emoji.as_deref().unwrap_or("").as_bytes());
+        h.update([0]);
+        h.update(event.body.as_bytes());
+        h.finalize()
+    };
     let mut digest = [0; 16];
-    digest.copy_from_slice(&Sha256::digest(body.as_bytes())[..16]);
+    digest.copy_from_slice(&hash[..16]);
     digest
 }
 
@@ -109,7 +131,7 @@ impl Claim {
             id: event.id,
             room: event.room_id,
             sent_at: event.sent_at,
-            body_digest: body_digest(&event.body),
+            body_digest: content_digest(event),
         }
     }
 
@@ -156,7 +178,7 @@ impl Claim {
 
     /// The claimed message's event rebuilt from `resend`, or `OtherBody`.
     pub fn event_for(&self, resend: ChatEvent) -> Result<ChatEvent, DedupeError> {
-        if body_digest(&resend.body) != self.body_digest {
+        if content_digest(&resend) != self.body_digest {
             return Err(DedupeError::OtherBody);
         }
         Ok(ChatEvent {
@@ -201,7 +223,7 @@ impl Resolved {
 /// Why a send could not be resolved.
 #[derive(Debug, thiserror::Error)]
 pub enum DedupeError {
-    #[error("the client message id names a message with another body")]
+    #[error("the client message id names another event or a message with another body")]
     OtherBody,
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
@@ -233,13 +255,15 @@ impl<'a> Dedupe<'a> {
     /// Resolves `fresh` (a validated event with a new id): a stored message,
     /// a pending one claimed before, or a new claim.
     pub async fn resolve(&self, fresh: ChatEvent) -> Result<Resolved, DedupeError> {
-        // The id comes from the sender and the client message id, so a resend
-        // whose claim Redis lost before the message was stored is still the
-        // same message: the writer stores one row, the sequencer gives one seq.
-        let fresh = ChatEvent {
-            id: chat_core::event::message_id(fresh.sender_id, &fresh.client_msg_id),
-            ..fresh
-        };
+        match self.stored(&fresh).await? {
+            Some(stored) => Ok(Resolved::Stored(stored)),
+            None => self.claim(fresh).await,
+        }
+    }
+
+    /// Step 1 alone: the stored message `fresh` is a resend of, if Postgres
+    /// answers in time and has one; `OtherBody` if it holds other content.
+    pub async fn stored(&self, fresh: &ChatEvent) -> Result<Option<Stored>, DedupeError> {
         // Postgres down (the writer waits it out): sends go on with the claim
         // alone. A resend older than the claim, in that window, still names
         // the same id (stored once) but may be given another seq.
@@ -268,16 +292,29 @@ impl<'a> Dedupe<'a> {
         } else {
             None
         };
-        if let Some(stored) = stored {
-            if stored.body != fresh.body {
-                return Err(DedupeError::OtherBody);
-            }
-            return Ok(Resolved::Stored(Stored {
-                id: stored.id,
-                room: stored.room_id,
-                seq: stored.seq,
-            }));
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        if !same_content(&stored, fresh) {
+            return Err(DedupeError::OtherBody);
         }
+        Ok(Some(Stored {
+            id: stored.id,
+            room: stored.room_id,
+            seq: stored.seq,
+        }))
+    }
+
+    /// Step 2 alone: claims `fresh`'s client message id in Redis, or finds the
+    /// claim of the message it is a resend of (not stored yet).
+    pub async fn claim(&self, fresh: ChatEvent) -> Result<Resolved, DedupeError> {
+        // The id comes from the sender and the client message id, so a resend
+        // whose claim Redis lost before the message was stored is still the
+        // same message: the writer stores one row, the sequencer gives one seq.
+        let fresh = ChatEvent {
+            id: chat_core::event::message_id(fresh.sender_id, &fresh.client_msg_id),
+            ..fresh
+        };
         let previous: Option<Vec<u8>> = redis::cmd("SET")
             .arg(dedupe_key(fresh.sender_id, &fresh.client_msg_id))
             .arg(Claim::of(&fresh).encode()?)
@@ -292,6 +329,17 @@ impl<'a> Dedupe<'a> {
             Some(bytes) => Ok(Resolved::Pending(Claim::decode(&bytes)?.event_for(fresh)?)),
         }
     }
+}
+
+/// True when the stored row is the event `fresh` describes: same op, target,
+/// emoji, reply and text (a deleted text cannot be compared, and is not).
+fn same_content(stored: &db::messages::SentMessage, fresh: &ChatEvent) -> bool {
+    let x = &fresh.ext;
+    stored.op == x.op
+        && stored.target_id == x.target
+        && stored.reply_to == x.reply_to
+        && stored.emoji == x.emoji
+        && (stored.scrubbed || stored.body == fresh.body)
 }
 
 #[cfg(test)]
@@ -333,6 +381,38 @@ mod tests {
         let claim = Claim::of(&event("hello"));
         assert!(matches!(
             claim.event_for(event("hullo")),
+            Err(DedupeError::OtherBody)
+        ));
+    }
+
+    #[test]
+    fn a_client_msg_id_reused_for_another_event_is_refused() {
+        use chat_core::event::EventExt;
+        let target = Uuid::now_v7();
+        let edit = |body: &str, target: Uuid| {
+            event(body).with_ext(EventExt {
+                op: EventOp::Edit,
+                target: Some(target),
+                ..EventExt::default()
+            })
+        };
+        let claim = Claim::of(&edit("new text", target));
+        assert!(claim.event_for(edit("new text", target)).is_ok());
+        assert!(matches!(
+            claim.event_for(edit("new text", Uuid::now_v7())),
+            Err(DedupeError::OtherBody)
+        ));
+        // the same text as a message, or a reply, is another event
+        assert!(matches!(
+            claim.event_for(event("new text")),
+            Err(DedupeError::OtherBody)
+        ));
+        let reply = event("new text").with_ext(EventExt {
+            reply_to: Some(target),
+            ..EventExt::default()
+        });
+        assert!(matches!(
+            Claim::of(&event("new text")).event_for(reply),
             Err(DedupeError::OtherBody)
         ));
     }

@@ -5,11 +5,15 @@
 //! - [`session`]: one connection: a reader, a writer, a send worker.
 //! - [`send`]: the send path (dedupe, Kafka, sequencer, ack).
 //! - [`dedupe`]: which message a client message id names (resends).
+//! - [`events`]: replies, edits, deletes, reactions: their checks.
+//! - [`mentions`]: `@name` and `@room` in a body.
 //! - [`subscribe`]: joining a room with resume from a seq.
 //! - [`caps`]: open connections per user and per client address.
 
 pub mod caps;
 pub mod dedupe;
+pub mod events;
+pub mod mentions;
 pub mod protocol;
 pub mod send;
 pub mod session;
