@@ -4,7 +4,8 @@
 //! - [`accounts`]: sign up, log in, refresh, log out, who am I.
 //! - [`rooms`]: create, list, search, join, leave, members, invite, direct rooms.
 //! - [`blocks`]: users the caller blocks.
-//! - [`history`]: a room's messages paged by seq.
+//! - [`history`]: a room's events paged by seq, one message, its versions
+//!   ([`history_view`]: their shapes).
 //! - [`tickets`]: single-use WebSocket tickets.
 //! - [`health`]: liveness, readiness, metrics.
 //! - [`openapi`]: the OpenAPI document of all of the above.
@@ -19,6 +20,7 @@ pub mod extract;
 pub mod fallback;
 pub mod health;
 pub mod history;
+pub mod history_view;
 pub mod openapi;
 pub mod rooms;
 pub mod tickets;
