@@ -26,17 +26,6 @@ pub async fn target(pool: &PgPool, id: Uuid) -> Result<Option<TargetRow>, sqlx::
     .await
 }
 
-/// Whether a delete of `id` is stored (the row may not be tombstoned yet only
-/// within the writer's transaction; this is the same answer).
-pub async fn is_deleted(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM messages WHERE target_id = $1 AND op = 'delete')",
-    )
-    .bind(id)
-    .fetch_one(pool)
-    .await
-}
-
 /// True when `user` is an owner or a moderator of `room`.
 pub async fn is_moderator(pool: &PgPool, room: Uuid, user: Uuid) -> Result<bool, sqlx::Error> {
     let role: Option<String> = sqlx::query_scalar(

@@ -8,7 +8,8 @@
 //!
 //! A target is found in Postgres, or, when the writer has not stored it yet,
 //! in the room's Redis tail (capped: a bounded read). It is deleted if its row
-//! says so or a delete of it is stored or in the tail.
+//! says so (the writer tombstones it in the transaction that stores the
+//! delete) or a delete of it is in the tail (sequenced, not stored yet).
 
 use chat_core::event::{EventExt, EventOp, MAX_MENTIONS, PLAIN_SCHEMA_VERSION, SCHEMA_VERSION};
 use chat_core::{ChatEvent, MessageKind};
@@ -157,11 +158,9 @@ async fn live_message(state: &AppState, room: Uuid, id: Uuid) -> Result<TargetRo
         return Err(refused(ErrorCode::Invalid, "no such message in this room"));
     }
     if !found.deleted {
-        // a delete the writer has not stored yet is in the tail; one stored is a row
-        found.deleted = deleted_in_tail(state, room, id, found.seq).await?
-            || db::events::is_deleted(&state.pool, id)
-                .await
-                .map_err(unavailable)?;
+        // a stored delete tombstoned the row in its own transaction; one the
+        // writer has not stored yet is in the tail
+        found.deleted = deleted_in_tail(state, room, id, found.seq).await?;
     }
     if found.deleted {
         return Err(refused(ErrorCode::Invalid, "that message was deleted"));
