@@ -387,3 +387,44 @@ async fn a_resent_edit_gets_the_same_ack_and_a_client_msg_id_reused_for_another_
         .expect("count");
     assert_eq!(rows, 2, "one message, one edit");
 }
+
+#[tokio::test]
+async fn edits_deletes_and_reactions_count_against_the_message_rate() {
+    let stack = Stack::start().await;
+    let mut config = stack.gateway_config();
+    config.ws_messages_per_sec = 1;
+    config.ws_messages_burst = 5;
+    let gateway = Gateway::start(config).await;
+    let alice = User::sign_up(&gateway, "alice").await;
+    let room = alice.create_room("rate", "public").await;
+    let mut socket = alice.connect(gateway.addr).await;
+    let m1 = id_of(acked(&socket.send_message(room, "m1", "rate me").await));
+    let m2 = id_of(acked(&socket.send_message(room, "m2", "delete me").await));
+
+    let frames = [
+        react("react", room, "r1", m1),
+        edit(room, "e1", m1, "rated"),
+        delete(room, "d1", m2),
+        react("unreact", room, "r2", m1),
+        react("react", room, "r3", m1),
+        edit(room, "e2", m1, "again"),
+    ];
+    for frame in &frames {
+        socket.send(frame.clone()).await;
+    }
+    let (mut acks, mut limited) = (0, 0);
+    while acks + limited < frames.len() {
+        let frame = socket.next_frame().await;
+        match (frame["type"].as_str(), frame["code"].as_str()) {
+            (Some("ack"), _) => acks += 1,
+            (Some("error"), Some("rate_limited")) => limited += 1,
+            (Some("error"), _) => panic!("unexpected refusal: {frame}"),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        (acks, limited),
+        (3, 3),
+        "the burst (two spent on the messages) passes, the rest is refused"
+    );
+}
