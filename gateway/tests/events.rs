@@ -258,6 +258,9 @@ async fn history_shows_each_message_in_its_current_state() {
     assert_eq!(mine[0]["mentions"], 1, "{mine}");
     let mine: Value = bob.get("/api/rooms/mine").await.json().await.expect("json");
     assert_eq!(mine[0]["mentions"], 0, "{mine}");
+    // unread counts alice's messages that are still there: not her edit, her
+    // reaction, her delete, nor the message she deleted
+    assert_eq!(mine[0]["unread"], 1, "{mine}");
 }
 
 #[tokio::test]
