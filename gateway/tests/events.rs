@@ -431,3 +431,32 @@ async fn edits_deletes_and_reactions_count_against_the_message_rate() {
         "the burst (two spent on the messages) passes, the rest is refused"
     );
 }
+
+#[tokio::test]
+async fn events_act_on_messages_the_writer_has_not_stored_yet() {
+    let mut stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let alice = User::sign_up(&gateway, "alice").await;
+    let room = alice.create_room("unstored", "public").await;
+    let mut a = alice.connect(gateway.addr).await;
+    stack.stop_writer().await;
+
+    // the target is found in the room's Redis tail
+    let m1 = id_of(acked(&a.send_message(room, "m1", "not stored yet").await));
+    acked(&a.send_event(edit(room, "e1", m1, "still not stored")).await);
+    acked(&a.send_event(react("react", room, "r1", m1)).await);
+    let reply = json!({"type": "send", "room": room, "client_msg_id": "m2",
+                       "body": "answer", "reply_to": m1});
+    acked(&a.send_event(reply).await);
+    acked(&a.send_event(delete(room, "d1", m1)).await);
+    // and so is its delete
+    let refused = a.send_event(edit(room, "e2", m1, "too late")).await;
+    assert_eq!(refused["code"], "invalid", "{refused}");
+
+    stack.start_writer().await;
+    wait_stored(&stack, room, 5).await;
+    let rows = history(&alice, room).await;
+    assert_eq!(rows[0]["deleted"], true);
+    assert_eq!(rows[0]["body"], "");
+    assert_eq!(rows[1]["body"], "", "the edit's text is gone too");
+}
