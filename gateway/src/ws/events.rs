@@ -19,7 +19,7 @@ use crate::db;
 use crate::db::events::TargetRow;
 use crate::state::AppState;
 use crate::ws::mentions;
-use crate::ws::protocol::{ErrorCode, UserRef};
+use crate::ws::protocol::{ClientFrame, ErrorCode, UserRef};
 use crate::ws::send::Refused;
 
 /// What a client asked for, as the send worker queues it.
@@ -47,6 +47,64 @@ pub enum Action {
 }
 
 impl Action {
+    /// The room, client message id and action of a frame that sends
+    /// something (a message or a room event); any other frame back.
+    pub fn of_frame(frame: ClientFrame) -> Result<(Uuid, String, Self), ClientFrame> {
+        Ok(match frame {
+            ClientFrame::Send {
+                room,
+                client_msg_id,
+                body,
+                reply_to,
+            } => (room, client_msg_id, Self::Message { body, reply_to }),
+            ClientFrame::Edit {
+                room,
+                client_msg_id,
+                message,
+                body,
+            } => (
+                room,
+                client_msg_id,
+                Self::Edit {
+                    target: message,
+                    body,
+                },
+            ),
+            ClientFrame::Delete {
+                room,
+                client_msg_id,
+                message,
+            } => (room, client_msg_id, Self::Delete { target: message }),
+            ClientFrame::React {
+                room,
+                client_msg_id,
+                message,
+                emoji,
+            } => (
+                room,
+                client_msg_id,
+                Self::React {
+                    target: message,
+                    emoji,
+                },
+            ),
+            ClientFrame::Unreact {
+                room,
+                client_msg_id,
+                message,
+                emoji,
+            } => (
+                room,
+                client_msg_id,
+                Self::Unreact {
+                    target: message,
+                    emoji,
+                },
+            ),
+            other => return Err(other),
+        })
+    }
+
     /// The event of this action, not validated yet (a fresh id, stamped now).
     pub fn into_event(self, room: Uuid, sender: &UserRef, client_msg_id: &str) -> ChatEvent {
         let (body, ext) = match self {

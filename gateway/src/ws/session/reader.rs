@@ -154,16 +154,14 @@ impl Reader<'_> {
             }
         };
         // sends and room events have their own per-user limit (refused ones
-        // count here too); every other frame counts here
-        let sendlike = matches!(
-            frame,
-            ClientFrame::Send { .. }
-                | ClientFrame::Edit { .. }
-                | ClientFrame::Delete { .. }
-                | ClientFrame::React { .. }
-                | ClientFrame::Unreact { .. }
-        );
-        if !sendlike && !self.count_frame().await {
+        // count there too); every other frame counts here
+        let frame = match Action::of_frame(frame) {
+            Ok((room, client_msg_id, action)) => {
+                return self.send(room, client_msg_id, action).await;
+            }
+            Err(other) => other,
+        };
+        if !self.count_frame().await {
             return;
         }
         match frame {
@@ -191,59 +189,11 @@ impl Reader<'_> {
                     .await;
                 }
             }
-            ClientFrame::Send {
-                room,
-                client_msg_id,
-                body,
-                reply_to,
-            } => {
-                self.send(room, client_msg_id, Action::Message { body, reply_to })
-                    .await
-            }
-            ClientFrame::Edit {
-                room,
-                client_msg_id,
-                message,
-                body,
-            } => {
-                let action = Action::Edit {
-                    target: message,
-                    body,
-                };
-                self.send(room, client_msg_id, action).await
-            }
-            ClientFrame::Delete {
-                room,
-                client_msg_id,
-                message,
-            } => {
-                self.send(room, client_msg_id, Action::Delete { target: message })
-                    .await
-            }
-            ClientFrame::React {
-                room,
-                client_msg_id,
-                message,
-                emoji,
-            } => {
-                let action = Action::React {
-                    target: message,
-                    emoji,
-                };
-                self.send(room, client_msg_id, action).await
-            }
-            ClientFrame::Unreact {
-                room,
-                client_msg_id,
-                message,
-                emoji,
-            } => {
-                let action = Action::Unreact {
-                    target: message,
-                    emoji,
-                };
-                self.send(room, client_msg_id, action).await
-            }
+            ClientFrame::Send { .. }
+            | ClientFrame::Edit { .. }
+            | ClientFrame::Delete { .. }
+            | ClientFrame::React { .. }
+            | ClientFrame::Unreact { .. } => {} // queued above
             ClientFrame::Typing { room } => self.typing(room).await,
             ClientFrame::Ping { nonce } => self.text(encode(&ServerFrame::Pong { nonce })).await,
             ClientFrame::Auth { token } => match self.state.tokens.verify(&token) {
