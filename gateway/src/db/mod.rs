@@ -3,6 +3,8 @@
 
 pub mod blocks;
 pub mod direct;
+pub mod events;
+pub mod history;
 pub mod messages;
 pub mod moderation;
 pub mod reports;

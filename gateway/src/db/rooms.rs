@@ -47,8 +47,14 @@ pub struct MyRoom {
     /// The caller's read marker: never above the room's head.
     pub last_read_seq: i64,
     /// Messages above `last_read_seq` sent by others (the caller's own never
-    /// count), at most [`UNREAD_MAX`].
+    /// count), not deleted, at most [`UNREAD_MAX`], among the room's newest
+    /// [`ROOM_MENTION_WINDOW`] rows; other room events (edits, reactions,
+    /// deletes, topics, moderation) are not unread messages.
     pub unread: i64,
+    /// Of those, the messages (not deleted) that mention the caller by name or
+    /// with `@room` (among the room's newest [`ROOM_MENTION_WINDOW`]), at most
+    /// [`UNREAD_MAX`].
+    pub mentions: i64,
 }
 
 /// A member of a room.
@@ -190,8 +196,9 @@ pub async fn search_public(
 }
 
 /// Every room `user` is a member of, with unread counts (others' messages
-/// above the marker, at most [`UNREAD_MAX`]: an index range scan of that
-/// many rows per room at most); a direct room is named after its other
+/// above the marker, at most [`UNREAD_MAX`], among the room's newest
+/// [`ROOM_MENTION_WINDOW`] rows: a bounded index range scan) and unread mentions (by name: the mentions
+/// index; `@room`: the same bounded range scan); a direct room is named after its other
 /// user, also after they left it. Newest room first.
 pub async fn of_member(pool: &PgPool, user: Uuid) -> Result<Vec<MyRoom>, sqlx::Error> {
     sqlx::query_as(
@@ -204,9 +211,24 @@ pub async fn of_member(pool: &PgPool, user: Uuid) -> Result<Vec<MyRoom>, sqlx::E
                 head.last_seq, m.last_read_seq,
                 (SELECT count(*) FROM (
                      SELECT 1 FROM messages x
-                     WHERE x.room_id = r.id AND x.seq > m.last_read_seq AND x.sender_id <> $1
+                     WHERE x.room_id = r.id AND x.sender_id <> $1
+                       AND x.seq > greatest(m.last_read_seq, head.last_seq - $3)
+                       AND x.op = 'message' AND x.deleted_at IS NULL
                      ORDER BY x.seq LIMIT $2
-                 ) others) AS unread
+                 ) others) AS unread,
+                (SELECT count(*) FROM (
+                     SELECT mm.message_id FROM message_mentions mm
+                     JOIN messages x ON x.id = mm.message_id
+                     WHERE mm.user_id = $1 AND mm.room_id = r.id AND mm.seq > m.last_read_seq
+                       AND x.deleted_at IS NULL AND x.sender_id <> $1
+                     UNION
+                     (SELECT x.id FROM messages x
+                      WHERE x.room_id = r.id AND x.mention_room
+                        AND x.seq > greatest(m.last_read_seq, head.last_seq - $3)
+                        AND x.op = 'message' AND x.deleted_at IS NULL AND x.sender_id <> $1
+                      ORDER BY x.seq LIMIT $2)
+                     LIMIT $2
+                 ) mentioned) AS mentions
          FROM room_members m
          JOIN rooms r ON r.id = m.room_id
          CROSS JOIN LATERAL (
@@ -222,9 +244,15 @@ pub async fn of_member(pool: &PgPool, user: Uuid) -> Result<Vec<MyRoom>, sqlx::E
     )
     .bind(user)
     .bind(UNREAD_MAX)
+    .bind(ROOM_MENTION_WINDOW)
     .fetch_all(pool)
     .await
 }
+
+/// Unread messages and `@room` mentions are counted among a room's newest
+/// this many rows (events included: a bounded scan of the room's log;
+/// mentions by name have an index).
+pub const ROOM_MENTION_WINDOW: i64 = 10_000;
 
 /// What a join did.
 #[derive(Debug)]

@@ -4,7 +4,8 @@
 //! - [`accounts`]: sign up, log in, refresh, log out, who am I.
 //! - [`rooms`]: create, list, search, join, leave, members, invite, direct rooms.
 //! - [`blocks`]: users the caller blocks.
-//! - [`history`]: a room's messages paged by seq.
+//! - [`history`]: a room's events paged by seq, one message, its versions
+//!   ([`history_view`]: their shapes).
 //! - [`moderation`]: topic, slow mode, roles, kicks and bans.
 //! - [`reports`]: members report messages, moderators resolve the reports.
 //! - [`search`]: full-text search over the messages of the caller's rooms.
@@ -22,6 +23,7 @@ pub mod extract;
 pub mod fallback;
 pub mod health;
 pub mod history;
+pub mod history_view;
 pub mod moderation;
 pub mod openapi;
 pub mod reports;
