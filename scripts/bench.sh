@@ -6,12 +6,17 @@
 # gateway's producer to a topic with and without flush.messages=1, the fsync
 # before the ack that production's topics have (core/benches/produce_fsync.rs),
 # then the Redis memory each message holds (gateway/benches/redis_memory.rs),
-# then a gateway's memory per idle WebSocket connection (scripts/idle-memory.sh).
+# then search latency over a room of 1,000,000 messages (gateway/benches/search.rs),
+# then a gateway's memory per idle WebSocket connection (scripts/idle-memory.sh),
+# then fan-out latency and throughput against a bare broadcast server and a
+# bare producer (scripts/fanout.sh).
 # Stops the stack at the end.
 #
 #   scripts/bench.sh   (BENCH_ROWS, BENCH_RUNS, BENCH_BATCH, BENCH_INSERT_ROWS, BENCH_MESSAGES,
 #                       BENCH_FSYNC_SENDS, BENCH_FSYNC_SENDERS, BENCH_FSYNC_SENDS_EACH,
-#                       BENCH_FSYNC_RUNS, BENCH_REDIS_MESSAGES, BENCH_MAXMEMORY_MB tune it)
+#                       BENCH_FSYNC_RUNS, BENCH_REDIS_MESSAGES, BENCH_MAXMEMORY_MB,
+#                       BENCH_SEARCH_ROWS, BENCH_SEARCH_QUERIES,
+#                       BENCH_FANOUT_RUNS, BENCH_FANOUT_RATES tune it)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -28,6 +33,7 @@ cargo bench --locked -p chat-writer --bench throughput --no-run
 cargo bench --locked -p chat-bot --bench chat_latency --no-run
 cargo bench --locked -p chat-core --bench produce_fsync --no-run
 cargo bench --locked -p chat-gateway --bench redis_memory --no-run
+cargo bench --locked -p chat-gateway --bench search --no-run
 phase_done "built"
 
 phase 2 3 "starting a fresh test stack"
@@ -49,6 +55,10 @@ BENCH_FSYNC_PROBE_DIR="$STACK_DIR/test/kafka" RUST_LOG="${RUST_LOG:-error}" \
   cargo bench --locked -p chat-core --bench produce_fsync
 log "Redis memory per message, old settings against new (gateway/benches/redis_memory.rs)"
 RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-gateway --bench redis_memory
+log "search latency over a room of 1,000,000 messages (gateway/benches/search.rs)"
+RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-gateway --bench search
 log "memory per idle WebSocket connection, 10,000 connections (loadgen/src/bin/idle_memory.rs)"
 "$ROOT/scripts/idle-memory.sh"
+log "fan-out: the chat against a bare broadcast server and a bare producer (loadgen/src/bin/fanout/)"
+"$ROOT/scripts/fanout.sh"
 phase_done "benchmark finished"

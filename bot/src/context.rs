@@ -49,7 +49,7 @@ pub async fn recent_messages(
     }
     if by_seq.len() as i64 == upto - from + 1 {
         // the tail holds them all (the usual case in a lively room)
-        return Ok(by_seq.into_values().collect());
+        return Ok(with_text(by_seq));
     }
     let stored: Vec<(i64, Uuid, String, String)> = sqlx::query_as(
         "SELECT m.seq, m.sender_id, coalesce(u.username::text, ''), m.body \
@@ -69,5 +69,14 @@ pub async fn recent_messages(
             body,
         });
     }
-    Ok(by_seq.into_values().collect())
+    Ok(with_text(by_seq))
+}
+
+/// The entries that carry text: a reaction, a delete or a deleted message
+/// (its text scrubbed) has none, and tells the model nothing.
+fn with_text(by_seq: BTreeMap<i64, ContextMessage>) -> Vec<ContextMessage> {
+    by_seq
+        .into_values()
+        .filter(|m| !m.body.is_empty())
+        .collect()
 }

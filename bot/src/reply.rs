@@ -99,9 +99,11 @@ impl std::fmt::Debug for Replier {
 }
 
 impl Replier {
-    /// A quick look, no I/O: a person's message that mentions the bot.
+    /// A quick look, no I/O: a person's message that mentions the bot (an
+    /// edit, a reaction or any other room event never asks it anything).
     pub fn looks_like_mention(&self, event: &ChatEvent) -> bool {
-        event.kind == MessageKind::User
+        event.op() == chat_core::event::EventOp::Message
+            && event.kind == MessageKind::User
             && event.sender_id != self.account.id
             && mentions(&event.body, &self.account.username)
     }

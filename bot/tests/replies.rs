@@ -165,6 +165,46 @@ async fn the_bot_answers_only_in_rooms_it_was_invited_to_and_never_itself() {
 }
 
 #[tokio::test]
+async fn an_edit_or_a_reaction_mentioning_the_bot_gets_no_reply() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let ollama = FakeOllama::start(&[MODEL]).await;
+    ollama.set_default(Script::reply("hello"));
+    let bot = Bot::start(bot_config(&stack, &ollama)).await;
+    let alice = User::sign_up(&gateway, "alice").await;
+    let (room, mut socket) = room_with_bot(&gateway, &alice).await;
+
+    let quiet = say(&mut socket, room, "nothing for the bot").await;
+    let asked = say(&mut socket, room, "hello @bot").await;
+    next_bot_message(&mut socket).await;
+    // an edit that adds a mention, an edit of the mention, and a reaction to it
+    for (i, (target, body)) in [(quiet, "now @bot"), (asked, "hello again @bot")]
+        .into_iter()
+        .enumerate()
+    {
+        let ack = socket
+            .send_event(serde_json::json!({"type": "edit", "room": room,
+                "client_msg_id": format!("edit-{i}"), "message": target, "body": body}))
+            .await;
+        assert_eq!(ack["type"], "ack", "{ack}");
+    }
+    let ack = socket
+        .send_event(serde_json::json!({"type": "react", "room": room,
+            "client_msg_id": "react-1", "message": asked, "emoji": "\u{1F44D}"}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    bot_caught_up(&stack).await;
+
+    assert_eq!(
+        ollama.requests().len(),
+        1,
+        "only the message asked the model"
+    );
+    assert_eq!(stored_bot_messages(&stack.db.pool, room).await.len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn a_reply_claimed_before_a_crash_is_delivered_as_claimed_without_asking_again() {
     let stack = Stack::start().await;
     let gateway = stack.gateway().await;

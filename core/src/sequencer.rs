@@ -36,6 +36,7 @@ use crate::event::{ChatEvent, SequencedEvent};
 
 mod counters;
 mod guard;
+mod scrub;
 pub use guard::{Committed, RoomsHeld};
 
 const SEQUENCE_LUA: &str = include_str!("sequence.lua");

@@ -6,7 +6,7 @@
 //!   whose keys are exactly the documented fields of that frame (all required
 //!   ones, no unknown one);
 //! - a parsed frame serialises to a text that parses to the same frame;
-//! - a `send` frame becomes a message (`ChatEvent`) exactly when its fields are
+//! - a `send` or `edit` frame becomes an event (`ChatEvent`) exactly when its fields are
 //!   within the limits of docs/protocol.md and the database (`client_msg_id`
 //!   1-64 bytes, `body` 1-4000 characters and not blank, no NUL in either),
 //!   and an accepted message is a Kafka record the writer decodes back to
@@ -14,6 +14,7 @@
 
 #![no_main]
 
+use chat_wire::event::{EventExt, EventOp};
 use chat_wire::{ChatEvent, ClientFrame, MessageKind};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -29,7 +30,10 @@ fn fields(tag: &str) -> (&'static [&'static str], &'static [&'static str]) {
     match tag {
         "subscribe" => (&["room"], &["last_seq", "epoch"]),
         "unsubscribe" | "typing" => (&["room"], &[]),
-        "send" => (&["room", "client_msg_id", "body"], &[]),
+        "send" => (&["room", "client_msg_id", "body"], &["reply_to"]),
+        "edit" => (&["room", "client_msg_id", "message", "body"], &[]),
+        "delete" => (&["room", "client_msg_id", "message"], &[]),
+        "react" | "unreact" => (&["room", "client_msg_id", "message", "emoji"], &[]),
         "ping" => (&[], &["nonce"]),
         "auth" => (&["token"], &[]),
         other => panic!("a frame parsed with an undocumented type {other:?}"),
@@ -85,35 +89,63 @@ fuzz_target!(|data: &[u8]| {
         "the frame does not survive serialise and parse: {again:?}"
     );
 
-    if let ClientFrame::Send {
-        room,
-        client_msg_id,
-        body,
-    } = frame
-    {
-        // what the gateway does with a send (gateway/src/ws/send.rs)
-        let sender = Uuid::from_u128(1);
-        let event = ChatEvent::new(
+    // what the gateway does with a send or an edit (gateway/src/ws/events.rs)
+    let sender = Uuid::from_u128(1);
+    let (event, client_msg_id, body) = match frame {
+        ClientFrame::Send {
             room,
-            sender,
-            client_msg_id.clone(),
-            MessageKind::User,
-            body.clone(),
-        );
-        let accepted = event.validate().is_ok();
-        assert_eq!(
-            accepted,
-            within_limits(&client_msg_id, &body),
-            "validation disagrees with the documented limits (client_msg_id {} bytes, body {} chars)",
-            client_msg_id.len(),
-            body.chars().count()
-        );
-        if accepted {
-            assert_eq!(
-                ChatEvent::decode(&event.encode()).as_ref(),
-                Ok(&event),
-                "an accepted send is not a record the writer decodes to itself"
-            );
+            client_msg_id,
+            body,
+            reply_to,
+        } => {
+            let event = ChatEvent::new(
+                room,
+                sender,
+                client_msg_id.clone(),
+                MessageKind::User,
+                body.clone(),
+            )
+            .with_ext(EventExt {
+                reply_to,
+                ..EventExt::default()
+            });
+            (event, client_msg_id, body)
         }
+        ClientFrame::Edit {
+            room,
+            client_msg_id,
+            message,
+            body,
+        } => {
+            let event = ChatEvent::new(
+                room,
+                sender,
+                client_msg_id.clone(),
+                MessageKind::User,
+                body.clone(),
+            )
+            .with_ext(EventExt {
+                op: EventOp::Edit,
+                target: Some(message),
+                ..EventExt::default()
+            });
+            (event, client_msg_id, body)
+        }
+        _ => return,
+    };
+    let accepted = event.validate().is_ok();
+    assert_eq!(
+        accepted,
+        within_limits(&client_msg_id, &body),
+        "validation disagrees with the documented limits (client_msg_id {} bytes, body {} chars)",
+        client_msg_id.len(),
+        body.chars().count()
+    );
+    if accepted {
+        assert_eq!(
+            ChatEvent::decode(&event.encode()).as_ref(),
+            Ok(&event),
+            "an accepted send or edit is not a record the writer decodes to itself"
+        );
     }
 });

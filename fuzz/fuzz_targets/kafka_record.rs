@@ -14,7 +14,9 @@
 
 #![no_main]
 
-use chat_wire::event::{ChatEvent, InvalidEvent, PLAIN_SCHEMA_VERSION, SCHEMA_VERSION, SequencedEvent};
+use chat_wire::event::{
+    ChatEvent, InvalidEvent, PLAIN_SCHEMA_VERSION, SCHEMA_VERSION, SequencedEvent,
+};
 use libfuzzer_sys::fuzz_target;
 use serde::de::IgnoredAny;
 

@@ -192,7 +192,17 @@ impl From<NewRoomKind> for RoomKind {
 #[sqlx(type_name = "member_role", rename_all = "lowercase")]
 pub enum MemberRole {
     Owner,
+    /// Sets the topic and slow mode, kicks and bans members (not the owner
+    /// or another moderator), deletes any message, sees reports.
+    Moderator,
     Member,
+}
+
+impl MemberRole {
+    /// Owners and moderators moderate the room.
+    pub fn moderates(self) -> bool {
+        matches!(self, Self::Owner | Self::Moderator)
+    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,9 @@ pub enum ApiError {
     /// Not allowed, with a reason that is safe to show the caller.
     #[error("{0}")]
     Refused(&'static str),
+    /// The user is banned from the room (joining, being invited).
+    #[error("banned from this room")]
+    Banned,
     /// A request from another site to an endpoint the refresh cookie authenticates.
     #[error("cross-site request refused")]
     CrossSite,
@@ -81,6 +84,7 @@ impl ApiError {
             Self::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             Self::Forbidden | Self::Refused(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::CrossSite => (StatusCode::FORBIDDEN, "cross_site"),
+            Self::Banned => (StatusCode::FORBIDDEN, "banned"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),

@@ -8,6 +8,8 @@
 //! - [`relay`]: one Redis subscription per room with local members, fanned out to sockets.
 //! - [`names`]: name normalisation, invisible characters, reserved names.
 //! - [`membership`]: the send path's membership check, which rides out a Postgres outage.
+//! - [`moderation`]: who may moderate whom, and the room events that say so.
+//! - [`room_changes`]: members removed, slow mode and roles changed, told to every gateway.
 //! - [`presence`]: who is online in a room, across every gateway, with expiry.
 //! - [`state`]: the instance's shared state.
 //!
@@ -22,9 +24,11 @@ pub mod error;
 pub mod http;
 pub mod membership;
 pub mod metrics;
+pub mod moderation;
 pub mod names;
 pub mod presence;
 pub mod relay;
+pub mod room_changes;
 pub mod state;
 pub mod ws;
 
@@ -87,6 +91,7 @@ pub fn build_state(
         .unwrap_or_else(|| format!("gw-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
     let relay = relay::Relay::start(&config.sequencer.redis_url, shutdown.clone())?;
     let presence = presence::Presence::new(redis.clone(), &instance_id, config.presence_ttl_secs);
+    let slow_mode = ws::slow_mode::SlowMode::new(pool.clone(), redis.clone());
     Ok(AppState(Arc::new(App {
         tokens: auth::TokenKeys::new(&config),
         passwords,
@@ -100,6 +105,7 @@ pub fn build_state(
         producer,
         relay,
         presence,
+        slow_mode,
         send_limiter: governor::RateLimiter::keyed(ws::session::quota(
             config.ws_messages_per_sec,
             config.ws_messages_burst,
@@ -126,6 +132,7 @@ pub async fn run(
     let revocations = state
         .sessions
         .spawn_listener(&state.config.sequencer.redis_url, shutdown.clone())?;
+    let room_changes = room_changes::spawn_listener(state.clone(), shutdown.clone())?;
     tracing::info!(
         gateway.instance = %state.instance_id,
         gateway.addr = %listener.local_addr()?,
@@ -147,6 +154,7 @@ pub async fn run(
     }
     background.abort();
     revocations.abort();
+    room_changes.abort();
     use rdkafka::producer::Producer;
     if let Err(error) = state.producer.flush(Duration::from_secs(5)) {
         tracing::warn!(%error, "producer flush at shutdown");

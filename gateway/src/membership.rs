@@ -104,6 +104,18 @@ impl Membership {
         }
     }
 
+    /// True while this instance takes Postgres as down (a check failed less
+    /// than [`PROBE_EVERY`] ago): other per-send reads should not wait for it.
+    pub fn in_outage(&self) -> bool {
+        self.memory().in_outage()
+    }
+
+    /// Forgets a confirmation of `user` in `room` (they were kicked or banned,
+    /// here or on another gateway): an outage cannot stand in for it any more.
+    pub fn forget(&self, room: Uuid, user: Uuid) {
+        self.memory().confirmed.remove(&(room, user));
+    }
+
     fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
         // a panic while holding it cannot leave the map inconsistent
         self.state

@@ -6,6 +6,10 @@ pub const CONNECTIONS: &str = "gateway_ws_connections";
 pub const MESSAGES_SENT: &str = "gateway_messages_sent_total";
 pub const SEND_FAILURES: &str = "gateway_send_failures_total";
 pub const SEND_SECONDS: &str = "gateway_send_duration_seconds";
+/// One stage of the send path (label `stage`: `produce`, `sequence`).
+pub const SEND_STAGE_SECONDS: &str = "gateway_send_stage_seconds";
+/// From a message's `sent_at` to its record reaching this gateway's relay.
+pub const RELAY_LAG_SECONDS: &str = "gateway_relay_lag_seconds";
 pub const FRAMES_DELIVERED: &str = "gateway_frames_delivered_total";
 pub const RESYNCS: &str = "gateway_resyncs_total";
 pub const ROOM_SUBSCRIPTIONS: &str = "gateway_room_subscriptions";
@@ -14,13 +18,16 @@ pub const HASHES_REFUSED: &str = "gateway_password_hashes_refused_total";
 
 /// The process-wide recorder (shared with whatever else runs in the process).
 pub fn handle() -> &'static PrometheusHandle {
+    const LATENCY: &[f64] = &[
+        0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        10.0,
+    ];
     chat_core::health::recorder(
-        &[(
-            SEND_SECONDS,
-            &[
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-            ],
-        )],
+        &[
+            (SEND_SECONDS, LATENCY),
+            (SEND_STAGE_SECONDS, LATENCY),
+            (RELAY_LAG_SECONDS, LATENCY),
+        ],
         describe,
     )
 }
@@ -33,6 +40,16 @@ fn describe() {
         SEND_SECONDS,
         metrics::Unit::Seconds,
         "Time from a send frame to its ack or error (claim, Kafka delivery, sequencer)"
+    );
+    metrics::describe_histogram!(
+        SEND_STAGE_SECONDS,
+        metrics::Unit::Seconds,
+        "One stage of a send: produce (until Kafka's delivery report) or sequence (the Redis script)"
+    );
+    metrics::describe_histogram!(
+        RELAY_LAG_SECONDS,
+        metrics::Unit::Seconds,
+        "From a message's sent_at (before the produce) to its sequenced record reaching this gateway"
     );
     metrics::describe_counter!(FRAMES_DELIVERED, "Room frames written to sockets");
     metrics::describe_counter!(RESYNCS, "Resync orders sent to lagging clients");

@@ -359,6 +359,9 @@ impl Relay {
         };
         match serde_json::from_slice::<SequencedEvent>(payload) {
             Ok(record) => {
+                let lag = chrono::Utc::now() - record.event.sent_at;
+                metrics::histogram!(crate::metrics::RELAY_LAG_SECONDS)
+                    .record(lag.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6);
                 let text = message_frame(&record);
                 self.dispatch(
                     room,

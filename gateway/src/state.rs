@@ -50,6 +50,8 @@ pub struct App {
     /// Per-room Redis subscriptions shared by this instance's sockets.
     pub relay: Relay,
     pub presence: Presence,
+    /// Slow mode's cache of room settings and roles, and its shared slots.
+    pub slow_mode: crate::ws::slow_mode::SlowMode,
     /// Sends per user on this instance (`WS_MESSAGES_PER_SEC`, `WS_MESSAGES_BURST`).
     pub send_limiter: governor::DefaultKeyedRateLimiter<uuid::Uuid>,
     /// Open WebSockets per user and per client address on this instance.

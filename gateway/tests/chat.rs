@@ -318,6 +318,9 @@ async fn a_member_who_leaves_stops_receiving_the_room_at_once() {
         .post(&format!("/api/rooms/{room}/leave"), json!({}))
         .await;
     assert_eq!(response.status(), 204);
+    // the leaver's own socket is told first, as the others are, then its feed ends
+    let told = b.next_of("member_left").await;
+    assert_eq!(told["user"]["id"], bob.id.to_string());
     assert_eq!(b.next_of("unsubscribed").await["room"], room.to_string());
     let notice = a.next_of("member_left").await;
     assert_eq!(notice["user"]["username"], bob.username.as_str());

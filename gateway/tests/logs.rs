@@ -111,6 +111,22 @@ async fn no_secret_or_body_is_logged_even_at_trace() {
     let body = "a private thought, never to be logged";
     let ack = socket.send_message(room, "log-1", body).await;
     assert_eq!(ack["type"], "ack", "{ack}");
+    // nor an edit's new text, nor a deleted message's
+    let edited = "an edited thought, never to be logged either";
+    let edit = socket
+        .send_event(
+            json!({"type": "edit", "room": room, "client_msg_id": "log-2",
+                           "message": ack["id"], "body": edited}),
+        )
+        .await;
+    assert_eq!(edit["type"], "ack", "{edit}");
+    let delete = socket
+        .send_event(
+            json!({"type": "delete", "room": room, "client_msg_id": "log-3",
+                           "message": ack["id"]}),
+        )
+        .await;
+    assert_eq!(delete["type"], "ack", "{delete}");
     // a bad frame carrying a secret is refused without echoing it to the log
     socket
         .send(json!({"type": "auth", "token": format!("{access}x")}))
@@ -130,6 +146,7 @@ async fn no_secret_or_body_is_logged_even_at_trace() {
         ("refresh token", refresh_token.as_str()),
         ("ticket", ticket.as_str()),
         ("message body", body),
+        ("edited body", edited),
     ] {
         if let Some(line) = log.lines().find(|l| l.contains(secret)) {
             let at = line.find(secret).unwrap_or(0);

@@ -4,6 +4,7 @@
 //! file is regenerated: `UPDATE_WIRE_SAMPLES=1 cargo test -p chat-gateway --test wire_samples`,
 //! after which the client's `samples.test.ts` fails until its schemas follow.
 
+use chat_core::event::{EventExt, EventOp, ModAction, Moderation};
 use chat_core::live::{DraftFrame, DraftSender, DraftState, DraftTag};
 use chat_core::{ChatEvent, MessageKind, SequencedEvent};
 use chat_gateway::db::rooms::{Member, MyRoom, Room};
@@ -11,7 +12,8 @@ use chat_gateway::db::users::User;
 use chat_gateway::domain::{MemberRole, RoomKind};
 use chat_gateway::error::{ErrorBody, ErrorDetail};
 use chat_gateway::http::accounts::Session;
-use chat_gateway::http::history::{History, HistoryMessage};
+use chat_gateway::http::history::{History, HistoryMessage, Version, Versions};
+use chat_gateway::http::history_view::{ModerationInfo, Reaction, ReplyPreview};
 use chat_gateway::http::rooms::DirectRoom;
 use chat_gateway::http::tickets::Ticket;
 use chat_gateway::ws::protocol::{
@@ -56,6 +58,154 @@ fn record() -> SequencedEvent {
     }
 }
 
+/// One record of each room event besides a plain message.
+fn events() -> Vec<SequencedEvent> {
+    let target = Some(id(20));
+    let exts = [
+        (
+            "reply to @bob",
+            EventExt {
+                reply_to: target,
+                mentions: vec![id(2)],
+                ..EventExt::default()
+            },
+        ),
+        (
+            "@room hello, edited",
+            EventExt {
+                op: EventOp::Edit,
+                target,
+                mention_room: true,
+                ..EventExt::default()
+            },
+        ),
+        (
+            "",
+            EventExt {
+                op: EventOp::Delete,
+                target,
+                ..EventExt::default()
+            },
+        ),
+        (
+            "",
+            EventExt {
+                op: EventOp::React,
+                target,
+                emoji: Some("\u{1F44D}".into()),
+                ..EventExt::default()
+            },
+        ),
+        (
+            "",
+            EventExt {
+                op: EventOp::Unreact,
+                target,
+                emoji: Some("\u{1F44D}".into()),
+                ..EventExt::default()
+            },
+        ),
+        (
+            "Release planning",
+            EventExt {
+                op: EventOp::Topic,
+                ..EventExt::default()
+            },
+        ),
+        (
+            "",
+            EventExt {
+                op: EventOp::Moderation,
+                moderation: Some(Moderation {
+                    action: ModAction::Ban,
+                    user: Some(id(4)),
+                    username: Some("mallory".into()),
+                    seconds: None,
+                    role: None,
+                }),
+                ..EventExt::default()
+            },
+        ),
+    ];
+    exts.into_iter()
+        .enumerate()
+        .map(|(i, (body, ext))| {
+            let mut r = record();
+            r.seq += 1 + i as i64;
+            r.event.id = id(30 + i as u128);
+            r.event.client_msg_id = format!("c-{}", 50 + i);
+            r.event.body = body.into();
+            r.event = r.event.with_ext(ext);
+            r
+        })
+        .collect()
+}
+
+fn history_rows() -> Vec<HistoryMessage> {
+    let user = |n: u128, name: &str| User {
+        id: id(n),
+        username: name.into(),
+    };
+    let row = |r: SequencedEvent| HistoryMessage {
+        room: r.event.room_id,
+        seq: r.seq,
+        id: r.event.id,
+        sender: user(1, "alice"),
+        client_msg_id: r.event.client_msg_id,
+        kind: r.event.kind,
+        body: r.event.body,
+        sent_at: r.event.sent_at,
+        epoch: r.epoch,
+        op: r.event.ext.op,
+        target: r.event.ext.target,
+        reply_to: r.event.ext.reply_to,
+        emoji: r.event.ext.emoji,
+        mentions: r.event.ext.mentions,
+        mention_room: r.event.ext.mention_room,
+        moderation: None,
+        edited_at: None,
+        edit_seq: None,
+        deleted: false,
+        state_seq: r.seq,
+        reactions: vec![],
+        reply_preview: None,
+    };
+    let mut message = row(record());
+    message.body = "hello <b>world</b>, edited".into();
+    message.edited_at = Some(at());
+    message.edit_seq = Some(9);
+    message.state_seq = 11;
+    message.reactions = vec![Reaction {
+        emoji: "\u{1F44D}".into(),
+        count: 2,
+        users: vec![user(1, "alice"), user(2, "bob")],
+        me: true,
+    }];
+    let events = events();
+    let mut reply = row(events[0].clone());
+    reply.reply_preview = Some(ReplyPreview {
+        id: id(20),
+        seq: 7,
+        sender: user(1, "alice"),
+        body: "hello <b>world</b>, edited".into(),
+        deleted: false,
+    });
+    let mut tombstone = row(events[1].clone());
+    tombstone.op = EventOp::Message;
+    tombstone.target = None;
+    tombstone.mention_room = false;
+    tombstone.body = String::new();
+    tombstone.deleted = true;
+    let mut ban = row(events[6].clone());
+    ban.moderation = Some(ModerationInfo {
+        action: ModAction::Ban,
+        user: Some(user(4, "mallory")),
+        seconds: None,
+        role: None,
+    });
+    vec![message, reply, row(events[1].clone()), tombstone, ban]
+}
+
 fn to_value<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).expect("serialisable")
 }
@@ -96,12 +246,21 @@ fn server_frames() -> Vec<Value> {
             message: "too many messages; slow down",
             room: Some(room),
             client_msg_id: Some("c-43"),
+            retry_after_ms: None,
+        },
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message: "slow mode: wait before sending another message",
+            room: Some(room),
+            client_msg_id: Some("c-44"),
+            retry_after_ms: Some(12_500),
         },
         ServerFrame::Error {
             code: ErrorCode::BadFrame,
             message: "not a valid frame of protocol 1",
             room: None,
             client_msg_id: None,
+            retry_after_ms: None,
         },
         ServerFrame::Resync {
             room,
@@ -125,6 +284,9 @@ fn server_frames() -> Vec<Value> {
     ];
     let mut out: Vec<Value> = frames.iter().map(to_value).collect();
     out.push(to_value(&MessageFrame::from_record(&record())));
+    for event in events() {
+        out.push(to_value(&MessageFrame::from_record(&event)));
+    }
     // the bot's reply in progress, published by the bot and relayed as it is
     for (body, state) in [
         ("Two plus", DraftState::Streaming),
@@ -153,6 +315,11 @@ fn client_frames() -> Vec<Value> {
         json!({"type": "subscribe", "room": room}),
         json!({"type": "unsubscribe", "room": room}),
         json!({"type": "send", "room": room, "client_msg_id": "c-42", "body": "hello"}),
+        json!({"type": "send", "room": room, "client_msg_id": "c-43", "body": "hi @bob", "reply_to": id(20)}),
+        json!({"type": "edit", "room": room, "client_msg_id": "c-44", "message": id(20), "body": "hello, edited"}),
+        json!({"type": "delete", "room": room, "client_msg_id": "c-45", "message": id(20)}),
+        json!({"type": "react", "room": room, "client_msg_id": "c-46", "message": id(20), "emoji": "\u{1F44D}"}),
+        json!({"type": "unreact", "room": room, "client_msg_id": "c-47", "message": id(20), "emoji": "\u{1F44D}"}),
         json!({"type": "typing", "room": room}),
         json!({"type": "ping", "nonce": 3}),
         json!({"type": "ping"}),
@@ -172,6 +339,9 @@ fn room(kind: RoomKind, name: &str, member_count: Option<i64>) -> Room {
         kind,
         created_at: at(),
         member_count,
+        role: Some(MemberRole::Moderator),
+        topic: "Weekly planning".into(),
+        slow_mode_seconds: 30,
     }
 }
 
@@ -199,13 +369,20 @@ fn http() -> Value {
             kind: RoomKind::Direct,
             created_at: at(),
             role: MemberRole::Member,
+            topic: String::new(),
+            slow_mode_seconds: 0,
             last_seq: 12,
             last_read_seq: 9,
             unread: 3,
+            mentions: 1,
         })],
         "member": [to_value(&Member { id: id(1), username: "alice".into(), role: MemberRole::Owner })],
         "direct_room": [to_value(&DirectRoom { room: room(RoomKind::Direct, "bob", None) })],
-        "history": [to_value(&History { messages: vec![HistoryMessage::from(record())], has_more: true })],
+        "history": [to_value(&History { messages: history_rows(), has_more: true })],
+        "versions": [to_value(&Versions { versions: vec![
+            Version { seq: 7, body: "hello <b>world</b>".into(), edited_at: at() },
+            Version { seq: 9, body: "hello <b>world</b>, edited".into(), edited_at: at() },
+        ] })],
         "error": [to_value(&ErrorBody {
             error: ErrorDetail { code: "forbidden", message: "not allowed".into() },
         })],

@@ -77,7 +77,8 @@ pub async fn setup(
     Ok(users)
 }
 
-async fn sign_up(http: &reqwest::Client, site: &Site, username: &str) -> anyhow::Result<User> {
+/// Signs one user up; the answer's user id and access token.
+pub async fn sign_up(http: &reqwest::Client, site: &Site, username: &str) -> anyhow::Result<User> {
     let response = http
         .post(format!("{}/api/auth/signup", site.base))
         .json(&json!({"username": username, "password": "soak test password 0123"}))
@@ -100,7 +101,8 @@ async fn sign_up(http: &reqwest::Client, site: &Site, username: &str) -> anyhow:
     })
 }
 
-async fn post(
+/// A `POST` with `token`; the answer's JSON (`null` if none), or an error for a non-2xx status.
+pub async fn post(
     http: &reqwest::Client,
     site: &Site,
     token: &str,

@@ -26,6 +26,11 @@ impl RedisServer {
         server
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(std::process::Child::id)
+    }
+
     /// Starts a server that writes a snapshot (RDB) when asked, and loads it
     /// when restarted: [`RedisServer::snapshot`], [`RedisServer::restart_from_snapshot`].
     pub fn start_with_snapshots() -> Self {

@@ -31,6 +31,36 @@ pub enum ClientFrame {
         room: Uuid,
         client_msg_id: String,
         body: String,
+        /// The message of the same room this one answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<Uuid>,
+    },
+    /// New text for the sender's own message `message`.
+    Edit {
+        room: Uuid,
+        client_msg_id: String,
+        message: Uuid,
+        body: String,
+    },
+    /// Delete `message` (its sender, or an owner or moderator of the room).
+    Delete {
+        room: Uuid,
+        client_msg_id: String,
+        message: Uuid,
+    },
+    /// React to `message` with one emoji.
+    React {
+        room: Uuid,
+        client_msg_id: String,
+        message: Uuid,
+        emoji: String,
+    },
+    /// Take back one's `emoji` reaction to `message`.
+    Unreact {
+        room: Uuid,
+        client_msg_id: String,
+        message: Uuid,
+        emoji: String,
     },
     /// "I am typing" in a room; ephemeral, throttled.
     Typing {
@@ -65,6 +95,10 @@ impl ClientFrame {
             Self::Subscribe { .. } => "subscribe",
             Self::Unsubscribe { .. } => "unsubscribe",
             Self::Send { .. } => "send",
+            Self::Edit { .. } => "edit",
+            Self::Delete { .. } => "delete",
+            Self::React { .. } => "react",
+            Self::Unreact { .. } => "unreact",
             Self::Typing { .. } => "typing",
             Self::Ping { .. } => "ping",
             Self::Auth { .. } => "auth",
@@ -92,11 +126,57 @@ impl std::fmt::Debug for ClientFrame {
                 room,
                 client_msg_id,
                 body,
+                reply_to,
             } => f
                 .debug_struct("Send")
                 .field("room", room)
                 .field("client_msg_id", client_msg_id)
                 .field("body.chars", &body.chars().count())
+                .field("reply_to", reply_to)
+                .finish(),
+            Self::Edit {
+                room,
+                client_msg_id,
+                message,
+                body,
+            } => f
+                .debug_struct("Edit")
+                .field("room", room)
+                .field("client_msg_id", client_msg_id)
+                .field("message", message)
+                .field("body.chars", &body.chars().count())
+                .finish(),
+            Self::Delete {
+                room,
+                client_msg_id,
+                message,
+            } => f
+                .debug_struct("Delete")
+                .field("room", room)
+                .field("client_msg_id", client_msg_id)
+                .field("message", message)
+                .finish(),
+            Self::React {
+                room,
+                client_msg_id,
+                message,
+                emoji,
+            }
+            | Self::Unreact {
+                room,
+                client_msg_id,
+                message,
+                emoji,
+            } => f
+                .debug_struct(if matches!(self, Self::React { .. }) {
+                    "React"
+                } else {
+                    "Unreact"
+                })
+                .field("room", room)
+                .field("client_msg_id", client_msg_id)
+                .field("message", message)
+                .field("emoji", emoji)
                 .finish(),
             Self::Typing { room } => f.debug_struct("Typing").field("room", room).finish(),
             Self::Ping { nonce } => f.debug_struct("Ping").field("nonce", nonce).finish(),
@@ -125,8 +205,28 @@ mod tests {
             ClientFrame::Send {
                 room,
                 client_msg_id: "c1".into(),
-                body: "hi".into()
+                body: "hi".into(),
+                reply_to: None,
             }
+        );
+        let message = Uuid::from_u128(7);
+        let edit = ClientFrame::parse(&format!(
+            r#"{{"type":"edit","room":"{room}","client_msg_id":"c2","message":"{message}","body":"new"}}"#
+        ))
+        .expect("edit parses");
+        assert_eq!(edit.tag(), "edit");
+        // a reaction needs its emoji; a delete takes no body
+        assert!(
+            ClientFrame::parse(&format!(
+                r#"{{"type":"react","room":"{room}","client_msg_id":"c3","message":"{message}"}}"#
+            ))
+            .is_err()
+        );
+        assert!(
+            ClientFrame::parse(&format!(
+                r#"{{"type":"delete","room":"{room}","client_msg_id":"c4","message":"{message}","body":"x"}}"#
+            ))
+            .is_err()
         );
         assert!(ClientFrame::parse(r#"{"type":"launch_missiles"}"#).is_err());
         assert!(
@@ -149,6 +249,23 @@ mod tests {
                 last_seq: None,
                 epoch: None,
             },
+            ClientFrame::Send {
+                room: room(),
+                client_msg_id: "c".into(),
+                body: "b".into(),
+                reply_to: Some(room()),
+            },
+            ClientFrame::Delete {
+                room: room(),
+                client_msg_id: "d".into(),
+                message: room(),
+            },
+            ClientFrame::Unreact {
+                room: room(),
+                client_msg_id: "u".into(),
+                message: room(),
+                emoji: "\u{1F44D}".into(),
+            },
             ClientFrame::Ping { nonce: None },
             ClientFrame::Auth { token: "t".into() },
         ];
@@ -164,7 +281,15 @@ mod tests {
             room: room(),
             client_msg_id: "c".into(),
             body: "my secret text".into(),
+            reply_to: None,
         };
+        let edit = ClientFrame::Edit {
+            room: room(),
+            client_msg_id: "c".into(),
+            message: room(),
+            body: "my secret text".into(),
+        };
+        assert!(!format!("{edit:?}").contains("secret"));
         let auth = ClientFrame::Auth {
             token: "eyJsecret".into(),
         };

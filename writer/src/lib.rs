@@ -5,7 +5,8 @@
 //! - `gather`: the first stage, gathering and preparing batches while it
 //!   keeps serving rebalances.
 //! - [`persist`]: storing one batch idempotently (sequence, bulk insert, poison).
-//! - [`store`]: the SQL.
+//! - [`store`]: the SQL of the insert.
+//! - [`effects`]: what an edit, delete or reaction does to its message (same transaction).
 //! - [`dlq`]: the dead-letter topic.
 //! - [`batch`]: the batch being gathered, its offsets, and its records left
 //!   out when their partition moved (ownership by generation is
@@ -22,6 +23,7 @@ pub mod config;
 pub mod consumer;
 mod crash;
 pub mod dlq;
+pub mod effects;
 pub mod error;
 mod gather;
 pub mod metrics;

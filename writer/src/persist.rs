@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
+use chat_core::event::EventOp;
 use chat_core::sequencer::{Assigned, Committed};
 use chat_core::{ChatEvent, Sequencer};
 use sqlx::{PgConnection, PgPool};
@@ -19,7 +20,7 @@ use crate::crash::crash_point;
 use crate::dlq::DeadLetters;
 use crate::error::{WriterError, is_data_error, is_resend_conflict, is_seq_conflict};
 use crate::metrics as m;
-use crate::store;
+use crate::{effects, store};
 
 /// What became of a batch's records.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +118,10 @@ impl Persister {
             .map(|(e, a)| (e, a.seq))
             .collect();
         match store::insert_messages(held.conn(), &rows).await {
-            Ok(n) => outcome.stored = n,
+            Ok(n) => {
+                outcome.stored = n;
+                effects::apply(held.conn(), &rows).await?;
+            }
             Err(e) if is_data_error(&e) => {
                 // One bad row fails the statement: find it row by row in a new transaction.
                 held.rollback().await?;
@@ -125,6 +129,14 @@ impl Persister {
                 match insert_one_by_one(held.conn(), prepared).await {
                     Ok((n, rejected)) => {
                         outcome.stored = n;
+                        let refused: HashSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
+                        let kept: Vec<(&ChatEvent, i64)> = rows
+                            .iter()
+                            .zip(&prepared.sources)
+                            .filter(|(_, source)| !refused.contains(source))
+                            .map(|(row, _)| *row)
+                            .collect();
+                        effects::apply(held.conn(), &kept).await?;
                         poison.extend(rejected);
                     }
                     Err(WriterError::StaleSequence(stale)) => {
@@ -144,11 +156,29 @@ impl Persister {
         metrics::histogram!(m::INSERT_SECONDS).record(started.elapsed().as_secs_f64());
         metrics::counter!(m::ROWS_STORED).increment(outcome.stored);
 
+        self.scrub_deleted(&prepared.events).await;
         for (index, error) in &poison {
             self.dead_letters.send(&records[*index], error).await?;
         }
         outcome.dead_lettered = poison.len();
         Ok(outcome)
+    }
+}
+
+impl Persister {
+    /// Takes the text of the messages the batch deleted out of their rooms'
+    /// Redis tails (the gateway did it when it sequenced the delete; this
+    /// covers a gateway that died before). Best effort: the batch is stored,
+    /// and a tail expires by itself (`SEQUENCER_TTL_SECS`).
+    async fn scrub_deleted(&self, events: &[ChatEvent]) {
+        for event in events.iter().filter(|e| e.ext.op == EventOp::Delete) {
+            let Some(target) = event.ext.target else {
+                continue;
+            };
+            if let Err(error) = self.sequencer.scrub_deleted(event.room_id, target).await {
+                tracing::warn!(%error, room.id = %event.room_id, "deleted message not scrubbed from the tail");
+            }
+        }
     }
 }
 

@@ -97,6 +97,10 @@ pub async fn open(pool: &PgPool, caller: Uuid, other: &User) -> Result<Opened, s
         kind: RoomKind::Direct,
         created_at,
         member_count: Some(2),
+        role: Some(crate::domain::MemberRole::Member),
+        // a direct room has no topic, no slow mode and no moderation
+        topic: String::new(),
+        slow_mode_seconds: 0,
     }))
 }
 

@@ -1,6 +1,7 @@
 //! Stored messages: reading a room's log by seq, for resume and for history
 //! pages, and finding a sender's message by its client message id (resends).
 
+use chat_core::event::{EventExt, EventOp};
 use chat_core::{ChatEvent, MessageKind, SequencedEvent};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -20,15 +21,36 @@ struct Row {
     kind: MessageKind,
     body: String,
     sent_at: DateTime<Utc>,
+    op: EventOp,
+    target_id: Option<Uuid>,
+    reply_to: Option<Uuid>,
+    emoji: Option<String>,
+    data: Option<serde_json::Value>,
+    mention_room: bool,
+    mentions: Vec<Uuid>,
 }
 
 impl Row {
     fn into_record(self, epoch: u64) -> SequencedEvent {
+        let ext = EventExt {
+            op: self.op,
+            target: self.target_id,
+            reply_to: self.reply_to,
+            emoji: self.emoji,
+            mentions: self.mentions,
+            mention_room: self.mention_room,
+            moderation: self.data.and_then(|d| serde_json::from_value(d).ok()),
+        };
+        let v = if ext.is_plain() {
+            chat_core::event::PLAIN_SCHEMA_VERSION
+        } else {
+            chat_core::event::SCHEMA_VERSION
+        };
         SequencedEvent {
             seq: self.seq,
             epoch,
             event: ChatEvent {
-                v: chat_core::event::PLAIN_SCHEMA_VERSION,
+                v,
                 id: self.id,
                 room_id: self.room_id,
                 sender_id: self.sender_id,
@@ -37,14 +59,17 @@ impl Row {
                 kind: self.kind,
                 body: self.body,
                 sent_at: self.sent_at,
-                ext: Default::default(),
+                ext,
             },
         }
     }
 }
 
+/// A row as its record: a message's body is its current text ("" once
+/// deleted; an edit's row loses its text then too), the other fields as sent.
 const SELECT: &str = "SELECT m.id, m.room_id, m.seq, m.sender_id, u.username::text AS sender_name,
-                             m.client_msg_id, m.kind, m.body, m.sent_at
+                             m.client_msg_id, m.kind, m.body, m.sent_at, m.op, m.target_id,
+                             m.reply_to, m.emoji, m.data, m.mention_room, m.mentions
                       FROM messages m JOIN users u ON u.id = m.sender_id";
 
 /// Up to `limit` messages of `room` with `after < seq < before`, oldest first.
@@ -143,13 +168,21 @@ pub async fn page(
     })
 }
 
-/// A stored message as a resend of it needs it: its place and its body.
+/// A stored message as a resend of it needs it: its place and its content.
 #[derive(Debug, sqlx::FromRow)]
 pub struct SentMessage {
     pub id: Uuid,
     pub room_id: Uuid,
     pub seq: i64,
+    pub op: EventOp,
+    pub target_id: Option<Uuid>,
+    pub reply_to: Option<Uuid>,
+    pub emoji: Option<String>,
+    /// The text as sent: a message's first text (before edits).
     pub body: String,
+    /// The text is gone (the message, or the message an edit targets, was
+    /// deleted): a resend's body cannot be compared.
+    pub scrubbed: bool,
 }
 
 /// The message `sender` sent with `client_msg_id`, if it is stored (the unique
@@ -160,7 +193,10 @@ pub async fn by_client_msg_id(
     client_msg_id: &str,
 ) -> Result<Option<SentMessage>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, room_id, seq, body FROM messages WHERE sender_id = $1 AND client_msg_id = $2",
+        "SELECT id, room_id, seq, op, target_id, reply_to, emoji,
+                coalesce(original_body, body) AS body,
+                (deleted_at IS NOT NULL OR (op = 'edit' AND body = '')) AS scrubbed
+         FROM messages WHERE sender_id = $1 AND client_msg_id = $2",
     )
     .bind(sender)
     .bind(client_msg_id)

@@ -3,7 +3,12 @@
 
 pub mod blocks;
 pub mod direct;
+pub mod events;
+pub mod history;
 pub mod messages;
+pub mod moderation;
+pub mod reports;
 pub mod rooms;
+pub mod search;
 pub mod tokens;
 pub mod users;

@@ -20,6 +20,13 @@ pub struct Room {
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member_count: Option<i64>,
+    /// The caller's role, when the caller is a member.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<MemberRole>,
+    /// The room's topic (empty: none), at most 300 characters.
+    pub topic: String,
+    /// Slow mode: one message per member per this many seconds (0: off).
+    pub slow_mode_seconds: i32,
 }
 
 /// One of the caller's rooms, with how far they have read.
@@ -31,13 +38,23 @@ pub struct MyRoom {
     pub kind: RoomKind,
     pub created_at: DateTime<Utc>,
     pub role: MemberRole,
+    /// The room's topic (empty: none).
+    pub topic: String,
+    /// Slow mode: one message per member per this many seconds (0: off).
+    pub slow_mode_seconds: i32,
     /// The room's highest stored seq (0: no message yet).
     pub last_seq: i64,
     /// The caller's read marker: never above the room's head.
     pub last_read_seq: i64,
     /// Messages above `last_read_seq` sent by others (the caller's own never
-    /// count), at most [`UNREAD_MAX`].
+    /// count), not deleted, at most [`UNREAD_MAX`], among the room's newest
+    /// [`ROOM_MENTION_WINDOW`] rows; other room events (edits, reactions,
+    /// deletes, topics, moderation) are not unread messages.
     pub unread: i64,
+    /// Of those, the messages (not deleted) that mention the caller by name or
+    /// with `@room` (among the room's newest [`ROOM_MENTION_WINDOW`]), at most
+    /// [`UNREAD_MAX`].
+    pub mentions: i64,
 }
 
 /// A member of a room.
@@ -62,6 +79,8 @@ pub enum Invite {
     UnknownUser,
     /// The invitee has blocked the inviter.
     Refused,
+    /// The invitee is banned from the room.
+    Banned,
 }
 
 /// What a room creation did.
@@ -134,11 +153,13 @@ pub async fn create(
     let room = sqlx::query_as(
         "WITH room AS (
              INSERT INTO rooms (id, name, kind, created_by) VALUES ($1, $2, $3, $4)
-             RETURNING id, name, kind, created_at
+             RETURNING id, name, kind, created_at, topic, slow_mode_seconds
          ), owner AS (
              INSERT INTO room_members (room_id, user_id, role) SELECT id, $4, 'owner' FROM room
          )
-         SELECT id, name, kind, created_at, 1::bigint AS member_count FROM room",
+         SELECT id, name, kind, created_at, 1::bigint AS member_count,
+                'owner'::member_role AS role, topic, slow_mode_seconds
+         FROM room",
     )
     .bind(Uuid::now_v7())
     .bind(name.as_str())
@@ -155,10 +176,13 @@ pub async fn search_public(
     pool: &PgPool,
     query: &str,
     limit: Limit,
+    caller: Uuid,
 ) -> Result<Vec<Room>, sqlx::Error> {
     sqlx::query_as(
         "SELECT r.id, r.name, r.kind, r.created_at,
-                (SELECT count(*) FROM room_members m WHERE m.room_id = r.id) AS member_count
+                (SELECT count(*) FROM room_members m WHERE m.room_id = r.id) AS member_count,
+                (SELECT m.role FROM room_members m WHERE m.room_id = r.id AND m.user_id = $3) AS role,
+                r.topic, r.slow_mode_seconds
          FROM rooms r
          WHERE r.kind = 'public' AND strpos(lower(r.name), lower($1)) > 0
          ORDER BY r.created_at DESC, r.id DESC
@@ -166,13 +190,15 @@ pub async fn search_public(
     )
     .bind(query)
     .bind(limit.get())
+    .bind(caller)
     .fetch_all(pool)
     .await
 }
 
 /// Every room `user` is a member of, with unread counts (others' messages
-/// above the marker, at most [`UNREAD_MAX`]: an index range scan of that
-/// many rows per room at most); a direct room is named after its other
+/// above the marker, at most [`UNREAD_MAX`], among the room's newest
+/// [`ROOM_MENTION_WINDOW`] rows: a bounded index range scan) and unread mentions (by name: the mentions
+/// index; `@room`: the same bounded range scan); a direct room is named after its other
 /// user, also after they left it. Newest room first.
 pub async fn of_member(pool: &PgPool, user: Uuid) -> Result<Vec<MyRoom>, sqlx::Error> {
     sqlx::query_as(
@@ -181,12 +207,28 @@ pub async fn of_member(pool: &PgPool, user: Uuid) -> Result<Vec<MyRoom>, sqlx::E
                     (SELECT u.username::text FROM users u
                      WHERE u.id = other.id), r.name)
                 ELSE r.name END AS name,
-                r.kind, r.created_at, m.role, head.last_seq, m.last_read_seq,
+                r.kind, r.created_at, m.role, r.topic, r.slow_mode_seconds,
+                head.last_seq, m.last_read_seq,
                 (SELECT count(*) FROM (
                      SELECT 1 FROM messages x
-                     WHERE x.room_id = r.id AND x.seq > m.last_read_seq AND x.sender_id <> $1
+                     WHERE x.room_id = r.id AND x.sender_id <> $1
+                       AND x.seq > greatest(m.last_read_seq, head.last_seq - $3)
+                       AND x.op = 'message' AND x.deleted_at IS NULL
                      ORDER BY x.seq LIMIT $2
-                 ) others) AS unread
+                 ) others) AS unread,
+                (SELECT count(*) FROM (
+                     SELECT mm.message_id FROM message_mentions mm
+                     JOIN messages x ON x.id = mm.message_id
+                     WHERE mm.user_id = $1 AND mm.room_id = r.id AND mm.seq > m.last_read_seq
+                       AND x.deleted_at IS NULL AND x.sender_id <> $1
+                     UNION
+                     (SELECT x.id FROM messages x
+                      WHERE x.room_id = r.id AND x.mention_room
+                        AND x.seq > greatest(m.last_read_seq, head.last_seq - $3)
+                        AND x.op = 'message' AND x.deleted_at IS NULL AND x.sender_id <> $1
+                      ORDER BY x.seq LIMIT $2)
+                     LIMIT $2
+                 ) mentioned) AS mentions
          FROM room_members m
          JOIN rooms r ON r.id = m.room_id
          CROSS JOIN LATERAL (
@@ -202,26 +244,55 @@ pub async fn of_member(pool: &PgPool, user: Uuid) -> Result<Vec<MyRoom>, sqlx::E
     )
     .bind(user)
     .bind(UNREAD_MAX)
+    .bind(ROOM_MENTION_WINDOW)
     .fetch_all(pool)
     .await
 }
 
+/// Unread messages and `@room` mentions are counted among a room's newest
+/// this many rows (events included: a bounded scan of the room's log;
+/// mentions by name have an index).
+pub const ROOM_MENTION_WINDOW: i64 = 10_000;
+
+/// What a join did.
+#[derive(Debug)]
+pub enum Joined {
+    /// The caller is a member (now, or already was).
+    Room(Room),
+    /// The caller is banned from the room.
+    Banned,
+    /// No such room, a private room without an invitation, or a direct room.
+    NotAllowed,
+}
+
 /// Makes `user` a member of a public room, or confirms the membership of an
-/// invited member of a private room; `None` when neither applies (no such
-/// room, a private room without an invitation, any direct room).
-pub async fn join(pool: &PgPool, room: Uuid, user: Uuid) -> Result<Option<Room>, sqlx::Error> {
+/// invited member of a private room; never for a user banned from it. The
+/// room's row is share-locked first: a ban (which takes it for update) and a
+/// join do not interleave, so a ban cannot miss a join that started before it.
+pub async fn join(pool: &PgPool, room: Uuid, user: Uuid) -> Result<Joined, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT 1 FROM rooms WHERE id = $1 FOR SHARE")
+        .bind(room)
+        .execute(&mut *tx)
+        .await?;
+    if super::moderation::is_banned(&mut *tx, room, user).await? {
+        return Ok(Joined::Banned);
+    }
     // The final SELECT sees the rows as they were before the INSERT: `added`
     // completes the count, and "already a member" means "invited".
-    sqlx::query_as(
+    let joined: Option<Room> = sqlx::query_as(
         "WITH added AS (
              INSERT INTO room_members (room_id, user_id)
              SELECT id, $2 FROM rooms WHERE id = $1 AND kind = 'public'
              ON CONFLICT DO NOTHING
-             RETURNING user_id
+             RETURNING user_id, role
          )
          SELECT r.id, r.name, r.kind, r.created_at,
                 (SELECT count(*) FROM room_members m WHERE m.room_id = r.id)
-                    + (SELECT count(*) FROM added) AS member_count
+                    + (SELECT count(*) FROM added) AS member_count,
+                coalesce((SELECT role FROM added),
+                         (SELECT m.role FROM room_members m WHERE m.room_id = r.id AND m.user_id = $2)) AS role,
+                r.topic, r.slow_mode_seconds
          FROM rooms r
          WHERE r.id = $1
            AND (r.kind = 'public'
@@ -230,8 +301,10 @@ pub async fn join(pool: &PgPool, room: Uuid, user: Uuid) -> Result<Option<Room>,
     )
     .bind(room)
     .bind(user)
-    .fetch_optional(pool)
-    .await
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(joined.map_or(Joined::NotAllowed, Joined::Room))
 }
 
 /// Ends `user`'s membership of `room` (nothing happens if there was none).
@@ -305,8 +378,21 @@ pub async fn invite(
     inviter: Uuid,
     invitee: &crate::domain::Username,
 ) -> Result<Invite, sqlx::Error> {
-    type Row = (bool, bool, Option<Uuid>, Option<String>, Option<MemberRole>);
-    let (allowed, refused, id, username, role): Row = sqlx::query_as(
+    type Row = (
+        bool,
+        bool,
+        bool,
+        Option<Uuid>,
+        Option<String>,
+        Option<MemberRole>,
+    );
+    let mut tx = pool.begin().await?;
+    // as `join`: a ban and an invitation do not interleave
+    sqlx::query("SELECT 1 FROM rooms WHERE id = $1 FOR SHARE")
+        .bind(room)
+        .execute(&mut *tx)
+        .await?;
+    let (allowed, refused, banned, id, username, role): Row = sqlx::query_as(
         "WITH allowed AS (
              SELECT r.id FROM rooms r
              JOIN room_members m ON m.room_id = r.id AND m.user_id = $2 AND m.role = 'owner'
@@ -316,15 +402,19 @@ pub async fn invite(
          ), refused AS (
              SELECT 1 FROM user_blocks b JOIN invitee i ON b.blocker_id = i.id
              WHERE b.blocked_id = $2
+         ), banned AS (
+             SELECT 1 FROM room_bans b JOIN invitee i ON b.user_id = i.id
+             WHERE b.room_id = $1
          ), added AS (
              INSERT INTO room_members (room_id, user_id)
              SELECT a.id, i.id FROM allowed a CROSS JOIN invitee i
-             WHERE NOT EXISTS (SELECT 1 FROM refused)
+             WHERE NOT EXISTS (SELECT 1 FROM refused) AND NOT EXISTS (SELECT 1 FROM banned)
              ON CONFLICT DO NOTHING
              RETURNING role
          )
          SELECT EXISTS (SELECT 1 FROM allowed),
                 EXISTS (SELECT 1 FROM refused),
+                EXISTS (SELECT 1 FROM banned),
                 (SELECT id FROM invitee),
                 (SELECT username FROM invitee),
                 coalesce((SELECT role FROM added),
@@ -334,13 +424,15 @@ pub async fn invite(
     .bind(room)
     .bind(inviter)
     .bind(invitee.as_str())
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(match (allowed, refused, id, username, role) {
+    tx.commit().await?;
+    Ok(match (allowed, refused, banned, id, username, role) {
         (false, ..) => Invite::NotAllowed,
-        (true, _, None, ..) => Invite::UnknownUser,
+        (true, _, _, None, ..) => Invite::UnknownUser,
         (true, true, ..) => Invite::Refused,
-        (true, false, Some(id), Some(username), Some(role)) => {
+        (true, false, true, ..) => Invite::Banned,
+        (true, false, false, Some(id), Some(username), Some(role)) => {
             Invite::Added(Member { id, username, role })
         }
         _ => Invite::UnknownUser,

@@ -4,7 +4,11 @@
 //! - [`accounts`]: sign up, log in, refresh, log out, who am I.
 //! - [`rooms`]: create, list, search, join, leave, members, invite, direct rooms.
 //! - [`blocks`]: users the caller blocks.
-//! - [`history`]: a room's messages paged by seq.
+//! - [`history`]: a room's events paged by seq, one message, its versions
+//!   ([`history_view`]: their shapes).
+//! - [`moderation`]: topic, slow mode, roles, kicks and bans.
+//! - [`reports`]: members report messages, moderators resolve the reports.
+//! - [`search`]: full-text search over the messages of the caller's rooms.
 //! - [`tickets`]: single-use WebSocket tickets.
 //! - [`health`]: liveness, readiness, metrics.
 //! - [`openapi`]: the OpenAPI document of all of the above.
@@ -19,8 +23,12 @@ pub mod extract;
 pub mod fallback;
 pub mod health;
 pub mod history;
+pub mod history_view;
+pub mod moderation;
 pub mod openapi;
+pub mod reports;
 pub mod rooms;
+pub mod search;
 pub mod tickets;
 
 use std::time::Duration;
@@ -52,7 +60,7 @@ pub fn router(state: AppState) -> Router {
         .collect();
     let cors = CorsLayer::new()
         .allow_origin(origins)
-        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .allow_credentials(true)
         .max_age(Duration::from_secs(600));
@@ -61,6 +69,9 @@ pub fn router(state: AppState) -> Router {
         .merge(rooms::routes())
         .merge(blocks::routes())
         .merge(history::routes())
+        .merge(moderation::routes())
+        .merge(reports::routes())
+        .merge(search::routes())
         .route("/api/ws-ticket", post(tickets::issue))
         .route("/api/openapi.json", get(openapi::document))
         .layer(

@@ -17,7 +17,7 @@ use super::extract::{self, Path, Query};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::db::direct::Opened;
-use crate::db::rooms::{Created, Invite, Member, MyRoom, Room};
+use crate::db::rooms::{Created, Invite, Joined, Member, MyRoom, Room};
 use crate::domain::{Limit, NewRoomKind, RoomName, SearchText, Username};
 use crate::error::{ApiError, ErrorBody};
 use crate::relay::live_channel;
@@ -149,13 +149,13 @@ pub async fn create(
 )]
 pub async fn search(
     State(state): State<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<Vec<Room>>, ApiError> {
     let limit = Limit::parse(query.limit, SEARCH_DEFAULT, SEARCH_MAX)?;
     let text = SearchText::parse(query.q.as_deref())?;
     Ok(Json(
-        db::rooms::search_public(&state.pool, text.as_str(), limit).await?,
+        db::rooms::search_public(&state.pool, text.as_str(), limit, user.id).await?,
     ))
 }
 
@@ -183,7 +183,7 @@ pub async fn mine(
     responses(
         (status = 200, description = "The caller is a member", body = Room),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "A private room without an invitation, a direct room, or no such room", body = ErrorBody),
+        (status = 403, description = "A private room without an invitation, a direct room, or no such room (`forbidden`); the caller is banned from the room (`banned`)", body = ErrorBody),
         (status = 422, description = "The id is not a UUID", body = ErrorBody),
     )
 )]
@@ -192,10 +192,11 @@ pub async fn join(
     user: AuthUser,
     Path(room): Path<Uuid>,
 ) -> Result<Json<Room>, ApiError> {
-    db::rooms::join(&state.pool, room, user.id)
-        .await?
-        .map(Json)
-        .ok_or(ApiError::Forbidden)
+    match db::rooms::join(&state.pool, room, user.id).await? {
+        Joined::Room(room) => Ok(Json(room)),
+        Joined::Banned => Err(ApiError::Banned),
+        Joined::NotAllowed => Err(ApiError::Forbidden),
+    }
 }
 
 /// Leaves a room (harmless if the caller was not a member). An owner hands
@@ -262,7 +263,7 @@ pub async fn members(
     responses(
         (status = 200, description = "The invited user is a member", body = Member),
         (status = 401, description = "Not authenticated", body = ErrorBody),
-        (status = 403, description = "Not a private room the caller owns (or no such room), or the user does not accept invitations from the caller", body = ErrorBody),
+        (status = 403, description = "Not a private room the caller owns (or no such room), or the user does not accept invitations from the caller (`forbidden`); the user is banned from the room (`banned`)", body = ErrorBody),
         (status = 404, description = "No user has that name", body = ErrorBody),
         (status = 422, description = "The id is not a UUID, or the body is not `{username}`", body = ErrorBody),
     )
@@ -279,6 +280,7 @@ pub async fn invite(
         Invite::NotAllowed => Err(ApiError::Forbidden),
         Invite::UnknownUser => Err(ApiError::NotFound),
         Invite::Refused => Err(ApiError::Refused("that user cannot be invited by you")),
+        Invite::Banned => Err(ApiError::Banned),
     }
 }
 

@@ -23,19 +23,22 @@
 //!
 //! So the claim only has to live until its message is stored: the writer's
 //! lag, minutes. It is never released: whatever happened to the first try, a
-//! resend carries the same id. A resend whose body differs from the original's
-//! is refused ([`DedupeError::OtherBody`]): the claim keeps a digest of the
-//! body, not the body.
+//! resend carries the same id. A resend whose content differs from the
+//! original's (op, target, emoji, reply_to or body: a client message id reused
+//! for another event) is refused ([`DedupeError::OtherBody`]): the claim keeps
+//! a digest of the content, never the text, so a deleted message's text is not
+//! in its claim either.
 
 use chat_core::ChatEvent;
-use chrono::{DateTime, Utc};
 use redis::aio::ConnectionManager;
-use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db;
 use crate::state::AppState;
+
+mod claim;
+pub use claim::Claim;
 
 /// How long a send waits for Postgres to say whether its message is stored
 /// before it goes on with the Redis claim alone (Postgres down or stalled:
@@ -79,95 +82,6 @@ pub fn dedupe_key(sender: Uuid, client_msg_id: &str) -> String {
     format!("chat:dedupe:{sender}:{client_msg_id}")
 }
 
-/// What a claim holds: enough to rebuild the first send's event byte for byte
-/// from a resend (sender, client message id and body come with the resend;
-/// the sender's name from its session) and to refuse a resend with another
-/// body. Stored as 57 bytes: a version byte (1), the id, the room (16 bytes
-/// each), `sent_at` in nanoseconds since 1970 (8, big-endian) and the first 16
-/// bytes of the body's SHA-256.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Claim {
-    pub id: Uuid,
-    pub room: Uuid,
-    pub sent_at: DateTime<Utc>,
-    body_digest: [u8; 16],
-}
-
-const CLAIM_V1: u8 = 1;
-const CLAIM_LEN: usize = 57;
-
-fn body_digest(body: &str) -> [u8; 16] {
-    let mut digest = [0; 16];
-    digest.copy_from_slice(&Sha256::digest(body.as_bytes())[..16]);
-    digest
-}
-
-impl Claim {
-    /// The claim of a first send.
-    pub fn of(event: &ChatEvent) -> Self {
-        Self {
-            id: event.id,
-            room: event.room_id,
-            sent_at: event.sent_at,
-            body_digest: body_digest(&event.body),
-        }
-    }
-
-    /// The claim's bytes in Redis.
-    pub fn encode(&self) -> Result<Vec<u8>, DedupeError> {
-        let nanos = self
-            .sent_at
-            .timestamp_nanos_opt()
-            .ok_or(DedupeError::Unreadable)?;
-        let mut bytes = Vec::with_capacity(CLAIM_LEN);
-        bytes.push(CLAIM_V1);
-        bytes.extend_from_slice(self.id.as_bytes());
-        bytes.extend_from_slice(self.room.as_bytes());
-        bytes.extend_from_slice(&nanos.to_be_bytes());
-        bytes.extend_from_slice(&self.body_digest);
-        Ok(bytes)
-    }
-
-    /// Reads a claim; also the whole event that gateways before this format stored.
-    pub fn decode(bytes: &[u8]) -> Result<Self, DedupeError> {
-        if bytes.first() == Some(&b'{') {
-            return ChatEvent::decode(bytes)
-                .map(|event| Self::of(&event))
-                .map_err(|_| DedupeError::Unreadable);
-        }
-        if bytes.len() != CLAIM_LEN || bytes[0] != CLAIM_V1 {
-            return Err(DedupeError::Unreadable);
-        }
-        let uuid = |at: usize| {
-            <[u8; 16]>::try_from(&bytes[at..at + 16])
-                .map(Uuid::from_bytes)
-                .map_err(|_| DedupeError::Unreadable)
-        };
-        let nanos = <[u8; 8]>::try_from(&bytes[33..41]).map_err(|_| DedupeError::Unreadable)?;
-        let body_digest =
-            <[u8; 16]>::try_from(&bytes[41..57]).map_err(|_| DedupeError::Unreadable)?;
-        Ok(Self {
-            id: uuid(1)?,
-            room: uuid(17)?,
-            sent_at: DateTime::from_timestamp_nanos(i64::from_be_bytes(nanos)),
-            body_digest,
-        })
-    }
-
-    /// The claimed message's event rebuilt from `resend`, or `OtherBody`.
-    pub fn event_for(&self, resend: ChatEvent) -> Result<ChatEvent, DedupeError> {
-        if body_digest(&resend.body) != self.body_digest {
-            return Err(DedupeError::OtherBody);
-        }
-        Ok(ChatEvent {
-            id: self.id,
-            room_id: self.room,
-            sent_at: self.sent_at,
-            ..resend
-        })
-    }
-}
-
 /// A stored message's place: the answer to a resend of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stored {
@@ -201,7 +115,7 @@ impl Resolved {
 /// Why a send could not be resolved.
 #[derive(Debug, thiserror::Error)]
 pub enum DedupeError {
-    #[error("the client message id names a message with another body")]
+    #[error("the client message id names another event or a message with another body")]
     OtherBody,
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
@@ -233,13 +147,15 @@ impl<'a> Dedupe<'a> {
     /// Resolves `fresh` (a validated event with a new id): a stored message,
     /// a pending one claimed before, or a new claim.
     pub async fn resolve(&self, fresh: ChatEvent) -> Result<Resolved, DedupeError> {
-        // The id comes from the sender and the client message id, so a resend
-        // whose claim Redis lost before the message was stored is still the
-        // same message: the writer stores one row, the sequencer gives one seq.
-        let fresh = ChatEvent {
-            id: chat_core::event::message_id(fresh.sender_id, &fresh.client_msg_id),
-            ..fresh
-        };
+        match self.stored(&fresh).await? {
+            Some(stored) => Ok(Resolved::Stored(stored)),
+            None => self.claim(fresh).await,
+        }
+    }
+
+    /// Step 1 alone: the stored message `fresh` is a resend of, if Postgres
+    /// answers in time and has one; `OtherBody` if it holds other content.
+    pub async fn stored(&self, fresh: &ChatEvent) -> Result<Option<Stored>, DedupeError> {
         // Postgres down (the writer waits it out): sends go on with the claim
         // alone. A resend older than the claim, in that window, still names
         // the same id (stored once) but may be given another seq.
@@ -268,16 +184,29 @@ impl<'a> Dedupe<'a> {
         } else {
             None
         };
-        if let Some(stored) = stored {
-            if stored.body != fresh.body {
-                return Err(DedupeError::OtherBody);
-            }
-            return Ok(Resolved::Stored(Stored {
-                id: stored.id,
-                room: stored.room_id,
-                seq: stored.seq,
-            }));
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        if !same_content(&stored, fresh) {
+            return Err(DedupeError::OtherBody);
         }
+        Ok(Some(Stored {
+            id: stored.id,
+            room: stored.room_id,
+            seq: stored.seq,
+        }))
+    }
+
+    /// Step 2 alone: claims `fresh`'s client message id in Redis, or finds the
+    /// claim of the message it is a resend of (not stored yet).
+    pub async fn claim(&self, fresh: ChatEvent) -> Result<Resolved, DedupeError> {
+        // The id comes from the sender and the client message id, so a resend
+        // whose claim Redis lost before the message was stored is still the
+        // same message: the writer stores one row, the sequencer gives one seq.
+        let fresh = ChatEvent {
+            id: chat_core::event::message_id(fresh.sender_id, &fresh.client_msg_id),
+            ..fresh
+        };
         let previous: Option<Vec<u8>> = redis::cmd("SET")
             .arg(dedupe_key(fresh.sender_id, &fresh.client_msg_id))
             .arg(Claim::of(&fresh).encode()?)
@@ -294,59 +223,13 @@ impl<'a> Dedupe<'a> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use chat_core::MessageKind;
-
-    use super::*;
-
-    fn event(body: &str) -> ChatEvent {
-        let mut event = ChatEvent::new(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            "c-1",
-            MessageKind::User,
-            body,
-        );
-        event.sender_name = "alice".into();
-        event
-    }
-
-    #[test]
-    fn a_claim_rebuilds_the_first_sends_record_byte_for_byte() {
-        let first = event("hello");
-        let bytes = Claim::of(&first).encode().expect("encodes");
-        let mut resend = event("hello");
-        resend.sender_id = first.sender_id;
-
-        let rebuilt = Claim::decode(&bytes)
-            .expect("decodes")
-            .event_for(resend)
-            .expect("same body");
-
-        assert_eq!(bytes.len(), CLAIM_LEN);
-        assert_eq!(rebuilt.encode(), first.encode());
-    }
-
-    #[test]
-    fn a_resend_with_another_body_is_refused() {
-        let claim = Claim::of(&event("hello"));
-        assert!(matches!(
-            claim.event_for(event("hullo")),
-            Err(DedupeError::OtherBody)
-        ));
-    }
-
-    #[test]
-    fn a_claim_written_as_a_whole_event_is_still_read() {
-        let first = event("hello");
-        assert_eq!(
-            Claim::decode(&first.encode()).expect("decodes"),
-            Claim::of(&first)
-        );
-        assert!(matches!(
-            Claim::decode(b"\x02garbage"),
-            Err(DedupeError::Unreadable)
-        ));
-    }
+/// True when the stored row is the event `fresh` describes: same op, target,
+/// emoji, reply and text (a deleted text cannot be compared, and is not).
+fn same_content(stored: &db::messages::SentMessage, fresh: &ChatEvent) -> bool {
+    let x = &fresh.ext;
+    stored.op == x.op
+        && stored.target_id == x.target
+        && stored.reply_to == x.reply_to
+        && stored.emoji == x.emoji
+        && (stored.scrubbed || stored.body == fresh.body)
 }

@@ -5,14 +5,20 @@
 //! - [`session`]: one connection: a reader, a writer, a send worker.
 //! - [`send`]: the send path (dedupe, Kafka, sequencer, ack).
 //! - [`dedupe`]: which message a client message id names (resends).
+//! - [`events`]: replies, edits, deletes, reactions: their checks.
+//! - [`mentions`]: `@name` and `@room` in a body.
 //! - [`subscribe`]: joining a room with resume from a seq.
 //! - [`caps`]: open connections per user and per client address.
+//! - [`slow_mode`]: one message per member per interval in a room, across gateways.
 
 pub mod caps;
 pub mod dedupe;
+pub mod events;
+pub mod mentions;
 pub mod protocol;
 pub mod send;
 pub mod session;
+pub mod slow_mode;
 pub mod subscribe;
 
 use axum::Json;

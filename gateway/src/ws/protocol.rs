@@ -2,6 +2,7 @@
 //! with a `type`. Documented in `docs/protocol.md`.
 
 use axum::extract::ws::Utf8Bytes;
+use chat_core::event::{EventOp, ModAction, Moderation};
 use chat_core::{MessageKind, SequencedEvent};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,9 @@ pub enum ServerFrame<'a> {
         room: Option<Uuid>,
         #[serde(skip_serializing_if = "Option::is_none")]
         client_msg_id: Option<&'a str>,
+        /// With `rate_limited`, when the server knows the wait (slow mode always says it).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     /// The client missed messages of this room: reload it (history, then subscribe with the last seq).
     Resync {
@@ -119,7 +123,9 @@ pub enum ErrorCode {
     Unauthenticated,
 }
 
-/// A sequenced message as it travels: the `message` frame.
+/// A sequenced room event as it travels: the `message` frame. Every op
+/// (a message, an edit, a delete, a reaction, a topic, a moderation action)
+/// is one, with the room's next seq.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MessageFrame {
     #[serde(rename = "type")]
@@ -131,8 +137,56 @@ pub struct MessageFrame {
     pub sender: UserRef,
     pub client_msg_id: String,
     pub kind: MessageKind,
+    /// The text of a message or an edit, the topic of a topic, "" otherwise
+    /// (and once the message is deleted).
     pub body: String,
     pub sent_at: DateTime<Utc>,
+    pub op: EventOp,
+    /// The message an edit, delete, react or unreact acts on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Uuid>,
+    /// The message a message answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<String>,
+    /// Users the message or edit mentions by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Uuid>,
+    /// `@room` by an owner or a moderator.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mention_room: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<ModerationView>,
+}
+
+/// A moderation action as frames and history show it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ModerationView {
+    pub action: ModAction,
+    /// The member acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserRef>,
+    /// Slow mode's interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<u32>,
+    /// The new role: `moderator` or `member`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+impl From<&Moderation> for ModerationView {
+    fn from(m: &Moderation) -> Self {
+        Self {
+            action: m.action,
+            user: m.user.map(|id| UserRef {
+                id,
+                username: m.username.clone().unwrap_or_default(),
+            }),
+            seconds: m.seconds,
+            role: m.role.clone(),
+        }
+    }
 }
 
 /// The constant `"message"` tag.
@@ -159,6 +213,13 @@ impl MessageFrame {
             kind: e.kind,
             body: e.body.clone(),
             sent_at: e.sent_at,
+            op: e.ext.op,
+            target: e.ext.target,
+            reply_to: e.ext.reply_to,
+            emoji: e.ext.emoji.clone(),
+            mentions: e.ext.mentions.clone(),
+            mention_room: e.ext.mention_room,
+            moderation: e.ext.moderation.as_ref().map(ModerationView::from),
         }
     }
 }
@@ -198,5 +259,42 @@ mod tests {
         let back: MessageFrame = serde_json::from_str(text.as_str()).expect("parses");
         assert_eq!(back, MessageFrame::from_record(&record));
         assert!(text.as_str().starts_with(r#"{"type":"message""#));
+        assert!(text.as_str().contains(r#""op":"message""#));
+        assert!(
+            !text.as_str().contains("mentions"),
+            "empty fields are left out"
+        );
+    }
+
+    #[test]
+    fn a_moderation_event_shows_its_user_with_their_name() {
+        let event = chat_core::ChatEvent::new(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            "srv-1",
+            MessageKind::System,
+            "",
+        )
+        .with_ext(chat_core::event::EventExt {
+            op: EventOp::Moderation,
+            moderation: Some(Moderation {
+                action: ModAction::Kick,
+                user: Some(Uuid::from_u128(5)),
+                username: Some("mallory".into()),
+                seconds: None,
+                role: None,
+            }),
+            ..Default::default()
+        });
+        let record = SequencedEvent {
+            seq: 1,
+            epoch: 1,
+            event,
+        };
+        let frame: serde_json::Value =
+            serde_json::from_str(message_frame(&record).as_str()).expect("json");
+        assert_eq!(frame["op"], "moderation");
+        assert_eq!(frame["moderation"]["action"], "kick");
+        assert_eq!(frame["moderation"]["user"]["username"], "mallory");
     }
 }

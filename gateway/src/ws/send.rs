@@ -4,15 +4,17 @@
 //!
 //! 1. Validate and check membership.
 //! 2. Dedupe ([`super::dedupe`]): a resend of a stored message is answered from
-//!    its row; a resend of one not stored yet goes on with the original event;
-//!    a first send claims its client message id. A client message id already
-//!    used in another room is refused (`invalid`).
+//!    its row; otherwise a room event's own checks run ([`super::events`]:
+//!    target, permission, mentions); a resend of one not stored yet goes on
+//!    with the original event; a first send claims its client message id. A
+//!    client message id already used in another room is refused (`invalid`).
 //! 3. Produce the event to Kafka and wait for the delivery report (bounded).
 //!    Producing a resend again is harmless: the writer stores an id once.
 //! 4. Sequence it: assigns the seq and publishes it, or returns the seq it has.
 //! 5. Ack.
 
-use chat_core::{ChatEvent, MessageKind, event};
+use chat_core::event::EventOp;
+use chat_core::{ChatEvent, event};
 use rdkafka::producer::FutureRecord;
 use uuid::Uuid;
 
@@ -20,6 +22,7 @@ use crate::crash::crash_point;
 use crate::metrics as m;
 use crate::state::AppState;
 use crate::ws::dedupe::{Dedupe, DedupeError, Resolved, Stored};
+use crate::ws::events::{self, Action};
 use crate::ws::protocol::{ErrorCode, UserRef};
 
 /// What the sender is told when the message is durable and sequenced.
@@ -37,24 +40,30 @@ pub struct Accepted {
 pub struct Refused {
     pub code: ErrorCode,
     pub message: &'static str,
+    /// With `rate_limited`: how long to wait, when known (slow mode).
+    pub retry_after_ms: Option<u64>,
 }
 
 impl Refused {
-    fn new(code: ErrorCode, message: &'static str) -> Self {
-        Self { code, message }
+    pub(crate) fn new(code: ErrorCode, message: &'static str) -> Self {
+        Self {
+            code,
+            message,
+            retry_after_ms: None,
+        }
     }
 }
 
-/// Runs the whole send path for one message.
+/// Runs the whole send path for one message or room event.
 pub async fn send_message(
     state: &AppState,
     sender: &UserRef,
     room: Uuid,
     client_msg_id: &str,
-    body: String,
+    action: Action,
 ) -> Result<Accepted, Refused> {
     let started = std::time::Instant::now();
-    let result = send_inner(state, sender, room, client_msg_id, body).await;
+    let result = send_inner(state, sender, room, client_msg_id, action).await;
     metrics::histogram!(m::SEND_SECONDS).record(started.elapsed().as_secs_f64());
     match &result {
         Ok(_) => metrics::counter!(m::MESSAGES_SENT).increment(1),
@@ -68,10 +77,9 @@ async fn send_inner(
     sender: &UserRef,
     room: Uuid,
     client_msg_id: &str,
-    body: String,
+    action: Action,
 ) -> Result<Accepted, Refused> {
-    let mut fresh = ChatEvent::new(room, sender.id, client_msg_id, MessageKind::User, body);
-    fresh.sender_name = sender.username.clone();
+    let mut fresh = action.into_event(room, sender, client_msg_id);
     fresh.validate().map_err(|e| match e {
         event::InvalidEvent::BadClientMsgId => {
             Refused::new(ErrorCode::Invalid, "client_msg_id must be 1 to 64 bytes")
@@ -79,27 +87,34 @@ async fn send_inner(
         event::InvalidEvent::BodyTooLong => {
             Refused::new(ErrorCode::Invalid, "the message is too long")
         }
+        event::InvalidEvent::BadEmoji => {
+            Refused::new(ErrorCode::Invalid, "a reaction must be one emoji")
+        }
         _ => Refused::new(
             ErrorCode::Invalid,
             "the message is empty or contains invalid characters",
         ),
     })?;
     check_member(state, room, sender.id).await?;
+    // slow mode paces new messages; edits, deletes and reactions are not held back
+    if fresh.op() == chat_core::event::EventOp::Message {
+        super::slow_mode::enforce(state, room, sender.id, client_msg_id).await?;
+    }
 
-    // 2. the original of a resend (stored, or claimed), or a claim for this send
-    let resolved = Dedupe::new(state)
-        .resolve(fresh)
-        .await
-        .map_err(|e| match e {
-            DedupeError::OtherBody => Refused::new(
-                ErrorCode::Invalid,
-                "this client_msg_id was used for a message with another body",
-            ),
-            error => {
-                tracing::warn!(%error, "dedupe failed");
-                unavailable()
+    // 2. a resend of a stored message is answered from its row, whatever
+    // became of its target since; then the event's own checks (its target,
+    // who may act on it, its mentions); then the original of a resend not
+    // stored yet, or a claim for this send
+    let dedupe = Dedupe::new(state);
+    let resolved = match dedupe.stored(&fresh).await.map_err(dedupe_refusal)? {
+        Some(stored) => Resolved::Stored(stored),
+        None => {
+            if needs_check(&fresh) {
+                events::check(state, &mut fresh).await?;
             }
-        })?;
+            dedupe.claim(fresh).await.map_err(dedupe_refusal)?
+        }
+    };
     if resolved.room() != room {
         // A client message id names one message of its sender. Reused in
         // another room it is not a resend: refused, never answered with the
@@ -118,7 +133,37 @@ async fn send_inner(
         Resolved::Stored(stored) => return answer_stored(state, stored).await,
     };
 
-    publish(state, event, resend).await
+    let delete_of = (event.ext.op == EventOp::Delete)
+        .then_some(event.ext.target)
+        .flatten();
+    let accepted = publish(state, event, resend).await?;
+    if let Some(target) = delete_of {
+        // the deleted text leaves the room's tail at once (the writer does it
+        // again when it stores the delete)
+        if let Err(error) = state.sequencer.scrub_deleted(room, target).await {
+            tracing::warn!(%error, room.id = %room, "deleted message not scrubbed from the tail");
+        }
+    }
+    Ok(accepted)
+}
+
+/// Whether `event` needs [`events::check`]: a plain message without a reply
+/// and without an `@` mentions nothing and targets nothing (no query).
+fn needs_check(event: &ChatEvent) -> bool {
+    event.ext.op != EventOp::Message || event.ext.reply_to.is_some() || event.body.contains('@')
+}
+
+fn dedupe_refusal(error: DedupeError) -> Refused {
+    match error {
+        DedupeError::OtherBody => Refused::new(
+            ErrorCode::Invalid,
+            "this client_msg_id was used for another message or event; use a new one",
+        ),
+        error => {
+            tracing::warn!(%error, "dedupe failed");
+            unavailable()
+        }
+    }
 }
 
 /// Steps 3 to 5 for an event that is validated, allowed and deduplicated (or
@@ -136,11 +181,14 @@ pub async fn publish(
     let record = FutureRecord::to(&state.config.kafka.topic)
         .key(&key_bytes)
         .payload(&payload);
+    let stage = std::time::Instant::now();
     let delivered = tokio::time::timeout(
         state.config.send_timeout(),
         state.producer.send(record, state.config.send_timeout()),
     )
     .await;
+    metrics::histogram!(m::SEND_STAGE_SECONDS, "stage" => "produce")
+        .record(stage.elapsed().as_secs_f64());
     if !matches!(delivered, Ok(Ok(_))) {
         // The claim stays: a timed-out record may still be persisted, so a resend
         // must produce this same event (same id) again, never a second one.
@@ -153,11 +201,14 @@ pub async fn publish(
     // 4. seq and publish (or the seq it already has); a resend may be stored
     // already, with a seq Redis may have forgotten: Postgres has the last word
     let events = std::slice::from_ref(&event);
+    let stage = std::time::Instant::now();
     let assigned = if resend {
         state.sequencer.sequence_maybe_stored(events).await
     } else {
         state.sequencer.sequence_new(events).await
     };
+    metrics::histogram!(m::SEND_STAGE_SECONDS, "stage" => "sequence")
+        .record(stage.elapsed().as_secs_f64());
     let assigned = assigned.map_err(|error| {
         // durable but not yet sequenced: the writer will publish it; a resend gets its seq
         tracing::warn!(%error, "sequencer unavailable after produce");
@@ -173,7 +224,7 @@ pub async fn publish(
     })
 }
 
-fn unavailable() -> Refused {
+pub(crate) fn unavailable() -> Refused {
     Refused::new(
         ErrorCode::Unavailable,
         "the message could not be stored; resend it with the same client_msg_id",

@@ -26,7 +26,11 @@ use crate::ws::session::{Attach, Outbound};
 const REPLAY_PAGE: i64 = 500;
 
 fn refused(code: ErrorCode, message: &'static str) -> Refused {
-    Refused { code, message }
+    Refused {
+        code,
+        message,
+        retry_after_ms: None,
+    }
 }
 
 /// Where the client stands in a room: its last seq and that seq's epoch.

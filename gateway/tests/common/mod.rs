@@ -472,6 +472,17 @@ impl Socket {
         .await
     }
 
+    /// Sends a room event frame (`edit`, `delete`, `react`, `unreact`, or a
+    /// `send` with more fields) and returns its ack or error; other frames are kept.
+    pub async fn send_event(&mut self, frame: Value) -> Value {
+        let client_msg_id = frame["client_msg_id"].clone();
+        self.send(frame).await;
+        self.next_matching("ack", |f| {
+            (f["type"] == "ack" || f["type"] == "error") && f["client_msg_id"] == client_msg_id
+        })
+        .await
+    }
+
     /// Waits for the close frame and returns its code (one deadline for the
     /// whole wait: the server's pings do not extend it).
     pub async fn closed_with(&mut self) -> Option<u16> {

@@ -15,8 +15,17 @@ pub struct Links;
 
 /// The operations a room's id can be passed to (operation ids are the
 /// handlers' names). Not `invite`: it needs a user too, and its `404` (no
-/// such user) would read as "the linked room is gone".
-const ROOM_OPERATIONS: [&str; 5] = ["join", "leave", "members", "mark_read", "messages"];
+/// such user) would read as "the linked room is gone". Of moderation, the
+/// lists only (`bans`, `open` reports): the changes publish room events.
+const ROOM_OPERATIONS: [&str; 7] = [
+    "join",
+    "leave",
+    "members",
+    "mark_read",
+    "messages",
+    "bans",
+    "open",
+];
 
 impl utoipa::Modify for Links {
     fn modify(&self, openapi: &mut OpenApi) {

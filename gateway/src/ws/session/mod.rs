@@ -81,7 +81,7 @@ pub struct Attach {
 struct SendRequest {
     room: Uuid,
     client_msg_id: String,
-    body: String,
+    action: crate::ws::events::Action,
 }
 
 /// Runs the connection until the client leaves, breaks a limit, its token

@@ -1,6 +1,7 @@
 //! The reading half of a connection: parses the client's frames, applies the
 //! limits, answers `subscribe`, `unsubscribe`, `typing`, `ping` and `auth`,
-//! and queues sends for the send worker.
+//! and queues sends and room events (edit, delete, react, unreact) for the
+//! send worker.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -15,6 +16,7 @@ use uuid::Uuid;
 
 use crate::relay::live_channel;
 use crate::state::AppState;
+use crate::ws::events::Action;
 use crate::ws::protocol::{ClientFrame, ErrorCode, ServerFrame, UserRef, encode};
 use crate::ws::subscribe;
 
@@ -151,9 +153,15 @@ impl Reader<'_> {
                 return;
             }
         };
-        // sends have their own per-user limit (refused sends count here too);
-        // every other frame counts here
-        if !matches!(frame, ClientFrame::Send { .. }) && !self.count_frame().await {
+        // sends and room events have their own per-user limit (refused ones
+        // count there too); every other frame counts here
+        let frame = match Action::of_frame(frame) {
+            Ok((room, client_msg_id, action)) => {
+                return self.send(room, client_msg_id, action).await;
+            }
+            Err(other) => other,
+        };
+        if !self.count_frame().await {
             return;
         }
         match frame {
@@ -181,11 +189,11 @@ impl Reader<'_> {
                     .await;
                 }
             }
-            ClientFrame::Send {
-                room,
-                client_msg_id,
-                body,
-            } => self.send(room, client_msg_id, body).await,
+            ClientFrame::Send { .. }
+            | ClientFrame::Edit { .. }
+            | ClientFrame::Delete { .. }
+            | ClientFrame::React { .. }
+            | ClientFrame::Unreact { .. } => {} // queued above
             ClientFrame::Typing { room } => self.typing(room).await,
             ClientFrame::Ping { nonce } => self.text(encode(&ServerFrame::Pong { nonce })).await,
             ClientFrame::Auth { token } => match self.state.tokens.verify(&token) {
@@ -252,7 +260,8 @@ impl Reader<'_> {
         }
     }
 
-    async fn send(&mut self, room: Uuid, client_msg_id: String, body: String) {
+    /// Queues a message or a room event for the send worker, within the send rate.
+    async fn send(&mut self, room: Uuid, client_msg_id: String, action: Action) {
         if self.state.send_limiter.check_key(&self.user.id).is_err() {
             if !self.count_frame().await {
                 return;
@@ -269,7 +278,7 @@ impl Reader<'_> {
         let request = Box::new(SendRequest {
             room,
             client_msg_id,
-            body,
+            action,
         });
         if let Err(
             mpsc::error::TrySendError::Full(request) | mpsc::error::TrySendError::Closed(request),
@@ -360,6 +369,7 @@ impl Reader<'_> {
             message,
             room,
             client_msg_id,
+            retry_after_ms: None,
         }))
         .await;
     }

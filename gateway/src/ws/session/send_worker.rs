@@ -20,7 +20,7 @@ pub(super) async fn send_worker(
         let SendRequest {
             room,
             client_msg_id,
-            body,
+            action,
         } = *request;
         // boxed: the send path's state is only held while a send runs, not by every idle worker
         let frame = match Box::pin(send::send_message(
@@ -28,7 +28,7 @@ pub(super) async fn send_worker(
             &user,
             room,
             &client_msg_id,
-            body,
+            action,
         ))
         .await
         {
@@ -44,6 +44,7 @@ pub(super) async fn send_worker(
                 message: refused.message,
                 room: Some(room),
                 client_msg_id: Some(&client_msg_id),
+                retry_after_ms: refused.retry_after_ms,
             }),
         };
         if out.send(Outbound::Text(frame)).await.is_err() {

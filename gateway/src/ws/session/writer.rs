@@ -93,8 +93,14 @@ pub(super) async fn write_loop(
                 }
             },
             Some((room, item)) = streams.next() => match item {
-                Ok(RoomFrame::Left { user, .. }) if user == me.user.id => {
-                    // membership ended: this connection stops receiving the room
+                Ok(RoomFrame::Left { user, text }) if user == me.user.id => {
+                    // membership ended (a leave, a kick, a ban): the user is told,
+                    // this connection stops receiving the room, and this instance
+                    // forgets the membership (the change may come from another gateway)
+                    if !write(&mut sink, Message::Text(text)).await {
+                        break Some((CLOSE_TOO_SLOW, "too slow"));
+                    }
+                    state.membership.forget(room, me.user.id);
                     streams.remove(&room);
                     feeds.remove(&room);
                     // boxed: its state is only held while it runs, not by every idle writer

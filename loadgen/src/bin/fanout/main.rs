@@ -1,0 +1,219 @@
+//! `fanout`: send → delivery latency and fan-out throughput of the chat
+//! against the same load on a bare WebSocket broadcast server (the ceiling)
+//! and a bare Kafka producer (the floor of the durable path), in one run, with
+//! the CPU seconds and peak memory of every server process. `make bench` runs
+//! it (scripts/fanout.sh); `loadgen/tests/fanout_smoke.rs` runs a small one.
+
+mod bare;
+mod cluster;
+mod procstat;
+mod producer;
+mod report;
+mod run;
+mod setup;
+mod stages;
+mod target;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::cluster::{Cluster, Size};
+use crate::procstat::{Meter, Watched};
+use crate::report::Row;
+use crate::target::Target;
+
+#[derive(Debug, Parser)]
+#[command(about = "Fan-out latency and throughput of the chat against its baselines")]
+struct Args {
+    /// WebSocket connections (one user each).
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// Connections per room.
+    #[arg(long, default_value_t = 100)]
+    room_size: usize,
+    /// Senders per room.
+    #[arg(long, default_value_t = 10)]
+    senders_per_room: usize,
+    /// Message rates to run (messages/s over all rooms), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "200")]
+    rates: Vec<f64>,
+    /// Measured seconds per run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Sending seconds before the measured window.
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
+    /// Runs per rate, the chat and the bare server alternating.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Gateways (connection i on gateway i mod n).
+    #[arg(long, default_value_t = 2)]
+    gateways: usize,
+    /// Connect through nginx (test-support's) in front of the gateways.
+    #[arg(long)]
+    nginx: bool,
+    /// Skip the bare broadcast baseline.
+    #[arg(long)]
+    no_bare: bool,
+    /// Skip the bare producer baseline.
+    #[arg(long)]
+    no_producer: bool,
+    /// Where the gateway and writer binaries are (default: next to this one).
+    #[arg(long, env = "FANOUT_BIN_DIR")]
+    bin_dir: Option<PathBuf>,
+    /// The test stack's profile directory (`$STACK_DIR/test`), to count Postgres and Kafka.
+    #[arg(long, env = "FANOUT_STACK_DIR")]
+    stack_dir: Option<PathBuf>,
+    /// Print one JSON line per run after the table.
+    #[arg(long)]
+    json: bool,
+    /// Internal: serve the bare broadcast baseline on this port.
+    #[arg(long, hide = true)]
+    bare_server: Option<u16>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if let Some(port) = args.bare_server {
+        return bare::serve(port).await;
+    }
+    anyhow::ensure!(
+        args.room_size > 0 && args.connections >= args.room_size,
+        "--connections must be at least --room-size"
+    );
+    let rooms = args.connections / args.room_size;
+    let connections = rooms * args.room_size;
+    let bin_dir = args
+        .bin_dir
+        .clone()
+        .or_else(cluster::own_bin_dir)
+        .ok_or_else(|| anyhow::anyhow!("--bin-dir"))?;
+    eprintln!(
+        "[fanout] starting {} gateways and a writer from {}",
+        args.gateways,
+        bin_dir.display()
+    );
+    let size = Size {
+        gateways: args.gateways,
+        users: connections,
+        connections,
+        rooms,
+    };
+    let cluster = Cluster::start(&bin_dir, size, args.stack_dir.as_deref()).await?;
+    let _nginx;
+    let bases = if args.nginx {
+        let ports: Vec<u16> = cluster
+            .bases
+            .iter()
+            .filter_map(|b| b.rsplit(':').next()?.parse().ok())
+            .collect();
+        let nginx = test_support::nginx::NginxServer::start(&ports);
+        let base = nginx.url();
+        _nginx = Some(nginx);
+        vec![base]
+    } else {
+        _nginx = None;
+        cluster.bases.clone()
+    };
+    let chat = Target::Chat {
+        bases,
+        origin: cluster::ORIGIN.to_owned(),
+    };
+    eprintln!(
+        "[fanout] signing up {connections} users into {rooms} rooms of {}",
+        args.room_size
+    );
+    let users = setup::users(&chat, connections, rooms).await?;
+
+    let bare = if args.no_bare {
+        None
+    } else {
+        Some(bare_server()?)
+    };
+    let plan = |rate: f64| run::Plan {
+        rate,
+        warmup: Duration::from_secs(args.warmup),
+        window: Duration::from_secs(args.seconds),
+        senders_per_room: args.senders_per_room,
+        drain: Duration::from_secs(15),
+    };
+    let mut rows = Vec::new();
+    let mut stage_rows = Vec::new();
+    for n in 1..=args.runs {
+        for &rate in &args.rates {
+            eprintln!("[fanout] run {n}/{}: chat at {rate} messages/s", args.runs);
+            let (outcome, costs, stages) =
+                measured(&chat, &users, &plan(rate), &cluster.watched).await?;
+            rows.push(Row::chat(n, rate, (outcome, costs)));
+            stage_rows.push((n, rate, stages));
+            if let Some((port, child)) = &bare {
+                eprintln!(
+                    "[fanout] run {n}/{}: bare broadcast at {rate} messages/s",
+                    args.runs
+                );
+                let target = Target::Bare {
+                    url: format!("ws://127.0.0.1:{port}/"),
+                };
+                let watched = vec![Watched {
+                    name: "bare".into(),
+                    pid: child.id().unwrap_or_default(),
+                    with_children: false,
+                }];
+                let (outcome, costs, _) = measured(&target, &users, &plan(rate), &watched).await?;
+                rows.push(Row::bare(n, rate, (outcome, costs)));
+            }
+            if !args.no_producer {
+                eprintln!(
+                    "[fanout] run {n}/{}: bare producer at {rate} records/s",
+                    args.runs
+                );
+                let outcome = producer::run(rate, Duration::from_secs(args.seconds)).await?;
+                rows.push(Row::producer(n, rate, args.seconds as f64, outcome));
+            }
+        }
+    }
+    report::print(&rows, args.seconds as f64, args.json);
+    report::print_stages(&stage_rows);
+    Ok(())
+}
+
+/// One run with the processes' cost, and the chat's stage histograms, read
+/// over its measured window.
+async fn measured(
+    target: &Target,
+    users: &setup::Users,
+    plan: &run::Plan,
+    watched: &[Watched],
+) -> anyhow::Result<(run::Outcome, Vec<procstat::Cost>, Vec<stages::Stage>)> {
+    let http = reqwest::Client::new();
+    let bases = match target {
+        Target::Chat { bases, .. } => bases.clone(),
+        Target::Bare { .. } => Vec::new(),
+    };
+    let conns = setup::connect(target, users).await?;
+    let run = {
+        let (target, plan) = (target.clone(), plan.clone());
+        tokio::spawn(async move { run::run(&target, conns, &plan).await })
+    };
+    tokio::time::sleep(plan.warmup).await;
+    let meter = Meter::start(watched.to_vec());
+    let before = stages::scrape(&http, &bases).await;
+    tokio::time::sleep(plan.window).await;
+    let costs = meter.stop();
+    let after = stages::scrape(&http, &bases).await;
+    Ok((run.await??, costs, stages::window(&before, &after)))
+}
+
+/// This binary again as the bare broadcast server, on a free port.
+fn bare_server() -> anyhow::Result<(u16, tokio::process::Child)> {
+    let port = test_support::free_port();
+    let child = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("--bare-server")
+        .arg(port.to_string())
+        .kill_on_drop(true)
+        .spawn()?;
+    Ok((port, child))
+}

@@ -1,0 +1,65 @@
+//! A small run of the `fanout` load generator against the chat (two
+//! gateways and a writer from this build) and its bare baselines: every
+//! acknowledged message reaches every subscriber once and in seq order, and
+//! the report carries each figure. Needs the test stack (`make test`) and
+//! the workspace's binaries built (`cargo build --workspace`).
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn a_small_fanout_run_loses_duplicates_and_reorders_nothing() {
+    let output = Command::new(env!("CARGO_BIN_EXE_fanout"))
+        .args([
+            "--connections",
+            "20",
+            "--room-size",
+            "10",
+            "--senders-per-room",
+            "2",
+        ])
+        .args(["--rates", "20", "--seconds", "2", "--warmup", "1", "--json"])
+        .output()
+        .expect("fanout runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "fanout failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    for target in ["chat", "bare broadcast", "bare producer"] {
+        let row = rows
+            .iter()
+            .find(|r| r["target"] == target)
+            .unwrap_or_else(|| panic!("no {target} row in:\n{stdout}"));
+        for field in ["lost", "duplicated", "out_of_order", "refused", "resynced"] {
+            assert_eq!(row[field], 0, "{target}: {field} in {row}");
+        }
+        assert!(
+            row["throughput"].as_f64().is_some_and(|t| t > 0.0),
+            "{target}: {row}"
+        );
+        assert!(
+            row["p99_ms"].as_f64().is_some_and(|t| t > 0.0),
+            "{target}: {row}"
+        );
+    }
+    let chat = rows
+        .iter()
+        .find(|r| r["target"] == "chat")
+        .expect("chat row");
+    let costs = chat["costs"].as_array().expect("costs");
+    for process in ["gateway-1", "gateway-2", "writer", "redis"] {
+        assert!(
+            costs
+                .iter()
+                .any(|c| c["name"] == process && c["peak_rss_kib"].as_u64() > Some(0)),
+            "no cost of {process} in {chat}"
+        );
+    }
+}
