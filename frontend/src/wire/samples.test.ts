@@ -13,6 +13,7 @@ import {
   DirectRoom,
   HistoryPage,
   Member,
+  MessageVersions,
   MyRoom,
   Room,
   SERVER_FRAME_TYPES,
@@ -29,8 +30,6 @@ const fromRust = Object.values(generated)[0];
 const samples: WireSamples = fromRust ?? inlineSamples;
 const source = fromRust ? 'docs/wire-samples.json' : 'inline samples (docs/wire-samples.json does not exist yet)';
 
-const ISSUE_13_FRAMES: ReadonlySet<string> = new Set(['edit', 'delete', 'react', 'unreact']);
-
 const httpSchemas: Record<keyof WireSamples['http'], z.ZodType> = {
   session: Session,
   ticket: Ticket,
@@ -40,6 +39,7 @@ const httpSchemas: Record<keyof WireSamples['http'], z.ZodType> = {
   member: Member,
   direct_room: DirectRoom,
   history: HistoryPage,
+  versions: MessageVersions,
   error: ApiErrorBody,
 };
 
@@ -63,12 +63,7 @@ describe(`wire samples from ${source}`, () => {
   it('have a sample of every client frame type', () => {
     const types = new Set(samples.client_frames.map((f) => (f as { type?: unknown }).type));
     const all = ClientFrame.options.map((o) => o.shape.type.value);
-    // Issue 13's frames are written to the contract (/work/notes/events-contract.md)
-    // before the server has them: while the generated file lacks one, its inline
-    // sample must exist instead. Remove once the Rust side generates them.
-    const inline = new Set(inlineSamples.client_frames.map((f) => (f as { type?: unknown }).type));
-    const missing = all.filter((t) => !types.has(t) && !(fromRust && ISSUE_13_FRAMES.has(t) && inline.has(t)));
-    expect(missing).toEqual([]);
+    expect(all.filter((t) => !types.has(t))).toEqual([]);
   });
 
   it('every server frame matches ServerFrame exactly', () => {

@@ -21,6 +21,7 @@ export interface WireSamples {
     member: unknown[];
     direct_room: unknown[];
     history: unknown[];
+    versions: unknown[];
     error: unknown[];
   };
 }
@@ -210,6 +211,14 @@ export const inlineSamples: WireSamples = {
         has_more: true,
       },
       { messages: [], has_more: false },
+    ],
+    versions: [
+      {
+        versions: [
+          { seq: 43, body: 'now bold', edited_at: '2026-01-02T03:04:06Z' },
+          { seq: 44, body: 'now **bold**', edited_at: '2026-01-02T03:05:00Z' },
+        ],
+      },
     ],
     error: [{ error: { code: 'bad_credentials', message: 'invalid username or password' } }],
   },
