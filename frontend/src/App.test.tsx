@@ -67,7 +67,7 @@ describe('App', () => {
     await settle();
     expect(paths).toContain('POST /api/auth/login');
     expect(container.querySelector('nav[aria-label="Rooms"]')).not.toBeNull();
-    expect(byRole(container, 'button', '#general, 2 unread')).toBeTruthy();
+    expect(byRole(container, 'button', '#general, 2 (unread)')).toBeTruthy();
   });
 
   it('restores a session, connects, opens a room and goes live', async () => {
@@ -81,7 +81,7 @@ describe('App', () => {
     act(() => ws.receive(hello()));
     expect(byRole(container, 'status').textContent).toBe('');
 
-    click(byRole(container, 'button', '#general, 2 unread'));
+    click(byRole(container, 'button', '#general, 2 (unread)'));
     await settle();
     expect(ws.sentOfType('subscribe')).toEqual([{ type: 'subscribe', room: ROOM, last_seq: 3, epoch: EPOCH }]);
     act(() => ws.receive({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online: [ALICE] }));
@@ -98,7 +98,7 @@ describe('App', () => {
     const app = render(<App api={first.api} />);
     await settle();
     act(() => FakeWebSocket.latest().receive(hello()));
-    click(byRole(app.container, 'button', '#general, 2 unread'));
+    click(byRole(app.container, 'button', '#general, 2 (unread)'));
     await settle();
     expect(window.location.pathname).toBe(`/r/${ROOM}`);
     app.unmount();
@@ -158,7 +158,7 @@ describe('App', () => {
     const { container } = render(<App api={api} />);
     await settle();
     act(() => FakeWebSocket.latest().receive(hello()));
-    click(byRole(container, 'button', '#general, 2 unread'));
+    click(byRole(container, 'button', '#general, 2 (unread)'));
     await settle();
     expect(window.location.pathname).toBe(`/r/${ROOM}`);
     click(byRole(container, 'button', 'Log out'));

@@ -1,6 +1,10 @@
 // Every call of the HTTP API (docs/protocol.md), typed end to end.
 import {
+  ChatMessage,
   DirectRoom,
+  MessageVersions,
+  ReportList,
+  SearchResults,
   HistoryPage,
   Member,
   MemberList,
@@ -96,6 +100,55 @@ export class ChatApi {
     if (query.after !== undefined) params.set('after', String(query.after));
     params.set('limit', String(query.limit ?? 50));
     return this.http.request('GET', `/api/rooms/${id(room)}/messages?${params}`, HistoryPage);
+  }
+
+  /** One message in its current state. */
+  message(room: string, message: string) {
+    return this.http.request('GET', `/api/rooms/${id(room)}/messages/${id(message)}`, ChatMessage);
+  }
+
+  versions(room: string, message: string) {
+    return this.http.request('GET', `/api/rooms/${id(room)}/messages/${id(message)}/versions`, MessageVersions);
+  }
+
+  report(room: string, message: string, reason: string) {
+    return this.http.request('POST', `/api/rooms/${id(room)}/messages/${id(message)}/reports`, null, { body: { reason } });
+  }
+
+  reports(room: string) {
+    return this.http.request('GET', `/api/rooms/${id(room)}/reports`, ReportList);
+  }
+
+  resolveReport(room: string, report: string) {
+    return this.http.request('POST', `/api/rooms/${id(room)}/reports/${id(report)}/resolve`, null);
+  }
+
+  setTopic(room: string, topic: string) {
+    return this.http.request('PUT', `/api/rooms/${id(room)}/topic`, null, { body: { topic } });
+  }
+
+  setRole(room: string, user: string, role: 'moderator' | 'member') {
+    return this.http.request('PUT', `/api/rooms/${id(room)}/members/${id(user)}/role`, null, { body: { role } });
+  }
+
+  kick(room: string, user: string) {
+    return this.http.request('POST', `/api/rooms/${id(room)}/members/${id(user)}/kick`, null);
+  }
+
+  ban(room: string, user: string) {
+    return this.http.request('POST', `/api/rooms/${id(room)}/bans`, null, { body: { user_id: user } });
+  }
+
+  setSlowMode(room: string, seconds: number) {
+    return this.http.request('PUT', `/api/rooms/${id(room)}/slow_mode`, null, { body: { seconds } });
+  }
+
+  /** Messages of the caller's rooms matching `q` (1 to 200 characters). */
+  searchMessages(q: string, options: { room?: string; limit?: number; offset?: number } = {}) {
+    const params = new URLSearchParams({ q, limit: String(options.limit ?? 20) });
+    if (options.room !== undefined) params.set('room', options.room);
+    if (options.offset !== undefined && options.offset > 0) params.set('offset', String(options.offset));
+    return this.http.request('GET', `/api/search?${params}`, SearchResults);
   }
 
   markRead(room: string, seq: number) {

@@ -17,9 +17,14 @@ import {
   selectTimeline,
   type MessagesAction,
 } from '../store/messages';
-import type { ClientFrame, NewRoomKind, Room, ServerFrame, ServerFrameOf, UserRef } from '../wire';
+import type { ChatMessage, ClientFrame, Member, NewRoomKind, Room, SearchResults, ServerFrame, ServerFrameOf, UserRef } from '../wire';
+import { opOf } from '../store/fold';
+import { mentionsMe } from '../text/mentions';
+import { MessageActions } from './actions';
+import { Jumps } from './jump';
+import { roomEffect } from './roomEvents';
 import { presenceChanged, presenceReplaced, roomDropped, typingStarted, typingStopped } from './presence';
-import { messageArrived, roomAdded, roomLabel, roomRead, roomRemoved, sortRooms } from './rooms';
+import { messageArrived, roomAdded, roomChanged, roomLabel, roomRead, roomRemoved, sortRooms } from './rooms';
 import { errorText } from './errors';
 import { Outbox } from './outbox';
 import { DraftExpiry } from './draftExpiry';
@@ -55,6 +60,8 @@ const NOTICE_MS = 6_000;
  * of their own yet.
  */
 const ROOMS_EVERY_MS = 60_000;
+/** How long a message brought into view stays marked. */
+export const HIGHLIGHT_MS = 2_500;
 
 type Listener = () => void;
 
@@ -68,6 +75,10 @@ export class ChatController {
   private readonly outbox: Outbox;
   private readonly feeds: RoomFeeds;
   private readonly draftExpiry: DraftExpiry;
+  /** Edits, deletes and reactions on their way. */
+  readonly actions: MessageActions;
+  private readonly jumps: Jumps;
+  private highlightNonce = 0;
   private readonly closing = new Set<string>();
   private readonly lastTypingSent = new Map<string, number>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
@@ -93,6 +104,25 @@ export class ChatController {
       dispatch: (action) => this.dispatch(action),
       pending: (room, clientMsgId) => selectPending(this.state.messages, room, clientMsgId),
       isLive: (room) => this.feed(room).status === 'live',
+      now: () => this.now(),
+    });
+    this.jumps = new Jumps({
+      api: this.api,
+      state: () => this.state,
+      open: (room) => {
+        if (this.state.activeRoom !== room || !this.state.openRooms.includes(room)) this.openRoom(room);
+      },
+      highlight: (room, id, seq) => {
+        this.highlightNonce += 1;
+        this.set({ highlight: { room, id, seq, nonce: this.highlightNonce } });
+      },
+      olderLoaded: (room, page) => this.dispatch({ type: 'history/loaded', room, page, direction: 'older', me: this.state.me.id }),
+      notify: (text) => this.notify(text),
+      until: (check, ms) => this.until(check, ms),
+    });
+    this.actions = new MessageActions({
+      send: (frame) => this.socket.send(frame),
+      notify: (text) => this.notify(text),
     });
     this.feeds = new RoomFeeds({
       api: this.api,
@@ -100,6 +130,7 @@ export class ChatController {
       isReady: () => this.ready,
       isOpen: (room) => this.state.openRooms.includes(room),
       messages: () => this.state.messages,
+      me: () => this.state.me.id,
       dispatch: (action) => this.dispatch(action),
       setFeed: (room, feed) => this.setFeed(room, feed),
       later: (task, ms) => this.later(task, ms),
@@ -226,7 +257,7 @@ export class ChatController {
     this.set({ loadingOlder: { ...this.state.loadingOlder, [room]: true } });
     try {
       const page = await this.api.history(room, { before, limit: PAGE_SIZE });
-      this.dispatch({ type: 'history/loaded', room, page, direction: 'older' });
+      this.dispatch({ type: 'history/loaded', room, page, direction: 'older', me: this.state.me.id });
     } catch (error) {
       this.notify(errorText(error, 'Could not load older messages.', 'room'));
     } finally {
@@ -238,7 +269,9 @@ export class ChatController {
 
   send(room: string, body: string): void {
     const clientMsgId = newClientMsgId();
-    this.dispatch({ type: 'send/queued', room, clientMsgId, body, sender: this.state.me, at: this.now() });
+    const replyTo = this.state.replying[room]?.id;
+    if (replyTo !== undefined) this.cancelReply(room);
+    this.dispatch({ type: 'send/queued', room, clientMsgId, body, sender: this.state.me, at: this.now(), replyTo });
     this.lastTypingSent.delete(room);
     this.outbox.transmit(room, clientMsgId);
   }
@@ -246,6 +279,68 @@ export class ChatController {
   /** Sends a failed message again, under the same client_msg_id (the server dedupes). */
   retry(room: string, clientMsgId: string): void {
     this.outbox.retry(room, clientMsgId);
+  }
+
+  /** The composer answers `message` (shown above it) until sent or cancelled. */
+  startReply(room: string, message: ChatMessage): void {
+    this.set({ replying: { ...this.state.replying, [room]: message } });
+  }
+
+  cancelReply(room: string): void {
+    if (room in this.state.replying) this.set({ replying: roomDropped(this.state.replying, room) });
+  }
+
+  toggleReaction(room: string, message: ChatMessage, emoji: string): void {
+    const mine = message.reactions?.some((r) => r.emoji === emoji && r.me) === true;
+    if (mine) this.actions.unreact(room, message.id, emoji);
+    else this.actions.react(room, message.id, emoji);
+  }
+
+  // ---- finding messages ----
+
+  searchMessages(q: string, offset = 0): Promise<SearchResults> {
+    return this.api.searchMessages(q.trim(), { offset });
+  }
+
+  /** Opens `room` at message `id` (seq `seq`), loading older pages if need be, and marks it (jump.ts). */
+  jumpTo(room: string, id: string, seq: number): Promise<void> {
+    return this.jumps.toMessage(room, id, seq);
+  }
+
+  /** A reply's original, brought into view. */
+  jumpToReply(room: string, quoted: { id: string; seq?: number | undefined }): Promise<void> {
+    return this.jumps.toReplied(room, quoted);
+  }
+
+  async report(room: string, message: string, reason: string): Promise<void> {
+    try {
+      await this.api.report(room, message, reason);
+      this.notify('Reported to the room’s moderators.');
+    } catch (error) {
+      this.notify(errorText(error, 'Could not report the message.'));
+    }
+  }
+
+  /** Tells the person something briefly (the notice's polite live region). */
+  say(text: string): void {
+    this.notify(text);
+  }
+
+  clearHighlight(nonce: number): void {
+    if (this.state.highlight?.nonce === nonce) this.set({ highlight: null });
+  }
+
+  // ---- members and moderation ----
+
+  async loadMembers(room: string): Promise<readonly Member[]> {
+    const members = await this.api.members(room);
+    this.set({ members: { ...this.state.members, [room]: members } });
+    return members;
+  }
+
+  /** The HTTP API of messages and moderation (versions, reports, topic, roles, kicks, bans, slow mode). */
+  get http() {
+    return this.api;
   }
 
   typing(room: string): void {
@@ -287,6 +382,7 @@ export class ChatController {
       case 'message':
         return this.onMessage(frame);
       case 'ack':
+        if (this.actions.acked(frame.client_msg_id)) return;
         this.outbox.settled(frame.client_msg_id);
         return this.dispatch({ type: 'send/acked', room: frame.room, clientMsgId: frame.client_msg_id, id: frame.id, seq: frame.seq });
       case 'error':
@@ -332,16 +428,30 @@ export class ChatController {
     const { type: _type, ...message } = frame;
     if (!this.state.openRooms.includes(message.room)) return;
     const before = selectTimeline(this.state.messages, message.room).epoch;
-    this.dispatch({ type: 'message/received', message });
+    this.dispatch({ type: 'message/received', message, me: this.state.me.id });
     if (before !== null && before !== 0 && message.epoch !== before) void this.feeds.resync(message.room, 'newest');
     const own = message.sender.id === this.state.me.id;
     if (own) this.outbox.settled(message.client_msg_id);
     const seen = this.state.activeRoom === message.room && this.isVisible();
+    const isMessage = opOf(message) === 'message';
     this.set({
-      rooms: this.state.rooms && messageArrived(this.state.rooms, message.room, message.seq, !own && !seen),
-      typing: typingStopped(this.state.typing, message.room, message.sender.id),
+      rooms:
+        this.state.rooms &&
+        messageArrived(this.state.rooms, message.room, message.seq, isMessage && !own && !seen, mentionsMe(message, this.state.me)),
+      typing: isMessage ? typingStopped(this.state.typing, message.room, message.sender.id) : this.state.typing,
     });
+    this.roomEvent(message);
     if (seen) this.scheduleRead(message.room);
+  }
+
+  /** Topic and moderation events change the room itself (roomEvents.ts). */
+  private roomEvent(message: ChatMessage): void {
+    const { room } = message;
+    const effect = roomEffect(message, this.state.me.id);
+    if (effect === null) return;
+    if (effect.patch !== undefined) this.set({ rooms: this.state.rooms && roomChanged(this.state.rooms, room, effect.patch) });
+    if (effect.removed === true) return this.dropRoom(room, `You were removed from ${this.roomName(room)}.`);
+    if (effect.membersChanged === true && room in this.state.members) void this.loadMembers(room).catch(() => undefined);
   }
 
   /** A bot reply in progress: never unread, outside the seq order. */
@@ -354,7 +464,10 @@ export class ChatController {
 
   private onError(frame: ServerFrameOf<'error'>): void {
     const { room, client_msg_id: clientMsgId } = frame;
-    if (clientMsgId !== undefined) return this.outbox.refused({ ...frame, client_msg_id: clientMsgId });
+    if (clientMsgId !== undefined) {
+      if (this.actions.refused({ ...frame, client_msg_id: clientMsgId })) return;
+      return this.outbox.refused({ ...frame, client_msg_id: clientMsgId });
+    }
     if (room === undefined || !this.state.openRooms.includes(room)) {
       // A late `not_subscribed` for a room already left is expected; anything else is a client bug.
       if (frame.code !== 'not_subscribed') console.warn('[chat] the server refused a frame', { code: frame.code });
@@ -406,6 +519,9 @@ export class ChatController {
       presence: roomDropped(this.state.presence, room),
       typing: roomDropped(this.state.typing, room),
       loadingOlder: roomDropped(this.state.loadingOlder, room),
+      replying: roomDropped(this.state.replying, room),
+      members: roomDropped(this.state.members, room),
+      highlight: this.state.highlight?.room === room ? null : this.state.highlight,
     });
     this.notify(notice);
   }
@@ -454,6 +570,23 @@ export class ChatController {
     clearTimeout(this.noticeTimer);
     this.set({ notice });
     this.noticeTimer = setTimeout(() => this.set({ notice: null }), NOTICE_MS);
+  }
+
+  /** Resolves true once `check` holds (checked on every change), false after `ms`. */
+  private until(check: () => boolean, ms: number): Promise<boolean> {
+    if (check()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+        resolve(ok);
+      };
+      const listener = () => {
+        if (check()) done(true);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      this.listeners.add(listener);
+    });
   }
 
   private later(task: () => void, ms: number): void {

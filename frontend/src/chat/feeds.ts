@@ -20,6 +20,8 @@ export interface FeedDeps {
   isReady: () => boolean;
   isOpen: (room: string) => boolean;
   messages: () => MessagesState;
+  /** The caller's id (reactions' `me` flag when events are folded). */
+  me?: () => string;
   dispatch: (action: MessagesAction) => void;
   setFeed: (room: string, feed: Feed) => void;
   later: (task: () => void, ms: number) => void;
@@ -73,7 +75,7 @@ export class RoomFeeds {
         after !== undefined
           ? await deps.api.history(room, { after, limit: CATCH_UP_PAGE })
           : await deps.api.history(room, { limit: PAGE_SIZE });
-      deps.dispatch({ type: 'history/loaded', room, page, direction: after !== undefined ? 'newer' : 'newest' });
+      deps.dispatch({ type: 'history/loaded', room, page, direction: after !== undefined ? 'newer' : 'newest', ...this.me() });
       this.resyncing.delete(room);
       this.subscribe(room);
     } catch (error) {
@@ -92,12 +94,16 @@ export class RoomFeeds {
     this.resyncing.delete(room);
   }
 
+  private me(): { me?: string } {
+    return this.deps.me ? { me: this.deps.me() } : {};
+  }
+
   private async loadNewest(room: string): Promise<void> {
     const { deps } = this;
     deps.setFeed(room, { status: 'loading' });
     try {
       const page = await deps.api.history(room, { limit: PAGE_SIZE });
-      deps.dispatch({ type: 'history/loaded', room, page, direction: 'newest' });
+      deps.dispatch({ type: 'history/loaded', room, page, direction: 'newest', ...this.me() });
       this.subscribe(room);
     } catch (error) {
       deps.setFeed(room, { status: 'error', error: errorText(error, 'Could not load the messages.', 'room') });

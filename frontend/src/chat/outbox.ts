@@ -16,6 +16,7 @@ export interface OutboxDeps {
   dispatch: (action: MessagesAction) => void;
   pending: (room: string, clientMsgId: string) => PendingMessage | undefined;
   isLive: (room: string) => boolean;
+  now?: () => number;
 }
 
 export class Outbox {
@@ -29,7 +30,14 @@ export class Outbox {
   transmit(room: string, clientMsgId: string): void {
     const pending = this.deps.pending(room, clientMsgId);
     if (pending?.state !== 'sending' || !this.deps.isLive(room)) return;
-    if (!this.deps.send({ type: 'send', room, client_msg_id: clientMsgId, body: pending.body })) return;
+    const frame: ClientFrame = {
+      type: 'send',
+      room,
+      client_msg_id: clientMsgId,
+      body: pending.body,
+      ...(pending.replyTo !== undefined ? { reply_to: pending.replyTo } : {}),
+    };
+    if (!this.deps.send(frame)) return;
     clearTimeout(this.timeouts.get(clientMsgId));
     this.timeouts.set(
       clientMsgId,
@@ -71,6 +79,18 @@ export class Outbox {
         this.resends.delete(timer);
         this.transmit(room, clientMsgId);
       }, UNAVAILABLE_RESEND_MS);
+      this.resends.add(timer);
+      return;
+    }
+    if (frame.code === 'rate_limited' && frame.retry_after_ms !== undefined && room !== undefined) {
+      // Slow mode (or the rate limit) says how long: not a failure, the same message goes again then.
+      const wait = frame.retry_after_ms;
+      this.deps.dispatch({ type: 'send/deferred', room, clientMsgId, until: (this.deps.now ?? Date.now)() + wait });
+      const timer = setTimeout(() => {
+        this.resends.delete(timer);
+        this.deps.dispatch({ type: 'send/resumed', room, clientMsgId });
+        this.transmit(room, clientMsgId);
+      }, wait);
       this.resends.add(timer);
       return;
     }

@@ -20,13 +20,32 @@ export function roomRemoved(rooms: readonly MyRoom[], room: string): MyRoom[] {
   return rooms.filter((r) => r.id !== room);
 }
 
-/** A live message: the room's last seq moves, and it is unread unless read at once or one's own. */
-export function messageArrived(rooms: readonly MyRoom[], room: string, seq: number, unread: boolean): readonly MyRoom[] {
+/**
+ * A live event: the room's last seq moves; a message is unread unless read at
+ * once or one's own, and an unread one that mentions the caller adds a mention.
+ */
+export function messageArrived(rooms: readonly MyRoom[], room: string, seq: number, unread: boolean, mention = false): readonly MyRoom[] {
   const index = rooms.findIndex((r) => r.id === room);
   const current = rooms[index];
   if (current === undefined || seq <= current.last_seq) return rooms;
   const next = [...rooms];
-  next[index] = { ...current, last_seq: seq, unread: unread ? current.unread + 1 : current.unread };
+  const mentions = unread && mention ? (current.mentions ?? 0) + 1 : current.mentions;
+  next[index] = {
+    ...current,
+    last_seq: seq,
+    unread: unread ? current.unread + 1 : current.unread,
+    ...(mentions !== undefined ? { mentions } : {}),
+  };
+  return next;
+}
+
+/** Changes one room of the list (a topic, a setting, the caller's role). */
+export function roomChanged(rooms: readonly MyRoom[], room: string, patch: Partial<MyRoom>): readonly MyRoom[] {
+  const index = rooms.findIndex((r) => r.id === room);
+  const current = rooms[index];
+  if (current === undefined) return rooms;
+  const next = [...rooms];
+  next[index] = { ...current, ...patch };
   return next;
 }
 
@@ -36,7 +55,13 @@ export function roomRead(rooms: readonly MyRoom[], room: string, seq: number): r
   if (current === undefined || (current.unread === 0 && current.last_read_seq >= seq)) return rooms;
   const next = [...rooms];
   const lastRead = Math.max(current.last_read_seq, seq);
-  next[index] = { ...current, last_read_seq: lastRead, unread: Math.max(0, current.last_seq - lastRead) };
+  const unread = Math.max(0, current.last_seq - lastRead);
+  next[index] = {
+    ...current,
+    last_read_seq: lastRead,
+    unread,
+    ...(current.mentions !== undefined ? { mentions: unread === 0 ? 0 : current.mentions } : {}),
+  };
   return next;
 }
 

@@ -1,7 +1,7 @@
 // The whole client-side chat state the UI renders, as one immutable snapshot.
 import type { ConnectionState } from '../api/socket';
 import { emptyMessages, type MessagesState } from '../store/messages';
-import type { Limits, MyRoom, UserRef } from '../wire';
+import type { ChatMessage, Limits, Member, MyRoom, UserRef } from '../wire';
 import type { Presence, Typing } from './presence';
 
 /** Where a room's live feed stands. */
@@ -30,6 +30,12 @@ export interface ChatState {
   readonly loadingOlder: Readonly<Record<string, boolean>>;
   /** A short message for a polite live region ("You left #general"). */
   readonly notice: string | null;
+  /** Per room, the message the composer answers. */
+  readonly replying: Readonly<Record<string, ChatMessage>>;
+  /** A message to bring into view and mark briefly (a reply's original, a search result). */
+  readonly highlight: { readonly room: string; readonly id: string; readonly seq: number; readonly nonce: number } | null;
+  /** Per room, its members (fetched when asked: mentions, moderation). */
+  readonly members: Readonly<Record<string, readonly Member[]>>;
 }
 
 export function initialChatState(me: UserRef): ChatState {
@@ -47,6 +53,9 @@ export function initialChatState(me: UserRef): ChatState {
     typing: {},
     loadingOlder: {},
     notice: null,
+    replying: {},
+    highlight: null,
+    members: {},
   };
 }
 

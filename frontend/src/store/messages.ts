@@ -3,9 +3,11 @@
 // replies being written (drafts). Pure: a reducer and selectors over plain
 // immutable data, no React, no I/O.
 import type { ChatMessage, HistoryPage, UserRef } from '../wire';
+import { foldAll } from './fold';
 import { draftReceived, draftsDelivered, draftsExpired, nextDraftExpiry, type BotDraft, type DraftUpdate } from './drafts';
 
-export type PendingState = 'sending' | 'sent' | 'failed';
+/** `waiting`: refused by slow mode; sent again by itself at `retryAt` (not a failure). */
+export type PendingState = 'sending' | 'sent' | 'failed' | 'waiting';
 
 /** One of the caller's messages that the room's feed has not delivered back yet. */
 export interface PendingMessage {
@@ -22,6 +24,10 @@ export interface PendingMessage {
   /** Known once acknowledged. */
   readonly id?: string;
   readonly seq?: number;
+  /** When a `waiting` message is sent again (ms since 1970). */
+  readonly retryAt?: number;
+  /** The message it answers. */
+  readonly replyTo?: string;
   /** Why it failed (`timeout` or an `error` frame's code). */
   readonly error?: { readonly code: string; readonly message: string };
 }
@@ -56,15 +62,19 @@ export interface MessagesState {
 export type HistoryDirection = 'newest' | 'older' | 'newer';
 
 export type MessagesAction =
-  | { type: 'history/loaded'; room: string; page: HistoryPage; direction: HistoryDirection }
-  | { type: 'message/received'; message: ChatMessage }
+  /** `me`: the caller's id, for the `me` flag of reactions folded in. */
+  | { type: 'history/loaded'; room: string; page: HistoryPage; direction: HistoryDirection; me?: string }
+  | { type: 'message/received'; message: ChatMessage; me?: string }
   | { type: 'room/subscribed'; room: string; epoch: number; headSeq: number }
   | { type: 'room/forgotten'; room: string }
-  | { type: 'send/queued'; room: string; clientMsgId: string; body: string; sender: UserRef; at: number }
+  | { type: 'send/queued'; room: string; clientMsgId: string; body: string; sender: UserRef; at: number; replyTo?: string | undefined }
   | { type: 'send/acked'; room: string; clientMsgId: string; id: string; seq: number }
   | { type: 'send/failed'; room?: string | undefined; clientMsgId: string; code: string; message: string }
   | { type: 'send/timedOut'; room: string; clientMsgId: string }
   | { type: 'send/retried'; room: string; clientMsgId: string }
+  /** Slow mode: wait until `until`, then send again. */
+  | { type: 'send/deferred'; room: string; clientMsgId: string; until: number }
+  | { type: 'send/resumed'; room: string; clientMsgId: string }
   | { type: 'draft/received'; draft: DraftUpdate; at: number }
   | { type: 'drafts/expired'; now: number }
   /** The room's feed restarts (reload, resync) or, without a room, the connection is gone. */
@@ -87,9 +97,9 @@ export const emptyTimeline: RoomTimeline = {
 export function messagesReducer(state: MessagesState, action: MessagesAction): MessagesState {
   switch (action.type) {
     case 'history/loaded':
-      return update(state, action.room, (t) => historyLoaded(t, action.page, action.direction));
+      return update(state, action.room, (t) => historyLoaded(t, action.page, action.direction, action.me));
     case 'message/received':
-      return update(state, action.message.room, (t) => merge(withEpoch(t, action.message.epoch), [action.message]));
+      return update(state, action.message.room, (t) => merge(withEpoch(t, action.message.epoch), [action.message], action.me));
     case 'room/subscribed':
       return update(state, action.room, (t) => {
         const next = withEpoch(t, action.epoch);
@@ -118,6 +128,7 @@ export function messagesReducer(state: MessagesState, action: MessagesAction): M
                   createdAt: action.at,
                   state: 'sending',
                   retries: 0,
+                  ...(action.replyTo !== undefined ? { replyTo: action.replyTo } : {}),
                 },
               ],
             },
@@ -151,6 +162,20 @@ export function messagesReducer(state: MessagesState, action: MessagesAction): M
         editPending(t, action.clientMsgId, (p) =>
           p.state === 'failed' ? { ...withoutError(p), state: 'sending', retries: p.retries + 1 } : p,
         ),
+      );
+    case 'send/deferred':
+      return update(state, action.room, (t) =>
+        editPending(t, action.clientMsgId, (p) =>
+          p.state === 'sending' || p.state === 'waiting' ? { ...withoutError(p), state: 'waiting', retryAt: action.until } : p,
+        ),
+      );
+    case 'send/resumed':
+      return update(state, action.room, (t) =>
+        editPending(t, action.clientMsgId, (p) => {
+          if (p.state !== 'waiting') return p;
+          const { retryAt: _at, ...rest } = p;
+          return { ...rest, state: 'sending' };
+        }),
       );
     case 'draft/received':
       // A late draft (its message is already here) is ignored.
@@ -202,6 +227,15 @@ export function selectPending(state: MessagesState, room: string, clientMsgId: s
   return state.rooms[room]?.pending.find((p) => p.clientMsgId === clientMsgId);
 }
 
+/** Until when slow mode holds the room's sends back (ms since 1970), or null. */
+export function selectSlowUntil(state: MessagesState, room: string): number | null {
+  let until: number | null = null;
+  for (const p of selectTimeline(state, room).pending) {
+    if (p.state === 'waiting' && p.retryAt !== undefined && (until === null || p.retryAt > until)) until = p.retryAt;
+  }
+  return until;
+}
+
 /** When the first draft of any room expires (ms since 1970), or null when there is none. */
 export function selectNextDraftExpiry(state: MessagesState): number | null {
   let next: number | null = null;
@@ -247,11 +281,11 @@ function withEpoch(t: RoomTimeline, epoch: number): RoomTimeline {
   return { ...emptyTimeline, epoch, pending: t.pending };
 }
 
-function historyLoaded(t: RoomTimeline, page: HistoryPage, direction: HistoryDirection): RoomTimeline {
+function historyLoaded(t: RoomTimeline, page: HistoryPage, direction: HistoryDirection, me?: string): RoomTimeline {
   const epoch = page.messages.find((m) => m.epoch !== 0)?.epoch;
   const current = epoch === undefined ? t : withEpoch(t, epoch);
   const firstBefore = current.messages[0]?.seq;
-  const added = merge(current, page.messages);
+  const added = merge(current, page.messages, me);
   // An empty room: resume from its start, so nothing sent meanwhile is missed.
   const merged = direction === 'newest' && added.lastSeq === null ? { ...added, lastSeq: 0 } : added;
   if (direction === 'newer') return merged;
@@ -263,8 +297,12 @@ function historyLoaded(t: RoomTimeline, page: HistoryPage, direction: HistoryDir
   return reachesBack ? { ...merged, hasOlder: page.has_more } : merged;
 }
 
-/** Adds messages in seq order, drops ones already here, moves the resume point, replaces own pending ones. */
-function merge(t: RoomTimeline, incoming: readonly ChatMessage[]): RoomTimeline {
+/**
+ * Adds events in seq order, drops ones already here, folds edits, deletes and
+ * reactions into their messages (fold.ts), moves the resume point (every op
+ * counts), replaces own pending ones.
+ */
+function merge(t: RoomTimeline, incoming: readonly ChatMessage[], me?: string): RoomTimeline {
   const seqs = new Set(t.messages.map((m) => m.seq));
   const fresh: ChatMessage[] = [];
   const ids = new Set(t.ids);
@@ -280,7 +318,8 @@ function merge(t: RoomTimeline, incoming: readonly ChatMessage[]): RoomTimeline 
   const last = t.messages[t.messages.length - 1];
   const combined = [...t.messages, ...fresh];
   const inOrder = (last === undefined || (fresh[0] as ChatMessage).seq > last.seq) && isAscending(fresh);
-  const messages = inOrder ? combined : combined.sort((a, b) => a.seq - b.seq);
+  const sorted = inOrder ? combined : combined.sort((a, b) => a.seq - b.seq);
+  const messages = foldAll(sorted, new Set(fresh.map((m) => m.id)), me);
   const delivered = (p: PendingMessage) =>
     fresh.some((m) => m.client_msg_id === p.clientMsgId && m.sender.id === p.sender.id);
   const pending = t.pending.some(delivered) ? t.pending.filter((p) => !delivered(p)) : t.pending;

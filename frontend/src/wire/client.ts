@@ -48,6 +48,41 @@ export const SendFrame = z.strictObject({
   room: Uuid,
   client_msg_id: ClientMsgId,
   body: MessageBody,
+  /** The message this one answers (same room, op message, not deleted). */
+  reply_to: Uuid.optional(),
+});
+
+/** Changes the text of one's own message. */
+export const EditFrame = z.strictObject({
+  type: z.literal('edit'),
+  room: Uuid,
+  client_msg_id: ClientMsgId,
+  message: Uuid,
+  body: MessageBody,
+});
+
+/** Deletes one's own message (or any, as the room's owner or a moderator). */
+export const DeleteFrame = z.strictObject({
+  type: z.literal('delete'),
+  room: Uuid,
+  client_msg_id: ClientMsgId,
+  message: Uuid,
+});
+
+export const ReactFrame = z.strictObject({
+  type: z.literal('react'),
+  room: Uuid,
+  client_msg_id: ClientMsgId,
+  message: Uuid,
+  emoji: z.string().min(1).max(64),
+});
+
+export const UnreactFrame = z.strictObject({
+  type: z.literal('unreact'),
+  room: Uuid,
+  client_msg_id: ClientMsgId,
+  message: Uuid,
+  emoji: z.string().min(1).max(64),
 });
 
 export const ClientTypingFrame = z.strictObject({
@@ -69,6 +104,10 @@ export const ClientFrame = z.discriminatedUnion('type', [
   SubscribeFrame,
   UnsubscribeFrame,
   SendFrame,
+  EditFrame,
+  DeleteFrame,
+  ReactFrame,
+  UnreactFrame,
   ClientTypingFrame,
   PingFrame,
   AuthFrame,

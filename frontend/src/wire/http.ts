@@ -31,6 +31,10 @@ export const Room = z.object({
   kind: RoomKind,
   created_at: Timestamp,
   member_count: z.int().nonnegative().optional(),
+  topic: z.string().nullable().optional(),
+  slow_mode_seconds: z.int().nonnegative().optional(),
+  /** The caller's role, when a member. */
+  role: MemberRole.optional(),
 });
 export type Room = z.infer<typeof Room>;
 
@@ -45,6 +49,10 @@ export const MyRoom = z.object({
   last_seq: Seq,
   last_read_seq: Seq,
   unread: Seq,
+  /** Unread messages that mention the caller by name or `@room` (capped at 1,000). */
+  mentions: Seq.optional(),
+  topic: z.string().nullable().optional(),
+  slow_mode_seconds: z.int().nonnegative().optional(),
 });
 export type MyRoom = z.infer<typeof MyRoom>;
 
@@ -76,6 +84,44 @@ export const ApiErrorBody = z.object({
   }),
 });
 export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
+
+/** `GET /api/rooms/{id}/messages/{message_id}/versions`: the original first, then each edit. */
+export const MessageVersions = z.object({
+  versions: z.array(z.object({ seq: z.int().positive(), body: z.string(), edited_at: Timestamp })),
+});
+export type MessageVersions = z.infer<typeof MessageVersions>;
+
+/** A part of a search result's snippet: `hit` parts matched the query. Text, never HTML. */
+export const SnippetPart = z.object({ text: z.string(), hit: z.boolean() });
+export type SnippetPart = z.infer<typeof SnippetPart>;
+
+/** `GET /api/search`. */
+export const SearchResults = z.object({
+  results: z.array(
+    z.object({
+      room: z.object({ id: Uuid, name: z.string() }),
+      id: Uuid,
+      seq: z.int().positive(),
+      sender: UserRef,
+      sent_at: Timestamp,
+      snippet: z.array(SnippetPart),
+    }),
+  ),
+  has_more: z.boolean(),
+});
+export type SearchResults = z.infer<typeof SearchResults>;
+export type SearchResult = SearchResults['results'][number];
+
+/** An open report of a message (`GET /api/rooms/{id}/reports`). */
+export const Report = z.object({
+  id: Uuid,
+  message: z.object({ id: Uuid, seq: z.int().positive(), sender: UserRef, body: z.string() }),
+  reporter: UserRef,
+  reason: z.string(),
+  created_at: Timestamp,
+});
+export type Report = z.infer<typeof Report>;
+export const ReportList = z.union([z.array(Report), z.object({ reports: z.array(Report) }).transform((r) => r.reports)]);
 
 export const RoomList = z.array(Room);
 export const MyRoomList = z.array(MyRoom);

@@ -13,6 +13,7 @@ import {
   DirectRoom,
   HistoryPage,
   Member,
+  MessageVersions,
   MyRoom,
   Room,
   SERVER_FRAME_TYPES,
@@ -38,6 +39,7 @@ const httpSchemas: Record<keyof WireSamples['http'], z.ZodType> = {
   member: Member,
   direct_room: DirectRoom,
   history: HistoryPage,
+  versions: MessageVersions,
   error: ApiErrorBody,
 };
 

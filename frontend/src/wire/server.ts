@@ -67,6 +67,8 @@ export const ErrorFrame = z.object({
   message: z.string(),
   room: Uuid.optional(),
   client_msg_id: z.string().optional(),
+  /** With `rate_limited`, when the server knows the wait (slow mode always says). */
+  retry_after_ms: z.int().nonnegative().optional(),
 });
 
 export const ResyncFrame = z.object({

@@ -8,14 +8,16 @@ export const DraftItem = memo(function DraftItem({ draft }: { draft: BotDraft })
   return (
     <li className="msg msg-bot msg-draft">
       <p className="msg-meta">
-        <span className="msg-sender">{draft.sender.username}</span> <BotTag />{' '}
+        <span className="msg-sender" dir="auto">
+          {draft.sender.username}
+        </span> <BotTag />{' '}
         {/* Announced once, politely; the text itself is read when it is final (LiveAnnouncer). */}
         <span className="msg-state msg-writing" role="status">
           <span className="visually-hidden">{draft.sender.username} is </span>writing…
         </span>
       </p>
       {draft.body !== '' && (
-        <p className="msg-body" aria-busy="true">
+        <p className="msg-body" aria-busy="true" dir="auto">
           {draft.body}
         </p>
       )}

@@ -2,10 +2,12 @@
 // reading out history as it loads.
 import { useEffect, useRef, useState } from 'react';
 import { useChat } from '../../chat/context';
+import { opOf } from '../../store/fold';
 import { selectTimeline } from '../../store/messages';
 
 export function LiveAnnouncer({ room }: { room: string }) {
-  const last = useChat((s) => selectTimeline(s.messages, room).messages.at(-1));
+  // The last message: edits, reactions and room events are not read out.
+  const last = useChat((s) => selectTimeline(s.messages, room).messages.findLast((m) => opOf(m) === 'message'));
   const me = useChat((s) => s.me);
   const [text, setText] = useState('');
   const seen = useRef<number | null>(null);

@@ -15,6 +15,43 @@ describe('MessageItem', () => {
     expect(container.querySelector('.msg-body')?.textContent).toBe(body);
   });
 
+  it('renders the Markdown subset as elements, and only http(s) links, opening apart', () => {
+    const body = '**bold** _em_ ~~gone~~ `x<y>` https://example.com/a javascript:alert(1) [x](javascript:alert(2))\n> quoted\n- item';
+    const { container } = render(<MessageItem message={message(1, { body })} own={false} continued={false} />);
+    expect(container.querySelector('strong')?.textContent).toBe('bold');
+    expect(container.querySelector('em')?.textContent).toBe('em');
+    expect(container.querySelector('del')?.textContent).toBe('gone');
+    expect(container.querySelector('code')?.textContent).toBe('x<y>');
+    expect(container.querySelector('blockquote')?.textContent).toBe('quoted');
+    expect(container.querySelector('ul li')?.textContent).toBe('item');
+    const links = [...container.querySelectorAll('a')];
+    expect(links.map((a) => a.getAttribute('href'))).toEqual(['https://example.com/a']);
+    expect(links[0]?.getAttribute('target')).toBe('_blank');
+    expect(links[0]?.getAttribute('rel')).toBe('noopener noreferrer nofollow');
+    expect(container.querySelector('.msg-body')?.getAttribute('dir')).toBe('auto');
+    expect(container.querySelector('.msg-sender')?.getAttribute('dir')).toBe('auto');
+  });
+
+  it('marks a message that mentions the caller, and the mention itself', () => {
+    const { container } = render(<MessageItem message={message(1, { body: 'hi @alice and @carol' })} own={false} continued={false} me={ALICE} />);
+    expect(container.querySelector('li')?.classList.contains('msg-mention')).toBe(true);
+    expect([...container.querySelectorAll('.mention-me')].map((m) => m.textContent)).toEqual(['@alice']);
+  });
+
+  it('shows a deleted message as a tombstone, without its reactions', () => {
+    const deleted = message(1, { body: '', deleted: true, reactions: [{ emoji: '👍', count: 1, users: [ALICE], me: true }] });
+    const { container } = render(<MessageItem message={deleted} own={false} continued={false} />);
+    expect(container.querySelector('.msg-body')?.textContent).toBe('message deleted');
+    expect(container.querySelector('.reactions')).toBeNull();
+  });
+
+  it('shows topic and moderation events as system lines', () => {
+    const { container } = render(
+      <MessageItem message={message(1, { op: 'moderation', kind: 'system', body: '', moderation: { action: 'ban', user: ALICE } })} own={false} continued={false} />,
+    );
+    expect(container.querySelector('.msg-system')?.textContent).toBe('bob banned alice');
+  });
+
   it('marks a bot reply as a bot, in words and in style', () => {
     const { container } = render(<MessageItem message={message(1, { kind: 'bot' })} own={false} continued={false} />);
     expect(container.querySelector('li')?.classList.contains('msg-bot')).toBe(true);

@@ -4,9 +4,13 @@
 // draft grows) and as the window or the list changes size (a phone's keyboard,
 // a late layout) when it was at the bottom; a failed message of one's own is
 // brought into view with its Retry.
-import { useCallback, useEffect, useLayoutEffect, useRef } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useChat, useController } from '../../chat/context';
+import { HIGHLIGHT_MS } from '../../chat/controller';
+import { isShown } from '../../store/fold';
 import { selectTimeline } from '../../store/messages';
+import type { ChatMessage } from '../../wire';
+import type { QuotedMessage } from './ReplyQuote';
 import { DraftItem } from './DraftItem';
 import { MessageItem } from './MessageItem';
 import { PendingItem } from './PendingItem';
@@ -20,12 +24,19 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
   const timeline = useChat((s) => selectTimeline(s.messages, room));
   const loadingOlder = useChat((s) => s.loadingOlder[room] === true);
   const me = useChat((s) => s.me);
+  const role = useChat((s) => s.rooms?.find((r) => r.id === room)?.role);
+  const highlight = useChat((s) => (s.highlight?.room === room ? s.highlight : null));
   const controller = useController();
+  const [editing, setEditing] = useState<string | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const previous = useRef<{ firstId: string | undefined; height: number; top: number }>({ firstId: undefined, height: 0, top: 0 });
 
-  const { messages, pending, drafts, hasOlder } = timeline;
+  const { messages: events, pending, drafts, hasOlder } = timeline;
+  // Edits, deletes and reactions are folded into their messages: not shown themselves.
+  const messages = useMemo(() => events.filter(isShown), [events]);
+  const byId = useMemo(() => new Map(messages.map((m) => [m.id, m])), [messages]);
+  const highlightShown = highlight !== null && byId.has(highlight.id);
   const firstId = messages[0]?.id;
   const lastKey = pending.at(-1)?.clientMsgId ?? messages.at(-1)?.id;
   const failed = pending.reduce((n, p) => n + Number(p.state === 'failed'), 0);
@@ -75,6 +86,18 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
     return () => observer.disconnect();
   }, []);
 
+  // A message jumped to (a reply's original, a search result): into view, marked for a moment.
+  useEffect(() => {
+    if (highlight === null || !highlightShown) return;
+    const el = document.getElementById(`msg-${highlight.id}`);
+    if (el === null) return;
+    atBottom.current = false;
+    el.scrollIntoView?.({ block: 'center' });
+    el.focus({ preventScroll: true });
+    const timer = setTimeout(() => controller.clearHighlight(highlight.nonce), HIGHLIGHT_MS);
+    return () => clearTimeout(timer);
+  }, [controller, highlight, highlightShown]);
+
   // A first page too short to scroll cannot be scrolled up: fetch more at once.
   useEffect(() => {
     const el = scroller.current;
@@ -102,7 +125,18 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
       {!loading && empty && <p className="muted centered">No messages yet. Say hello!</p>}
       <ol className="message-list">
         {messages.map((m, i) => (
-          <MessageItem key={m.id} message={m} own={m.sender.id === me.id} continued={continues(messages[i - 1], m)} />
+          <MessageItem
+            key={m.id}
+            message={m}
+            own={m.sender.id === me.id}
+            continued={continues(messages[i - 1], m)}
+            me={me}
+            canModerate={role === 'owner' || role === 'moderator'}
+            quoted={quotedOf(m, byId)}
+            highlighted={highlight?.id === m.id}
+            editing={editing === m.id}
+            onEditing={setEditing}
+          />
         ))}
         {drafts.map((d) => (
           <DraftItem key={d.id} draft={d} />
@@ -115,10 +149,24 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
   );
 }
 
+/** What a reply answers: the original as loaded (its current text), else the history's preview, else its id only. */
+function quotedOf(m: ChatMessage, byId: ReadonlyMap<string, ChatMessage>): QuotedMessage | null {
+  if (m.reply_to === undefined) return null;
+  const original = byId.get(m.reply_to);
+  if (original !== undefined) {
+    return { id: original.id, seq: original.seq, sender: original.sender.username, body: original.body, deleted: original.deleted === true };
+  }
+  const p = m.reply_preview;
+  if (p != null) return { id: p.id, seq: p.seq, sender: p.sender.username, body: p.body, deleted: p.deleted };
+  return { id: m.reply_to, body: 'the original message', deleted: false };
+}
+
 /** Whether a message follows one of the same sender within five minutes (its name is not repeated). */
-function continues(prev: { sender: { id: string }; sent_at: string; kind: string } | undefined, m: { sender: { id: string }; sent_at: string; kind: string }): boolean {
+function continues(prev: ChatMessage | undefined, m: ChatMessage): boolean {
   return (
     prev !== undefined &&
+    prev.op !== 'topic' &&
+    prev.op !== 'moderation' &&
     prev.sender.id === m.sender.id &&
     prev.kind === m.kind &&
     Date.parse(m.sent_at) - Date.parse(prev.sent_at) < 5 * 60_000

@@ -2,7 +2,7 @@
 import { memo } from 'react';
 import type { PendingMessage } from '../../store/messages';
 
-const STATE_TEXT = { sending: 'Sending…', sent: 'Sent', failed: 'Not sent' } as const;
+const STATE_TEXT = { sending: 'Sending…', sent: 'Sent', failed: 'Not sent', waiting: 'Waiting for slow mode…' } as const;
 
 export const PendingItem = memo(function PendingItem({ pending, onRetry }: { pending: PendingMessage; onRetry: () => void }) {
   return (
@@ -10,7 +10,9 @@ export const PendingItem = memo(function PendingItem({ pending, onRetry }: { pen
       <p className="msg-meta">
         <span className="msg-sender">You</span> <span className="msg-state">{STATE_TEXT[pending.state]}</span>
       </p>
-      <p className="msg-body">{pending.body}</p>
+      <p className="msg-body" dir="auto">
+        {pending.body}
+      </p>
       {pending.state === 'failed' && (
         <p className="msg-failure" role="alert">
           {pending.error?.message ?? 'The message was not sent.'}{' '}

@@ -13,7 +13,7 @@ export function PresenceList({ room }: { room: string }) {
         {users.map((u) => (
           <li key={u.id}>
             <span className="dot" aria-hidden="true" />
-            {u.username}
+            <span dir="auto">{u.username}</span>
             {u.id === me.id && <span className="muted"> (you)</span>}
           </li>
         ))}

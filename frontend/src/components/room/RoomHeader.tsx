@@ -1,17 +1,24 @@
-// The room's name, a way back to the list on narrow screens, invite and leave.
-import { useState } from 'react';
+// The room's name and topic, a way back to the list on narrow screens,
+// invite, moderation (owner and moderators) and leave.
+import { lazy, Suspense, useState } from 'react';
 import { useController } from '../../chat/context';
 import { errorText } from '../../chat/errors';
 import { roomLabel } from '../../chat/rooms';
 import type { MyRoom } from '../../wire';
 import { InviteForm } from './InviteForm';
+import { TopicEditor } from './TopicEditor';
+
+// Only owners and moderators open it: a chunk of its own.
+const ModerationPanel = lazy(() => import('./ModerationPanel').then((m) => ({ default: m.ModerationPanel })));
 
 const KIND_TEXT = { public: 'Public room', private: 'Private room', direct: 'Direct messages' } as const;
 
 export function RoomHeader({ room, info, onBack }: { room: string; info: MyRoom | undefined; onBack: () => void }) {
   const controller = useController();
   const [error, setError] = useState<string | null>(null);
+  const [moderating, setModerating] = useState(false);
   const label = info ? roomLabel(info) : 'Room';
+  const moderates = info !== undefined && info.kind !== 'direct' && (info.role === 'owner' || info.role === 'moderator');
 
   async function leave() {
     if (!window.confirm(`Leave ${label}?`)) return;
@@ -28,14 +35,25 @@ export function RoomHeader({ room, info, onBack }: { room: string; info: MyRoom 
         <span aria-hidden="true">←</span> Rooms
       </button>
       <div className="room-title">
-        <h2 id="room-title" tabIndex={-1}>
+        <h2 id="room-title" tabIndex={-1} dir="auto">
           {label}
         </h2>
         {info && <p className="muted">{KIND_TEXT[info.kind]}</p>}
+        {info && info.kind !== 'direct' && <TopicEditor room={room} topic={info.topic ?? ''} canEdit={moderates} />}
       </div>
       <div className="room-actions">
         {/* Only a private room's owner invites (docs/protocol.md). */}
         {info?.kind === 'private' && info.role === 'owner' && <InviteForm room={room} />}
+        {moderates && (
+          <details className="moderation" onToggle={(e) => setModerating(e.currentTarget.open)}>
+            <summary>Moderate</summary>
+            {moderating && (
+              <Suspense fallback={<p className="muted">Loading…</p>}>
+                <ModerationPanel room={room} info={info} />
+              </Suspense>
+            )}
+          </details>
+        )}
         <button type="button" onClick={() => void leave()}>
           Leave
         </button>

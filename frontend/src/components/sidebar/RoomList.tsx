@@ -49,21 +49,39 @@ function RoomItem({ room }: { room: MyRoom }) {
   const active = useChat((s) => s.activeRoom === room.id);
   const controller = useController();
   const unread = room.unread > 0 && !active;
-  const name = [roomLabel(room), room.kind === 'private' ? 'private' : '', unread ? `${room.unread} unread` : ''].filter(Boolean).join(', ');
+  const mentions = !active ? (room.mentions ?? 0) : 0;
+  const mentionText = `@${mentions > 99 ? '99+' : mentions}`;
+  const unreadText = room.unread > 99 ? '99+' : String(room.unread);
+  // The visible words, in order, then what they mean in parentheses: the
+  // accessible name holds the visible text (WCAG 2.5.3, axe's
+  // label-content-name-mismatch ignores parentheticals):
+  // "#general, private, @2 (mentions), 5 (unread)".
+  const name = [
+    roomLabel(room),
+    room.kind === 'private' ? 'private' : '',
+    mentions > 0 ? `${mentionText} (${mentions === 1 ? 'mention' : 'mentions'})` : '',
+    unread ? `${unreadText} (unread)` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   return (
     <li>
-      <button
-        type="button"
-        className="room-item"
-        aria-label={name}
-        aria-current={active ? 'page' : undefined}
-        onClick={() => controller.openRoom(room.id)}
-      >
-        <span className="room-name">
+      <button type="button" className="room-item" aria-label={name} aria-current={active ? 'page' : undefined} onClick={() => controller.openRoom(room.id)}>
+        <span className="room-name" dir="auto">
           {roomLabel(room)}
-          {room.kind === 'private' && <span className="tag">private</span>}
-        </span>
-        {unread && <span className="badge">{room.unread > 99 ? '99+' : room.unread}</span>}
+          {room.kind === 'private' && (
+            <>
+              {' '}
+              <span className="tag">private</span>
+            </>
+          )}
+        </span>{' '}
+        {mentions > 0 && (
+          <>
+            <span className="badge badge-mention">{mentionText}</span>{' '}
+          </>
+        )}
+        {unread && <span className="badge">{unreadText}</span>}
       </button>
     </li>
   );

@@ -76,7 +76,9 @@ export function RoomSearch({ query, onQuery }: { query: string; onQuery: (q: str
             <ul className="plain-list">
               {joinable.map((room) => (
                 <li key={room.id} className="search-result">
-                  <span className="room-name">#{room.name}</span>
+                  <span className="room-name" dir="auto">
+                    #{room.name}
+                  </span>
                   {room.member_count !== undefined && (
                     <span className="muted"> {room.member_count} {room.member_count === 1 ? 'member' : 'members'}</span>
                   )}

@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { useChat } from '../../chat/context';
 import { DirectMessageForm } from './DirectMessageForm';
+import { MessageSearch } from './MessageSearch';
 import { NewRoomForm } from './NewRoomForm';
 import { RoomList } from './RoomList';
 import { RoomSearch } from './RoomSearch';
@@ -15,13 +16,14 @@ export function Sidebar({ onLogOut }: { onLogOut: () => void }) {
       <header className="sidebar-header">
         <p className="whoami">
           <span className="visually-hidden">Signed in as </span>
-          <strong>{me.username}</strong>
+          <strong dir="auto">{me.username}</strong>
         </p>
         <button type="button" onClick={onLogOut}>
           Log out
         </button>
       </header>
       <RoomSearch query={filter} onQuery={setFilter} />
+      <MessageSearch />
       <RoomList filter={filter} />
       <NewRoomForm />
       <DirectMessageForm />
