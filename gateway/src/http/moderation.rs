@@ -51,6 +51,7 @@ pub struct TopicBody {
 pub struct SlowModeBody {
     /// One message per member per this many seconds; 0 turns slow mode off.
     #[schema(minimum = 0, maximum = 3600)]
+    #[serde(deserialize_with = "super::extract::integer")]
     pub seconds: i32,
 }
 

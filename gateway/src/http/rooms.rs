@@ -93,6 +93,7 @@ pub struct UsernameBody {
 pub struct ReadMarker {
     /// A seq of the room's current epoch; one beyond the room's head counts as the head.
     #[schema(minimum = 0)]
+    #[serde(deserialize_with = "super::extract::integer")]
     pub seq: i64,
 }
 
