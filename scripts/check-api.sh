@@ -19,7 +19,8 @@
 #   3. a gateway on a free port against them; wait for /readyz
 #   4. a user for the run (sign-up): its access token authenticates every
 #      operation that needs one
-#   5. st run: phases examples, coverage, fuzzing, stateful; at most
+#   5. st run: phases examples, coverage, fuzzing, stateful (logout in a run
+#      of its own, last: it ends the session of the run's token); at most
 #      $API_MAX_EXAMPLES examples per operation; the checks in
 #      scripts/check-api/schemathesis.toml; reports in $STACK_DIR/test/api/
 # The gateway and the database are removed on exit.
@@ -167,12 +168,19 @@ phase_done "signed up $API_USER"
 phase 5 "$TOTAL" "schemathesis: every operation, at most $API_MAX_EXAMPLES examples each, seed $API_SEED, up to ${API_TIMEOUT}s"
 rc=0
 # from $OUT_DIR: schemathesis keeps its cache (.schemathesis/) in the working directory
-(cd "$OUT_DIR" && timeout "$API_TIMEOUT" st --config-file "$CONFIG" run "$BASE_URL/api/openapi.json" \
-  --max-examples "$API_MAX_EXAMPLES" --seed "$API_SEED" --workers "$API_WORKERS" \
-  --report junit,ndjson --report-dir "$OUT_DIR" --no-color "$@") || rc=$?
-if ((rc == 124)); then
-  die "schemathesis took over ${API_TIMEOUT}s"
-elif ((rc != 0)); then
-  die "schemathesis found failures (above; report $OUT_DIR)"
-fi
+# Logout with the run's token ends the run's session: every operation after it
+# would answer 401. It runs alone, after the others.
+st_run() {
+  (cd "$OUT_DIR" && timeout "$API_TIMEOUT" st --config-file "$CONFIG" run "$BASE_URL/api/openapi.json" \
+    --max-examples "$API_MAX_EXAMPLES" --seed "$API_SEED" --workers "$API_WORKERS" \
+    --report junit,ndjson --report-dir "$OUT_DIR" --no-color "$@") || rc=$?
+  if ((rc == 124)); then
+    die "schemathesis took over ${API_TIMEOUT}s"
+  elif ((rc != 0)); then
+    die "schemathesis found failures (above; report $OUT_DIR)"
+  fi
+}
+st_run --exclude-path /api/auth/logout "$@"
+log "logout, on its own (it ends the run's session)"
+st_run --include-path /api/auth/logout --phases examples,coverage,fuzzing "$@"
 phase_done "no failures"
