@@ -1,4 +1,4 @@
--- Room events, the events helper's additions to 0006.
+-- Room events: what 0006 left out.
 --
 -- `mentions`: the users a message or an edit mentions by name, as the record
 -- carried them. An edit's list replaces its message's (the message row holds
