@@ -140,7 +140,7 @@ pub async fn run(
     );
     let router = http::router(state.clone());
     axum::serve(
-        listener,
+        no_delay(listener),
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown.clone().cancelled_owned())
@@ -161,4 +161,38 @@ pub async fn run(
     }
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// The gateway's listener: each accepted connection has Nagle's algorithm
+/// off (`TCP_NODELAY`). With it on, a frame written while the previous one is
+/// unacknowledged waits for the client's ACK, which Linux delays up to 40 ms:
+/// a message behind another (a burst, an ack then its message) arrived late.
+pub fn no_delay(
+    listener: TcpListener,
+) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(set_no_delay as fn(&mut tokio::net::TcpStream))
+}
+
+fn set_no_delay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(error) = tcp.set_nodelay(true) {
+        tracing::debug!(%error, "TCP_NODELAY not set on a connection");
+    }
+}
+
+#[cfg(test)]
+mod listener_tests {
+    use axum::serve::Listener;
+
+    #[tokio::test]
+    async fn every_accepted_connection_has_nagle_off() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut listener = super::no_delay(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (accepted, _) = listener.accept().await;
+        assert!(accepted.nodelay().expect("nodelay readable"));
+    }
 }
