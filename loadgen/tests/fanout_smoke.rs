@@ -19,7 +19,18 @@ fn a_small_fanout_run_loses_duplicates_and_reorders_nothing() {
             "--senders-per-room",
             "2",
         ])
-        .args(["--rates", "20", "--seconds", "2", "--warmup", "1", "--json"])
+        // two runs: the second reuses the first's users and connections' numbers
+        .args([
+            "--rates",
+            "20",
+            "--seconds",
+            "2",
+            "--warmup",
+            "1",
+            "--runs",
+            "2",
+            "--json",
+        ])
         .output()
         .expect("fanout runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -33,21 +44,21 @@ fn a_small_fanout_run_loses_duplicates_and_reorders_nothing() {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
     for target in ["chat", "bare broadcast", "bare producer"] {
-        let row = rows
-            .iter()
-            .find(|r| r["target"] == target)
-            .unwrap_or_else(|| panic!("no {target} row in:\n{stdout}"));
-        for field in ["lost", "duplicated", "out_of_order", "refused", "resynced"] {
-            assert_eq!(row[field], 0, "{target}: {field} in {row}");
+        let runs: Vec<&Value> = rows.iter().filter(|r| r["target"] == target).collect();
+        assert_eq!(runs.len(), 2, "{target}: two runs in:\n{stdout}");
+        for row in runs {
+            for field in ["lost", "duplicated", "out_of_order", "refused", "resynced"] {
+                assert_eq!(row[field], 0, "{target}: {field} in {row}");
+            }
+            assert!(
+                row["throughput"].as_f64().is_some_and(|t| t > 0.0),
+                "{target}: {row}"
+            );
+            assert!(
+                row["p99_ms"].as_f64().is_some_and(|t| t > 0.0),
+                "{target}: {row}"
+            );
         }
-        assert!(
-            row["throughput"].as_f64().is_some_and(|t| t > 0.0),
-            "{target}: {row}"
-        );
-        assert!(
-            row["p99_ms"].as_f64().is_some_and(|t| t > 0.0),
-            "{target}: {row}"
-        );
     }
     let chat = rows
         .iter()

@@ -95,6 +95,9 @@ pub async fn run(
     let senders = sender_slots.iter().filter(|s| **s).count().max(1);
     let period = Duration::from_secs_f64(senders as f64 / plan.rate);
     let counters = Arc::new(Counters::default());
+    // client message ids of this run only: the same users run again, and a
+    // reused id is a resend (answered with the first message's place)
+    let nonce: Arc<str> = Uuid::new_v4().simple().to_string()[..8].into();
     let mut readers = Vec::new();
     let mut sending = Vec::new();
     for (i, ((room, conn), is_sender)) in conns.into_iter().zip(sender_slots).enumerate() {
@@ -115,6 +118,7 @@ pub async fn run(
                 acks_rx,
                 acked.clone(),
                 counters.clone(),
+                nonce.clone(),
             )));
         } else {
             drop(sink);
@@ -225,6 +229,7 @@ async fn send_loop(
     mut acks: tokio::sync::mpsc::UnboundedReceiver<Value>,
     acked: Acked,
     counters: Arc<Counters>,
+    nonce: Arc<str>,
 ) -> crate::target::Sink {
     let mut due = first;
     let mut n = 0u64;
@@ -233,7 +238,7 @@ async fn send_loop(
         tokio::select! {
             () = tokio::time::sleep_until(due.into()) => {
                 let body = format!("b:{conn}:{n}:{}", due.duration_since(origin).as_micros());
-                let frame = target.send_frame(room, &format!("c{conn}-{n}"), &body);
+                let frame = target.send_frame(room, &format!("c{nonce}-{conn}-{n}"), &body);
                 if sink.send(Message::text(frame)).await.is_err() {
                     return sink;
                 }

@@ -57,9 +57,10 @@ impl Target {
             }
             Self::Bare { url } => url.as_str().into_client_request()?,
         };
+        // Nagle off, as a latency-minded client has it (the gateway too)
         let (mut ws, _) = tokio::time::timeout(
             Duration::from_secs(20),
-            tokio_tungstenite::connect_async(request),
+            tokio_tungstenite::connect_async_with_config(request, None, true),
         )
         .await??;
         ws.send(Message::text(crate::run::subscribe_frame(room)))
