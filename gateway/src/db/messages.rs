@@ -1,5 +1,6 @@
-//! Stored messages: reading a room's log by seq, for resume and for history
-//! pages, and finding a sender's message by its client message id (resends).
+//! Stored messages: reading a room's log by seq for resume, the range of a
+//! history page ([`PageRange`], read by `db::history`), and finding a
+//! sender's message by its client message id (resends).
 
 use chat_core::event::{EventExt, EventOp};
 use chat_core::{ChatEvent, MessageKind, SequencedEvent};
@@ -120,52 +121,6 @@ pub enum PageRange {
     Newest { before: Option<i64> },
     /// The oldest messages with `after < seq` (and `seq < before` if given).
     Oldest { after: i64, before: Option<i64> },
-}
-
-/// A page of history, oldest first.
-#[derive(Debug)]
-pub struct Page {
-    pub events: Vec<SequencedEvent>,
-    /// More messages lie beyond the page in the direction it was read:
-    /// older ones for [`PageRange::Newest`], newer ones for [`PageRange::Oldest`].
-    pub has_more: bool,
-}
-
-/// Up to `limit` (at most [`PAGE_MAX`]) messages of `room` in `range`, oldest
-/// first, stamped with `epoch`.
-pub async fn page(
-    pool: &PgPool,
-    room: Uuid,
-    range: PageRange,
-    limit: i64,
-    epoch: u64,
-) -> Result<Page, sqlx::Error> {
-    let limit = limit.clamp(1, PAGE_MAX);
-    let (newest, after, before) = match range {
-        PageRange::Newest { before } => (true, 0, before),
-        PageRange::Oldest { after, before } => (false, after, before),
-    };
-    let order = if newest { "DESC" } else { "ASC" };
-    // one row more than the page says whether there is more
-    let mut rows: Vec<Row> = sqlx::query_as(&format!(
-        "{SELECT} WHERE m.room_id = $1 AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq {order} LIMIT $4"
-    ))
-    .bind(room)
-    .bind(after)
-    .bind(before.unwrap_or(i64::MAX))
-    .bind(limit + 1)
-    .fetch_all(pool)
-    .await?;
-    let page_len = usize::try_from(limit).unwrap_or(0);
-    let has_more = rows.len() > page_len;
-    rows.truncate(page_len);
-    if newest {
-        rows.reverse();
-    }
-    Ok(Page {
-        events: rows.into_iter().map(|r| r.into_record(epoch)).collect(),
-        has_more,
-    })
 }
 
 /// A stored message as a resend of it needs it: its place and its content.
