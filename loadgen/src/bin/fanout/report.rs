@@ -76,12 +76,12 @@ impl Row {
     }
 
     pub fn producer(run: usize, rate: f64, window_secs: f64, o: ProducerOutcome) -> Self {
-        let window_records = o.sent as f64 / window_secs;
+        let records_per_sec = o.sent as f64 / window_secs;
         Self {
             target: "bare producer",
             run,
             rate,
-            throughput: window_records,
+            throughput: records_per_sec,
             latency_ms: quantiles(&o.latency),
             lost: o.failed,
             duplicated: 0,
@@ -159,7 +159,6 @@ pub fn print(rows: &[Row], window_secs: f64, json_lines: bool) {
         line(r, r.run.to_string());
     }
     let mut keys: Vec<(&str, u64)> = rows.iter().map(|r| (r.target, r.rate as u64)).collect();
-    keys.dedup();
     keys.sort();
     keys.dedup();
     for (target, rate) in keys {
