@@ -1,5 +1,5 @@
 # The project's entry points. Each target prints what it does and how long it took.
-.PHONY: up down test lint bench soak fmt check-infra check-deploy fuzz
+.PHONY: up down test lint bench soak storm fmt check-infra check-deploy fuzz
 
 ## up: install what is missing, build, start the whole stack, print where it is
 up:
@@ -40,6 +40,10 @@ bench:
 ## soak: steady load over both gateways for SOAK_SECONDS (1800) while Postgres, Redis, Kafka, the writer and the gateways are killed at random, then the checks (docs/guarantees.md, "Soak"); not part of `make test`
 soak:
 	@scripts/soak.sh
+
+## storm: a reconnect storm: 10,000 idle connections through nginx, one gateway killed and restarted; times their resume and checks nothing was missed (BENCHMARKS.md, "Reconnect storm"); not part of `make test`
+storm:
+	@scripts/storm.sh
 
 fmt:
 	cargo fmt --all

@@ -17,6 +17,10 @@
 #   SITE_ROOT             static files, absolute path          ($STACK_DIR/dev/site)
 #   NGINX_READY_TIMEOUT   seconds to wait for the site port to answer       (20)
 #   NGINX_STOP_TIMEOUT    seconds a graceful stop may take before SIGTERM   (20)
+#   NGINX_BENCH_SOCKETS   benchmarks only (scripts/storm.sh): size nginx for this
+#                         many proxied sockets from one address (four workers,
+#                         worker_connections and the per-address limit_conn);
+#                         unset, the template's limits stand               (unset)
 #
 # Run as root, nginx's workers run as www-data (the template's `user`): this
 # script makes the directories on the way to SITE_ROOT and NGINX_DIR
@@ -104,6 +108,18 @@ render() {
   SITE_PORT="$SITE_PORT" GATEWAY_1_PORT="$GATEWAY_1_PORT" GATEWAY_2_PORT="$GATEWAY_2_PORT" \
     SITE_ROOT="$SITE_ROOT" envsubst '${SITE_PORT} ${GATEWAY_1_PORT} ${GATEWAY_2_PORT} ${SITE_ROOT}' \
     <"$TEMPLATE" >"$CONF.tmp"
+  if [[ -n "${NGINX_BENCH_SOCKETS:-}" ]]; then
+    [[ "$NGINX_BENCH_SOCKETS" =~ ^[0-9]+$ ]] || die "NGINX_BENCH_SOCKETS must be a number"
+    # Four workers (each within the 20,000 descriptors the template asks for;
+    # a process here may not raise its limit further), the site's port shared
+    # between them by the kernel (reuseport), and the per-address limit lifted.
+    local n=$NGINX_BENCH_SOCKETS
+    sed -i -e "s/^worker_processes .*/worker_processes 4;/" \
+      -e "s/^\( *\)worker_connections .*/\1worker_connections $((n + 1000));/" \
+      -e "s/^\( *listen .*\) default_server;/\1 default_server reuseport;/" \
+      -e "s/limit_conn chat_addr [0-9]*;/limit_conn chat_addr $((n + 1000));/" "$CONF.tmp"
+    log "sized for a benchmark: $n proxied sockets from one address, four workers"
+  fi
   local out
   if ! out="$("$NGINX_BIN" -t -q -c "$CONF.tmp" -p "$NGINX_DIR/" -e "$ERROR_LOG" 2>&1)"; then
     printf '%s\n' "$out" >&2

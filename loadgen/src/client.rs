@@ -22,7 +22,7 @@ use crate::record::{Ack, ClientRecord, Stats};
 use crate::setup::{Site, User};
 use crate::view::{RoomView, Seen};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Where a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +117,37 @@ pub async fn run_client(
     client.record
 }
 
+/// A ticket bought with `token`, then the WebSocket through the site with the
+/// `chat.v1` subprotocol and the site's origin (10 s for each step at most).
+pub async fn open_socket(http: &reqwest::Client, site: &Site, token: &str) -> anyhow::Result<Ws> {
+    let response = http
+        .post(format!("{}/api/ws-ticket", site.base))
+        .bearer_auth(token)
+        .json(&json!({}))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "ticket: {}",
+        response.status()
+    );
+    let body: Value = response.json().await?;
+    let ticket = body["ticket"].as_str().unwrap_or_default();
+    let ws_base = site.base.replacen("http://", "ws://", 1);
+    let mut request = format!("{ws_base}/ws?ticket={ticket}").into_client_request()?;
+    request.headers_mut().insert("origin", site.origin.parse()?);
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "chat.v1".parse()?);
+    let (ws, _) = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(request),
+    )
+    .await??;
+    Ok(ws)
+}
+
 struct Client {
     site: Site,
     user: User,
@@ -133,35 +164,7 @@ struct Client {
 
 impl Client {
     async fn connect(&self) -> anyhow::Result<Ws> {
-        let response = self
-            .http
-            .post(format!("{}/api/ws-ticket", self.site.base))
-            .bearer_auth(&self.user.token)
-            .json(&json!({}))
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "ticket: {}",
-            response.status()
-        );
-        let body: Value = response.json().await?;
-        let ticket = body["ticket"].as_str().unwrap_or_default();
-        let ws_base = self.site.base.replacen("http://", "ws://", 1);
-        let mut request = format!("{ws_base}/ws?ticket={ticket}").into_client_request()?;
-        request
-            .headers_mut()
-            .insert("origin", self.site.origin.parse()?);
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", "chat.v1".parse()?);
-        let (ws, _) = tokio::time::timeout(
-            Duration::from_secs(10),
-            tokio_tungstenite::connect_async(request),
-        )
-        .await??;
-        Ok(ws)
+        open_socket(&self.http, &self.site, &self.user.token).await
     }
 
     /// One connection: subscribe with resume points, resend what is pending,

@@ -8,12 +8,15 @@
 //!   reconnect, resume.
 //! - [`view`]: one client's view of one room, checked frame by frame.
 //! - [`record`]: shared counters and what each client saw.
+//! - [`child`]: a gateway or the writer run as a child process, restartable.
 //!
-//! The `soak` binary runs it against a whole stack while killing its parts.
+//! The `soak` binary runs it against a whole stack while killing its parts;
+//! `storm` restarts a gateway under 10,000 idle connections and times their resume.
 //! `signup_flood` and `idle_memory` measure one gateway's memory (BENCHMARKS.md),
 //! started by [`bench_gateway`].
 
 pub mod bench_gateway;
+pub mod child;
 pub mod client;
 pub mod record;
 pub mod setup;
