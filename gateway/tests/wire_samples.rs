@@ -17,7 +17,7 @@ use chat_gateway::http::history_view::{ModerationInfo, Reaction, ReplyPreview};
 use chat_gateway::http::rooms::DirectRoom;
 use chat_gateway::http::tickets::Ticket;
 use chat_gateway::ws::protocol::{
-    ClientFrame, ErrorCode, Limits, MessageFrame, ServerFrame, UserRef,
+    ClientFrame, ErrorCode, Limits, MessageFrame, RemovedReason, ServerFrame, UserRef,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -281,8 +281,18 @@ fn server_frames() -> Vec<Value> {
         },
         ServerFrame::Pong { nonce: Some(3) },
         ServerFrame::Pong { nonce: None },
+        ServerFrame::RoomRemoved {
+            room,
+            reason: RemovedReason::Kicked,
+        },
+        ServerFrame::RoomRemoved {
+            room,
+            reason: RemovedReason::Left,
+        },
+        ServerFrame::Read { room, seq: 7 },
     ];
     let mut out: Vec<Value> = frames.iter().map(to_value).collect();
+    out.push(to_value(&ServerFrame::RoomAdded { room: &my_room() }));
     out.push(to_value(&MessageFrame::from_record(&record())));
     for event in events() {
         out.push(to_value(&MessageFrame::from_record(&event)));
@@ -306,6 +316,22 @@ fn server_frames() -> Vec<Value> {
         }));
     }
     out
+}
+
+fn my_room() -> MyRoom {
+    MyRoom {
+        id: id(11),
+        name: "bob".into(),
+        kind: RoomKind::Direct,
+        created_at: at(),
+        role: MemberRole::Member,
+        topic: String::new(),
+        slow_mode_seconds: 0,
+        last_seq: 12,
+        last_read_seq: 9,
+        unread: 3,
+        mentions: 1,
+    }
 }
 
 fn client_frames() -> Vec<Value> {
@@ -363,19 +389,7 @@ fn http() -> Value {
             to_value(&room(RoomKind::Public, "general", Some(3))),
             to_value(&room(RoomKind::Private, "team", None)),
         ],
-        "my_room": [to_value(&MyRoom {
-            id: id(11),
-            name: "bob".into(),
-            kind: RoomKind::Direct,
-            created_at: at(),
-            role: MemberRole::Member,
-            topic: String::new(),
-            slow_mode_seconds: 0,
-            last_seq: 12,
-            last_read_seq: 9,
-            unread: 3,
-            mentions: 1,
-        })],
+        "my_room": [to_value(&my_room())],
         "member": [to_value(&Member { id: id(1), username: "alice".into(), role: MemberRole::Owner })],
         "direct_room": [to_value(&DirectRoom { room: room(RoomKind::Direct, "bob", None) })],
         "history": [to_value(&History { messages: history_rows(), has_more: true })],

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::db::rooms::MyRoom;
+
 /// The protocol version this gateway speaks (also the `chat.v1` subprotocol).
 pub const PROTOCOL_VERSION: u32 = 1;
 pub const SUBPROTOCOL: &str = "chat.v1";
@@ -89,6 +91,31 @@ pub enum ServerFrame<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         nonce: Option<u64>,
     },
+    /// The user's feed: they have a room more (invited, a direct room, a room
+    /// created or joined on another connection); one entry of `GET /api/rooms/mine`.
+    RoomAdded {
+        room: &'a MyRoom,
+    },
+    /// The user's feed: they are not a member of the room any more.
+    RoomRemoved {
+        room: Uuid,
+        reason: RemovedReason,
+    },
+    /// The user's feed: their read marker of the room moved forward (any device).
+    Read {
+        room: Uuid,
+        seq: i64,
+    },
+}
+
+/// Why a room left the user's list (`room_removed`).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovedReason {
+    /// They left it (on any device).
+    Left,
+    Kicked,
+    Banned,
 }
 
 /// Limits the client should respect (sent in `hello`).

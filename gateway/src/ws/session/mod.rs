@@ -117,6 +117,8 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
         },
     };
     let _ = out.send(Outbound::Text(encode(&hello))).await;
+    // the user's feed (room_added, room_removed, read) reaches this connection from now on
+    let feed = state.user_feed.register(user.id, &out);
 
     let me = Me {
         user: user.clone(),
@@ -164,6 +166,7 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
     finish_close(&mut stream).await;
     done.cancel();
     drop(session);
+    drop(feed);
     metrics::gauge!(m::CONNECTIONS).decrement(1.0);
     tracing::debug!(user.id = %user.id, connection = %connection, "socket closed");
 }
