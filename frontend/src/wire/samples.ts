@@ -115,6 +115,12 @@ export const inlineSamples: WireSamples = {
     { type: 'draft', room, id: '0197a7f1-2222-7333-8444-555566667779', reply_to: messageId, sender: bot, body: '', state: 'cancelled' },
     { type: 'pong', nonce: 7 },
     { type: 'pong' },
+    {
+      type: 'room_added',
+      room: { id: room, name: 'team', kind: 'private', created_at: '2026-01-01T00:00:00Z', role: 'member', last_seq: 3, last_read_seq: 0, unread: 3, mentions: 0, topic: '', slow_mode_seconds: 0 },
+    },
+    { type: 'room_removed', room, reason: 'kicked' },
+    { type: 'read', room, seq: 41 },
   ],
   client_frames: [
     { type: 'subscribe', room, last_seq: 41, epoch },

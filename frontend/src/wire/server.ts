@@ -1,6 +1,7 @@
 // Frames the server sends (`ws::protocol::ServerFrame` and `MessageFrame`).
 import { z } from 'zod';
 import { ChatMessage, Epoch, Seq, UserRef, Uuid } from './common';
+import { MyRoom } from './http';
 
 /** `ws::protocol::Limits`, sent in `hello`. */
 export const Limits = z.object({
@@ -124,6 +125,30 @@ export const PongFrame = z.object({
   nonce: z.int().nonnegative().optional(),
 });
 
+/** The user's feed: a room more in their list (one entry of `GET /api/rooms/mine`). */
+export const RoomAddedFrame = z.object({
+  type: z.literal('room_added'),
+  room: MyRoom,
+});
+
+/** `ws::protocol::RemovedReason`. */
+export const RemovedReason = z.enum(['left', 'kicked', 'banned']);
+export type RemovedReason = z.infer<typeof RemovedReason>;
+
+/** The user's feed: a room out of their list. */
+export const RoomRemovedFrame = z.object({
+  type: z.literal('room_removed'),
+  room: Uuid,
+  reason: RemovedReason,
+});
+
+/** The user's feed: their read marker of a room moved forward (any device). */
+export const ReadFrame = z.object({
+  type: z.literal('read'),
+  room: Uuid,
+  seq: Seq,
+});
+
 export const ServerFrame = z.discriminatedUnion('type', [
   HelloFrame,
   SubscribedFrame,
@@ -137,6 +162,9 @@ export const ServerFrame = z.discriminatedUnion('type', [
   MemberLeftFrame,
   DraftFrame,
   PongFrame,
+  RoomAddedFrame,
+  RoomRemovedFrame,
+  ReadFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 export type ServerFrameType = ServerFrame['type'];

@@ -1,12 +1,13 @@
 // The signed-in app: one controller (socket, stores) for the session, the
 // room list beside the open room (whose address is in the URL), the
-// connection banner above them.
+// connection banner above them; the unread total in the tab's title.
 import { useEffect, useState } from 'react';
 import type { ChatApi } from '../../api/endpoints';
 import { ChatSocket, siteWebSocketUrl } from '../../api/socket';
 import { ChatContext, useChat, useController } from '../../chat/context';
 import { ChatController } from '../../chat/controller';
 import { bindRoute } from '../../chat/route';
+import { BASE_TITLE, titleFor, totalUnread } from '../../chat/unread';
 import type { UserRef } from '../../wire';
 import { RoomView } from '../room/RoomView';
 import { Sidebar } from '../sidebar/Sidebar';
@@ -81,6 +82,16 @@ export function ChatApp({ api, me, onLoggedOut }: Props) {
 function Shell({ onLogOut }: { onLogOut: () => void }) {
   const active = useChat((s) => s.activeRoom);
   const controller = useController();
+  const unread = useChat((s) => totalUnread(s.rooms));
+  useEffect(() => {
+    document.title = titleFor(unread);
+  }, [unread]);
+  useEffect(
+    () => () => {
+      document.title = BASE_TITLE;
+    },
+    [],
+  );
   return (
     <div className="shell" data-pane={active === null ? 'list' : 'room'}>
       <a className="skip-link" href={active === null ? '#room-search' : '#composer'}>
