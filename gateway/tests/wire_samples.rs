@@ -17,7 +17,8 @@ use chat_gateway::http::history_view::{ModerationInfo, Reaction, ReplyPreview};
 use chat_gateway::http::rooms::DirectRoom;
 use chat_gateway::http::tickets::Ticket;
 use chat_gateway::ws::protocol::{
-    ClientFrame, ErrorCode, Limits, MessageFrame, RemovedReason, ServerFrame, UserRef,
+    ClientFrame, ErrorCode, Limits, MessageFrame, OnlineUser, RemovedReason, ServerFrame, Status,
+    UserRef,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -231,7 +232,18 @@ fn server_frames() -> Vec<Value> {
             room,
             epoch: 1_795_000_000_000,
             head_seq: 7,
-            online: vec![alice()],
+            online: vec![
+                OnlineUser {
+                    id: id(1),
+                    username: "alice".into(),
+                    status: Status::Active,
+                },
+                OnlineUser {
+                    id: id(2),
+                    username: "bob".into(),
+                    status: Status::Away,
+                },
+            ],
         },
         ServerFrame::Unsubscribed { room },
         ServerFrame::Ack {
@@ -270,6 +282,19 @@ fn server_frames() -> Vec<Value> {
             room,
             user: alice(),
             online: true,
+            status: Some(Status::Active),
+        },
+        ServerFrame::Presence {
+            room,
+            user: alice(),
+            online: true,
+            status: Some(Status::Away),
+        },
+        ServerFrame::Presence {
+            room,
+            user: alice(),
+            online: false,
+            status: None,
         },
         ServerFrame::Typing {
             room,
@@ -350,6 +375,8 @@ fn client_frames() -> Vec<Value> {
         json!({"type": "ping", "nonce": 3}),
         json!({"type": "ping"}),
         json!({"type": "auth", "token": "eyJhbGciOiJIUzI1NiJ9.e30.sig"}),
+        json!({"type": "status", "status": "away"}),
+        json!({"type": "status", "status": "active"}),
     ];
     for frame in &frames {
         serde_json::from_value::<ClientFrame>(frame.clone())

@@ -84,7 +84,7 @@ describe('opening a room', () => {
     expect(t.subscribes()).toEqual([{ type: 'subscribe', room: ROOM, last_seq: 10, epoch: EPOCH }]);
     expect(t.controller.getState().feeds[ROOM]?.status).toBe('subscribing');
 
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 12, online: [ALICE, BOB] });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 12, online: [{ ...ALICE, status: 'active' }, { ...BOB, status: 'away' }] });
     expect(t.controller.getState().feeds[ROOM]?.status).toBe('live');
     expect(Object.keys(t.controller.getState().presence[ROOM] ?? {})).toHaveLength(2);
   });

@@ -90,6 +90,8 @@ export class ChatController {
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
   private roomsFetchedAt = -Infinity;
   private ready = false;
+  /** The person is away (activity.ts); told to the server on every connection. */
+  private away = false;
 
   constructor(deps: ChatControllerDeps) {
     this.api = deps.api;
@@ -174,6 +176,13 @@ export class ChatController {
     this.timers.clear();
     clearTimeout(this.readTimer);
     clearTimeout(this.noticeTimer);
+  }
+
+  /** The person went away or came back (activity.ts): every connection's rooms learn it. */
+  setAway(away: boolean): void {
+    if (away === this.away) return;
+    this.away = away;
+    if (this.ready) this.socket.send({ type: 'status', status: away ? 'away' : 'active' });
   }
 
   retryConnection(): void {
@@ -382,6 +391,8 @@ export class ChatController {
   private onReady(hello: ServerFrameOf<'hello'>): void {
     this.ready = true;
     this.set({ limits: hello.limits });
+    // before any subscribe, so that the rooms are joined away
+    if (this.away) this.socket.send({ type: 'status', status: 'away' });
     this.watch.connect();
     for (const room of this.state.openRooms) this.feeds.start(room);
     // the list known so far at once, then the list as it is now (a feed frame may have been missed)
@@ -404,7 +415,7 @@ export class ChatController {
       case 'resync':
         return void this.feeds.resync(frame.room, frame.reason === 'epoch' ? 'newest' : 'after');
       case 'presence':
-        return this.set({ presence: presenceChanged(this.state.presence, frame.room, frame.user, frame.online) });
+        return this.set({ presence: presenceChanged(this.state.presence, frame.room, frame.user, frame.online, frame.status) });
       case 'typing':
         if (frame.user.id === this.state.me.id) return;
         return this.set({ typing: typingStarted(this.state.typing, frame.room, frame.user, this.now()) });

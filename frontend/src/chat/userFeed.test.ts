@@ -31,7 +31,7 @@ describe('rooms not open', () => {
 
   it('count others’ messages and mentions live, and keep none of them', async () => {
     const t = await started();
-    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 4, online: [BOB] });
+    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 4, online: [{ ...BOB, status: 'active' }] });
     t.frame({ type: 'message', ...message(5, { room: OTHER_ROOM }) });
     t.frame({ type: 'message', ...message(6, { room: OTHER_ROOM, body: 'hi @alice' }) });
     t.frame({ type: 'message', ...message(7, { room: OTHER_ROOM, sender: ALICE }) });
@@ -133,5 +133,29 @@ describe('opening a room with unread messages', () => {
     const t = await started(() => [myRoom(ROOM, 'general', { last_seq: 10, last_read_seq: 10 })]);
     t.controller.openRoom(ROOM);
     expect(t.controller.getState().dividers[ROOM]).toBeNull();
+  });
+});
+
+describe('away', () => {
+  it('is told to the server at once, and before any subscribe on a new connection', async () => {
+    const t = await started();
+    t.controller.setAway(true);
+    t.controller.setAway(true);
+    expect(t.sent.filter((f) => f.type === 'status')).toEqual([{ type: 'status', status: 'away' }]);
+    t.disconnect();
+    t.sent.length = 0;
+    t.connect();
+    expect(t.sent[0]).toEqual({ type: 'status', status: 'away' });
+    t.controller.setAway(false);
+    expect(t.sent.at(-1)).toEqual({ type: 'status', status: 'active' });
+  });
+
+  it('shows in the room’s presence', async () => {
+    const t = await started();
+    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 4, online: [{ ...BOB, status: 'active' }] });
+    t.frame({ type: 'presence', room: OTHER_ROOM, user: BOB, online: true, status: 'away' });
+    expect(t.controller.getState().presence[OTHER_ROOM]?.[BOB.id]?.status).toBe('away');
+    t.frame({ type: 'presence', room: OTHER_ROOM, user: BOB, online: false });
+    expect(t.controller.getState().presence[OTHER_ROOM]?.[BOB.id]).toBeUndefined();
   });
 });

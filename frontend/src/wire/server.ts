@@ -36,12 +36,20 @@ export const HelloFrame = z.object({
   limits: Limits,
 });
 
+/** `chat_wire::client::Status`: whether the person behind a user's connections is at it. */
+export const PresenceStatus = z.enum(['active', 'away']);
+export type PresenceStatus = z.infer<typeof PresenceStatus>;
+
+/** `ws::protocol::OnlineUser`: away while every connection of theirs is away. */
+export const OnlineUser = UserRef.extend({ status: PresenceStatus });
+export type OnlineUser = z.infer<typeof OnlineUser>;
+
 export const SubscribedFrame = z.object({
   type: z.literal('subscribed'),
   room: Uuid,
   epoch: Epoch,
   head_seq: Seq,
-  online: z.array(UserRef),
+  online: z.array(OnlineUser),
 });
 
 export const UnsubscribedFrame = z.object({
@@ -84,6 +92,8 @@ export const PresenceFrame = z.object({
   room: Uuid,
   user: UserRef,
   online: z.boolean(),
+  /** While online: `away` when every connection of theirs is away. */
+  status: PresenceStatus.optional(),
 });
 
 export const TypingFrame = z.object({

@@ -17,7 +17,7 @@ pub const SUBPROTOCOL: &str = "chat.v1";
 /// A frame from the client, and the error of a text frame that is none.
 /// They live in chat-wire so that the fuzz target `client_frame` builds without
 /// the gateway's dependencies.
-pub use chat_wire::client::{BadFrame, ClientFrame};
+pub use chat_wire::client::{BadFrame, ClientFrame, Status};
 
 /// A user as frames show it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,7 +45,7 @@ pub enum ServerFrame<'a> {
         epoch: u64,
         /// The room's latest seq when the subscription started (0: none yet).
         head_seq: i64,
-        online: Vec<UserRef>,
+        online: Vec<OnlineUser>,
     },
     Unsubscribed {
         room: Uuid,
@@ -73,10 +73,15 @@ pub enum ServerFrame<'a> {
         room: Uuid,
         reason: &'a str,
     },
+    /// A user came online in the room (signed in somewhere, with any
+    /// connection following it), went offline, or changed status.
     Presence {
         room: Uuid,
         user: UserRef,
         online: bool,
+        /// While online: `away` when every connection of theirs is away.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<Status>,
     },
     Typing {
         room: Uuid,
@@ -116,6 +121,14 @@ pub enum RemovedReason {
     Left,
     Kicked,
     Banned,
+}
+
+/// Someone online in a room, as `subscribed` lists them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OnlineUser {
+    pub id: Uuid,
+    pub username: String,
+    pub status: Status,
 }
 
 /// Limits the client should respect (sent in `hello`).

@@ -6,6 +6,7 @@ import type { ChatApi } from '../../api/endpoints';
 import { ChatSocket, siteWebSocketUrl } from '../../api/socket';
 import { ChatContext, useChat, useController } from '../../chat/context';
 import { ChatController } from '../../chat/controller';
+import { Activity } from '../../chat/activity';
 import { bindRoute } from '../../chat/route';
 import { BASE_TITLE, titleFor, totalUnread } from '../../chat/unread';
 import type { UserRef } from '../../wire';
@@ -49,10 +50,25 @@ export function ChatApp({ api, me, onLoggedOut }: Props) {
     const online = () => controller.networkChanged(true);
     const offline = () => controller.networkChanged(false);
     if (!navigator.onLine) offline();
+    // away after a while without input, back on the next (the server tells the rooms)
+    const activity = new Activity({
+      now: Date.now,
+      after: (task, ms) => {
+        const timer = setTimeout(task, ms);
+        return () => clearTimeout(timer);
+      },
+      changed: (away) => controller.setAway(away),
+    });
+    const input = () => activity.input();
+    const inputs = ['keydown', 'pointerdown', 'pointermove', 'wheel', 'touchstart'] as const;
+    for (const name of inputs) window.addEventListener(name, input, { passive: true });
+    activity.start();
     document.addEventListener('visibilitychange', visibility);
     window.addEventListener('online', online);
     window.addEventListener('offline', offline);
     return () => {
+      activity.stop();
+      for (const name of inputs) window.removeEventListener(name, input);
       document.removeEventListener('visibilitychange', visibility);
       window.removeEventListener('online', online);
       window.removeEventListener('offline', offline);
