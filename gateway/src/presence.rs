@@ -213,9 +213,13 @@ impl Presence {
                 .arg(expiry)
                 .arg(member)
                 .ignore();
-            pipe.cmd("PEXPIREAT").arg(key(*room)).arg(expiry).ignore();
+        }
+        // each room's keys once, however many local entries it has
+        let rooms: HashSet<Uuid> = entries.iter().map(|(room, _)| *room).collect();
+        for room in rooms {
+            pipe.cmd("PEXPIREAT").arg(key(room)).arg(expiry).ignore();
             pipe.cmd("PEXPIREAT")
-                .arg(away_key(*room))
+                .arg(away_key(room))
                 .arg(expiry)
                 .ignore();
         }
