@@ -208,6 +208,7 @@ export class ChatController {
     try {
       const rooms = await this.api.myRooms();
       this.set({ rooms: sortRooms(rooms), roomsError: null });
+      this.placeDividers();
       this.syncWatch();
     } catch (error) {
       this.set({ roomsError: errorText(error, 'Could not load your rooms.') });
@@ -219,8 +220,13 @@ export class ChatController {
     const open = [...this.state.openRooms.filter((r) => r !== room), room];
     const evicted = open.length > MAX_OPEN_ROOMS ? open.shift() : undefined;
     // "New messages" above the first unread one, where the reader left off
-    const divider = dividerAfter(this.state.rooms?.find((r) => r.id === room));
-    const dividers = divider !== null || !wasOpen ? { ...this.state.dividers, [room]: divider } : this.state.dividers;
+    // (decided when the list arrives if it is not known yet: a reload on the room's address)
+    let dividers = this.state.dividers;
+    if (this.state.rooms === null) dividers = roomDropped(dividers, room);
+    else {
+      const divider = dividerAfter(this.state.rooms.find((r) => r.id === room));
+      if (divider !== null || !wasOpen) dividers = { ...dividers, [room]: divider };
+    }
     this.watch.forget(room);
     this.set({ activeRoom: room, openRooms: open, dividers });
     if (evicted !== undefined) this.closeFeed(evicted);
@@ -495,6 +501,15 @@ export class ChatController {
     const others = this.state.rooms.filter((r) => r.id !== room.id);
     this.set({ rooms: sortRooms([...others, room]) });
     if (!this.state.openRooms.includes(room.id)) this.syncWatch();
+  }
+
+  /** Open rooms opened before the list was known get their divider now. */
+  private placeDividers(): void {
+    const rooms = this.state.rooms ?? [];
+    const undecided = this.state.openRooms.filter((room) => !(room in this.state.dividers));
+    if (undecided.length === 0) return;
+    const decided = Object.fromEntries(undecided.map((room) => [room, dividerAfter(rooms.find((r) => r.id === room))]));
+    this.set({ dividers: { ...this.state.dividers, ...decided } });
   }
 
   /** Watches every room of the list that is not open (watch.ts). */

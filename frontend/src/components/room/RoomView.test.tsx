@@ -85,6 +85,18 @@ describe('RoomView', () => {
     expect(byRole(container, 'button', 'Load older messages')).toBeTruthy();
   });
 
+  it('puts New messages above the first message unread when the room was opened', async () => {
+    const { container } = await openRoom({ ...general, last_read_seq: 1, unread: 2 });
+    const divider = container.querySelector('.message-list .new-divider');
+    expect(divider?.textContent).toBe('New messages');
+    expect(divider?.nextElementSibling?.querySelector('.msg-body')?.textContent).toBe('message 2');
+  });
+
+  it('puts no divider when everything was read', async () => {
+    const { container } = await openRoom();
+    expect(container.querySelector('.new-divider')).toBeNull();
+  });
+
   it('sends with Enter, shows the message as sending, then as delivered', async () => {
     const { container, sent, serverSends } = await openRoom();
     const box = byLabel(container, 'Message #general');
