@@ -111,13 +111,19 @@ test('the room list is live', async (t) => {
     await b.page.goto(new URL('/', BASE_URL).href);
     await roomButton(b.page, PUBLIC).waitFor({ timeout: TIMEOUT_MS });
     assert.equal(await b.page.title(), 'Chat');
+    // B, on the list, follows the room live: A sees B online there
+    await a.page.getByText('2 online', { exact: true }).waitFor({ timeout: TIMEOUT_MS });
     const box = a.page.getByRole('textbox', { name: `Message #${PUBLIC}`, exact: true });
-    for (const body of ['one for you', `and a mention @${b.name}`]) {
+    for (const body of ['one for you', `@${b.name} and a mention`]) {
       await box.fill(body);
       await box.press('Enter');
     }
     // both counted live, the mention too, without opening the room
-    await b.page.getByRole('button', { name: `#${PUBLIC}, @1 (mention), 2 (unread)`, exact: true }).waitFor({ timeout: TIMEOUT_MS });
+    const wanted = `#${PUBLIC}, @1 (mention), 2 (unread)`;
+    await eventually(`B's list shows "${wanted}"`, async () => {
+      const label = await roomButton(b.page, PUBLIC).getAttribute('aria-label', { timeout: 1000 });
+      if (label !== wanted) throw new Error(`the button says "${label}"`);
+    });
     await eventually('the title counts 2', async () => (await b.page.title()) === '(2) Chat');
     await screenshot(b.page, 'unread-live');
     // opening it reads it: the count and the title go back

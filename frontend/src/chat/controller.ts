@@ -61,6 +61,8 @@ const TYPING_EVERY_MS = 2_000;
 const NOTICE_MS = 6_000;
 /** The list is fetched again when the page comes back into view after this long (the feed keeps it live meanwhile). */
 const ROOMS_STALE_MS = 30_000;
+/** How long after a watched room turned out to have moved the list is fetched again (the writer stores it meanwhile). */
+const ROOMS_CATCH_UP_MS = 1_000;
 /** A connection's room limit when the server has not said one. */
 const DEFAULT_MAX_ROOMS = 100;
 /** How long a message brought into view stays marked. */
@@ -90,6 +92,7 @@ export class ChatController {
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
   private roomsFetchedAt = -Infinity;
   private ready = false;
+  private refreshPending = false;
   /** The person is away (activity.ts); told to the server on every connection. */
   private away = false;
 
@@ -452,7 +455,11 @@ export class ChatController {
     const { room } = frame;
     if (!this.state.openRooms.includes(room)) {
       // a watched room: who is online there, nothing to load
-      if (this.watch.isWatched(room)) this.set({ presence: presenceReplaced(this.state.presence, room, frame.online) });
+      if (!this.watch.isWatched(room)) return;
+      this.set({ presence: presenceReplaced(this.state.presence, room, frame.online) });
+      // it moved between the list's fetch and this subscription: its counts are fetched again
+      const known = this.state.rooms?.find((r) => r.id === room);
+      if (known !== undefined && frame.head_seq > known.last_seq) this.refreshRoomsSoon();
       return;
     }
     const before = selectTimeline(this.state.messages, room).epoch;
@@ -501,6 +508,16 @@ export class ChatController {
     const others = this.state.rooms.filter((r) => r.id !== room.id);
     this.set({ rooms: sortRooms([...others, room]) });
     if (!this.state.openRooms.includes(room.id)) this.syncWatch();
+  }
+
+  /** One list fetch a moment from now, however many rooms ask for it meanwhile. */
+  private refreshRoomsSoon(): void {
+    if (this.refreshPending) return;
+    this.refreshPending = true;
+    this.later(() => {
+      this.refreshPending = false;
+      void this.refreshRooms();
+    }, ROOMS_CATCH_UP_MS);
   }
 
   /** Open rooms opened before the list was known get their divider now. */

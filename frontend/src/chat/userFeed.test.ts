@@ -159,3 +159,18 @@ describe('away', () => {
     expect(t.controller.getState().presence[OTHER_ROOM]?.[BOB.id]).toBeUndefined();
   });
 });
+
+describe('a watched room that moved before its subscription', () => {
+  it('has its counts fetched again, once for many rooms', async () => {
+    const t = await started();
+    const calls = () => (t.api.myRooms as unknown as { mock: { calls: unknown[] } }).mock.calls.length;
+    const before = calls();
+    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 4, online: [] });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(calls()).toBe(before);
+    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 6, online: [] });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 2, online: [] });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(calls()).toBe(before + 1);
+  });
+});
