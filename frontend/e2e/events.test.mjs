@@ -246,7 +246,7 @@ test('room events in two browsers', async (t) => {
     await checkA11y(owner.page, 'the moderation panel');
     await owner.page.getByRole('button', { name: `Ban ${member.name}`, exact: true }).click();
     await eventually('the member no longer has the room', async () => (await member.page.getByRole('button', { name: new RegExp(`^#${ROOM}(,|$)`) }).count()) === 0);
-    await member.page.getByText(new RegExp(`removed from #${ROOM}|no longer a member of #${ROOM}`)).first().waitFor({ timeout: TIMEOUT_MS });
+    await member.page.getByText(new RegExp(`removed from #${ROOM}|banned from #${ROOM}|no longer a member of #${ROOM}`)).first().waitFor({ timeout: TIMEOUT_MS });
     await messages(owner.page).getByText(`${owner.name} banned ${member.name}`).waitFor({ timeout: TIMEOUT_MS });
     await screenshot(member.page, 'events-banned');
   });

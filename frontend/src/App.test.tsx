@@ -81,10 +81,17 @@ describe('App', () => {
     act(() => ws.receive(hello()));
     expect(byRole(container, 'status').textContent).toBe('');
 
+    // every room of the list is watched live; the tab's title counts their unread messages
+    expect(ws.sentOfType('subscribe')).toEqual([{ type: 'subscribe', room: ROOM }]);
+    expect(document.title).toBe('(2) Chat');
+
     click(byRole(container, 'button', '#general, 2 (unread)'));
     await settle();
-    expect(ws.sentOfType('subscribe')).toEqual([{ type: 'subscribe', room: ROOM, last_seq: 3, epoch: EPOCH }]);
-    act(() => ws.receive({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online: [ALICE] }));
+    expect(ws.sentOfType('subscribe')).toEqual([
+      { type: 'subscribe', room: ROOM },
+      { type: 'subscribe', room: ROOM, last_seq: 3, epoch: EPOCH },
+    ]);
+    act(() => ws.receive({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online: [{ ...ALICE, status: 'active' }] }));
     expect(container.querySelectorAll('.message-list .msg')).toHaveLength(3);
     expect(container.ownerDocument.activeElement?.id).toBe('composer');
 

@@ -36,6 +36,7 @@ fn fields(tag: &str) -> (&'static [&'static str], &'static [&'static str]) {
         "react" | "unreact" => (&["room", "client_msg_id", "message", "emoji"], &[]),
         "ping" => (&[], &["nonce"]),
         "auth" => (&["token"], &[]),
+        "status" => (&["status"], &[]),
         other => panic!("a frame parsed with an undocumented type {other:?}"),
     }
 }

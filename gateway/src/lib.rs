@@ -11,6 +11,7 @@
 //! - [`moderation`]: who may moderate whom, and the room events that say so.
 //! - [`room_changes`]: members removed, slow mode and roles changed, told to every gateway.
 //! - [`presence`]: who is online in a room, across every gateway, with expiry.
+//! - [`user_feed`]: frames about a user's own rooms, to all their connections on every gateway.
 //! - [`state`]: the instance's shared state.
 //!
 //! [`run`] is the whole service; `main` only reads the config and calls it.
@@ -30,6 +31,7 @@ pub mod presence;
 pub mod relay;
 pub mod room_changes;
 pub mod state;
+pub mod user_feed;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -105,6 +107,7 @@ pub fn build_state(
         producer,
         relay,
         presence,
+        user_feed: user_feed::UserFeed::default(),
         slow_mode,
         send_limiter: governor::RateLimiter::keyed(ws::session::quota(
             config.ws_messages_per_sec,
@@ -133,6 +136,7 @@ pub async fn run(
         .sessions
         .spawn_listener(&state.config.sequencer.redis_url, shutdown.clone())?;
     let room_changes = room_changes::spawn_listener(state.clone(), shutdown.clone())?;
+    let user_feeds = user_feed::spawn_listener(state.clone(), shutdown.clone())?;
     tracing::info!(
         gateway.instance = %state.instance_id,
         gateway.addr = %listener.local_addr()?,
@@ -155,6 +159,7 @@ pub async fn run(
     background.abort();
     revocations.abort();
     room_changes.abort();
+    user_feeds.abort();
     use rdkafka::producer::Producer;
     if let Err(error) = state.producer.flush(Duration::from_secs(5)) {
         tracing::warn!(%error, "producer flush at shutdown");

@@ -6,6 +6,12 @@
 //! the sweep (run by every gateway for the rooms it relays) removes them and
 //! announces "offline" once. Join, leave and sweep are Lua scripts, so the
 //! "first connection online" / "last connection offline" decisions are atomic.
+//!
+//! Status: a connection is active or away (its client says which); the
+//! room's away set (`chat:{room}:away`, same slot) holds the entries of away
+//! connections. A user is away in a room while every live entry of theirs is
+//! in it; join, leave and `presence_status.lua` announce a change of that, in
+//! the same atomic step as the change itself.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Mutex, PoisonError};
@@ -18,10 +24,32 @@ use uuid::Uuid;
 
 use crate::relay::live_channel;
 use crate::state::AppState;
-use crate::ws::protocol::{ServerFrame, UserRef, encode};
+use crate::ws::protocol::{OnlineUser, ServerFrame, Status, UserRef, encode};
 
 fn key(room: Uuid) -> String {
     format!("chat:{{{room}}}:presence")
+}
+
+fn away_key(room: Uuid) -> String {
+    format!("chat:{{{room}}}:away")
+}
+
+/// The `presence` frame of `user` online in `room` with `status`.
+fn online_frame(room: Uuid, user: &UserRef, status: Status) -> String {
+    encode(&ServerFrame::Presence {
+        room,
+        user: user.clone(),
+        online: true,
+        status: Some(status),
+    })
+    .to_string()
+}
+
+fn flag(status: Status) -> &'static str {
+    match status {
+        Status::Away => "1",
+        Status::Active => "0",
+    }
 }
 
 fn now_ms() -> u64 {
@@ -41,6 +69,7 @@ pub struct Presence {
     join: Script,
     leave: Script,
     sweep: Script,
+    status: Script,
 }
 
 impl std::fmt::Debug for Presence {
@@ -61,6 +90,7 @@ impl Presence {
             join: Script::new(include_str!("presence_join.lua")),
             leave: Script::new(include_str!("presence_leave.lua")),
             sweep: Script::new(include_str!("presence_sweep.lua")),
+            status: Script::new(include_str!("presence_status.lua")),
         }
     }
 
@@ -71,49 +101,62 @@ impl Presence {
         )
     }
 
-    /// Puts the connection online in the room; returns who is online (including the user).
+    /// Puts the connection online in the room with `status`; returns who is
+    /// online (including the user) with their status.
     pub async fn join(
         &self,
         room: Uuid,
         user: &UserRef,
         connection: &str,
-    ) -> Result<Vec<UserRef>, redis::RedisError> {
+        status: Status,
+    ) -> Result<Vec<OnlineUser>, redis::RedisError> {
         let member = self.member(user, connection);
         let now = now_ms();
-        let frame = encode(&ServerFrame::Presence {
-            room,
-            user: user.clone(),
-            online: true,
-        });
-        let live: Vec<String> = self
+        let (live, away): (Vec<String>, Vec<String>) = self
             .join
             .key(key(room))
+            .key(away_key(room))
             .arg(&member)
             .arg(now)
             .arg(now + self.ttl.as_millis() as u64)
             .arg(format!("{}|", user.id))
             .arg(live_channel(room))
-            .arg(frame.as_str())
+            .arg(online_frame(room, user, Status::Active))
+            .arg(online_frame(room, user, Status::Away))
+            .arg(flag(status))
             .invoke_async(&mut self.redis.clone())
             .await?;
         self.local
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert((room, member));
-        let mut online = BTreeMap::new();
-        online.insert(user.id, user.username.clone());
-        for m in live {
-            let mut parts = m.splitn(3, '|');
-            if let (Some(id), Some(name)) =
-                (parts.next().and_then(|i| i.parse().ok()), parts.next())
-            {
-                online.insert(id, name.to_owned());
-            }
-        }
-        Ok(online
-            .into_iter()
-            .map(|(id, username)| UserRef { id, username })
-            .collect())
+            .insert((room, member.clone()));
+        Ok(online_users(&member, status, live, &away))
+    }
+
+    /// Marks the connection away or active in the room (a no-op for a
+    /// connection not online there).
+    pub async fn set_status(
+        &self,
+        room: Uuid,
+        user: &UserRef,
+        connection: &str,
+        status: Status,
+    ) -> Result<(), redis::RedisError> {
+        let now = now_ms();
+        self.status
+            .key(key(room))
+            .key(away_key(room))
+            .arg(self.member(user, connection))
+            .arg(now)
+            .arg(now + self.ttl.as_millis() as u64)
+            .arg(format!("{}|", user.id))
+            .arg(live_channel(room))
+            .arg(online_frame(room, user, Status::Active))
+            .arg(online_frame(room, user, Status::Away))
+            .arg(flag(status))
+            .invoke_async::<i64>(&mut self.redis.clone())
+            .await?;
+        Ok(())
     }
 
     /// Takes the connection out of the room's presence.
@@ -132,14 +175,18 @@ impl Presence {
             room,
             user: user.clone(),
             online: false,
+            status: None,
         });
         self.leave
             .key(key(room))
+            .key(away_key(room))
             .arg(&member)
             .arg(now_ms())
             .arg(format!("{}|", user.id))
             .arg(live_channel(room))
             .arg(frame.as_str())
+            .arg(online_frame(room, user, Status::Active))
+            .arg(online_frame(room, user, Status::Away))
             .invoke_async::<i64>(&mut self.redis.clone())
             .await?;
         Ok(())
@@ -166,7 +213,15 @@ impl Presence {
                 .arg(expiry)
                 .arg(member)
                 .ignore();
-            pipe.cmd("PEXPIREAT").arg(key(*room)).arg(expiry).ignore();
+        }
+        // each room's keys once, however many local entries it has
+        let rooms: HashSet<Uuid> = entries.iter().map(|(room, _)| *room).collect();
+        for room in rooms {
+            pipe.cmd("PEXPIREAT").arg(key(room)).arg(expiry).ignore();
+            pipe.cmd("PEXPIREAT")
+                .arg(away_key(room))
+                .arg(expiry)
+                .ignore();
         }
         pipe.query_async::<()>(&mut self.redis.clone()).await
     }
@@ -177,6 +232,7 @@ impl Presence {
         for room in rooms {
             self.sweep
                 .key(key(*room))
+                .key(away_key(*room))
                 .arg(now)
                 .arg(live_channel(*room))
                 .arg(room.to_string())
@@ -185,6 +241,42 @@ impl Presence {
         }
         Ok(())
     }
+}
+
+/// Who is online, from the live entries before `member` joined and the away
+/// set: one per user, away only when every entry of theirs is (the joining
+/// connection counts with `status`). By user id.
+fn online_users(
+    member: &str,
+    status: Status,
+    live: Vec<String>,
+    away: &[String],
+) -> Vec<OnlineUser> {
+    let away: HashSet<&str> = away.iter().map(String::as_str).collect();
+    let mut online: BTreeMap<Uuid, (String, bool)> = BTreeMap::new();
+    let entries = live
+        .iter()
+        .map(|m| (m.as_str(), away.contains(m.as_str())))
+        .chain(std::iter::once((member, status == Status::Away)));
+    for (entry, is_away) in entries {
+        let mut parts = entry.splitn(3, '|');
+        if let (Some(id), Some(name)) = (parts.next().and_then(|i| i.parse().ok()), parts.next()) {
+            let seen = online.entry(id).or_insert_with(|| (name.to_owned(), true));
+            seen.1 &= is_away;
+        }
+    }
+    online
+        .into_iter()
+        .map(|(id, (username, all_away))| OnlineUser {
+            id,
+            username,
+            status: if all_away {
+                Status::Away
+            } else {
+                Status::Active
+            },
+        })
+        .collect()
 }
 
 /// Heartbeats this instance's entries and sweeps the rooms it relays, every third of the TTL.
@@ -206,4 +298,46 @@ pub fn spawn_upkeep(state: AppState) -> JoinHandle<()> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_is_away_only_when_every_entry_of_theirs_is() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let live = vec![
+            format!("{a}|alice|gw:1"),
+            format!("{a}|alice|gw:2"),
+            format!("{b}|bob|gw:3"),
+        ];
+        let away = vec![format!("{a}|alice|gw:1"), format!("{b}|bob|gw:3")];
+        let online = online_users(&format!("{a}|alice|gw:9"), Status::Away, live, &away);
+        let status: Vec<_> = online
+            .iter()
+            .map(|u| (u.username.as_str(), u.status))
+            .collect();
+        assert_eq!(status, [("alice", Status::Active), ("bob", Status::Away)]);
+    }
+
+    #[test]
+    fn the_joining_connection_counts_with_its_own_status() {
+        let a = Uuid::from_u128(1);
+        let away = vec![format!("{a}|alice|gw:1")];
+        let online = online_users(
+            &format!("{a}|alice|gw:2"),
+            Status::Away,
+            vec![away[0].clone()],
+            &away,
+        );
+        assert_eq!(online[0].status, Status::Away);
+        let online = online_users(
+            &format!("{a}|alice|gw:2"),
+            Status::Active,
+            vec![away[0].clone()],
+            &away,
+        );
+        assert_eq!(online[0].status, Status::Active);
+    }
 }

@@ -1,15 +1,35 @@
 -- A connection of a user enters a room's presence.
 -- KEYS[1] the room's presence set (member "user|name|connection", score = expiry ms)
+-- KEYS[2] the room's away set (members whose connection is away)
 -- ARGV[1] member  ARGV[2] now ms  ARGV[3] expiry ms  ARGV[4] "user|" prefix
--- ARGV[5] the room's live channel  ARGV[6] the "online" frame
--- Publishes "online" only when the user had no live connection in the room.
--- Returns the live members before this one.
-local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf')
-local had = false
-for _, m in ipairs(live) do
-  if string.sub(m, 1, #ARGV[4]) == ARGV[4] then had = true break end
+-- ARGV[5] the room's live channel  ARGV[6] the "online, active" frame
+-- ARGV[7] the "online, away" frame  ARGV[8] "1" when this connection is away
+-- Publishes "online" when the user had no live connection in the room, and
+-- their status when it changes (away only while every connection is away).
+-- Returns the live members before this one, and the away set.
+local function standing(live)
+  local had, away = false, true
+  for _, m in ipairs(live) do
+    if string.sub(m, 1, #ARGV[4]) == ARGV[4] then
+      had = true
+      if redis.call('SISMEMBER', KEYS[2], m) == 0 then away = false end
+    end
+  end
+  return had, away
 end
+local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf')
+local had, was_away = standing(live)
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-if not had then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
-return live
+local away = ARGV[8] == '1'
+if away then
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('PEXPIREAT', KEYS[2], ARGV[3])
+else
+  redis.call('SREM', KEYS[2], ARGV[1])
+end
+local now_away = away and was_away
+if not had or now_away ~= was_away then
+  redis.call('PUBLISH', ARGV[5], now_away and ARGV[7] or ARGV[6])
+end
+return {live, redis.call('SMEMBERS', KEYS[2])}

@@ -50,6 +50,8 @@ pub struct App {
     /// Per-room Redis subscriptions shared by this instance's sockets.
     pub relay: Relay,
     pub presence: Presence,
+    /// This instance's live connections by user, for the per-user feed.
+    pub user_feed: crate::user_feed::UserFeed,
     /// Slow mode's cache of room settings and roles, and its shared slots.
     pub slow_mode: crate::ws::slow_mode::SlowMode,
     /// Sends per user on this instance (`WS_MESSAGES_PER_SEC`, `WS_MESSAGES_BURST`).

@@ -17,7 +17,8 @@ use chat_gateway::http::history_view::{ModerationInfo, Reaction, ReplyPreview};
 use chat_gateway::http::rooms::DirectRoom;
 use chat_gateway::http::tickets::Ticket;
 use chat_gateway::ws::protocol::{
-    ClientFrame, ErrorCode, Limits, MessageFrame, ServerFrame, UserRef,
+    ClientFrame, ErrorCode, Limits, MessageFrame, OnlineUser, RemovedReason, ServerFrame, Status,
+    UserRef,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -231,7 +232,18 @@ fn server_frames() -> Vec<Value> {
             room,
             epoch: 1_795_000_000_000,
             head_seq: 7,
-            online: vec![alice()],
+            online: vec![
+                OnlineUser {
+                    id: id(1),
+                    username: "alice".into(),
+                    status: Status::Active,
+                },
+                OnlineUser {
+                    id: id(2),
+                    username: "bob".into(),
+                    status: Status::Away,
+                },
+            ],
         },
         ServerFrame::Unsubscribed { room },
         ServerFrame::Ack {
@@ -270,6 +282,19 @@ fn server_frames() -> Vec<Value> {
             room,
             user: alice(),
             online: true,
+            status: Some(Status::Active),
+        },
+        ServerFrame::Presence {
+            room,
+            user: alice(),
+            online: true,
+            status: Some(Status::Away),
+        },
+        ServerFrame::Presence {
+            room,
+            user: alice(),
+            online: false,
+            status: None,
         },
         ServerFrame::Typing {
             room,
@@ -281,8 +306,18 @@ fn server_frames() -> Vec<Value> {
         },
         ServerFrame::Pong { nonce: Some(3) },
         ServerFrame::Pong { nonce: None },
+        ServerFrame::RoomRemoved {
+            room,
+            reason: RemovedReason::Kicked,
+        },
+        ServerFrame::RoomRemoved {
+            room,
+            reason: RemovedReason::Left,
+        },
+        ServerFrame::Read { room, seq: 7 },
     ];
     let mut out: Vec<Value> = frames.iter().map(to_value).collect();
+    out.push(to_value(&ServerFrame::RoomAdded { room: &my_room() }));
     out.push(to_value(&MessageFrame::from_record(&record())));
     for event in events() {
         out.push(to_value(&MessageFrame::from_record(&event)));
@@ -308,6 +343,22 @@ fn server_frames() -> Vec<Value> {
     out
 }
 
+fn my_room() -> MyRoom {
+    MyRoom {
+        id: id(11),
+        name: "bob".into(),
+        kind: RoomKind::Direct,
+        created_at: at(),
+        role: MemberRole::Member,
+        topic: String::new(),
+        slow_mode_seconds: 0,
+        last_seq: 12,
+        last_read_seq: 9,
+        unread: 3,
+        mentions: 1,
+    }
+}
+
 fn client_frames() -> Vec<Value> {
     let room = id(10);
     let frames = vec![
@@ -324,6 +375,8 @@ fn client_frames() -> Vec<Value> {
         json!({"type": "ping", "nonce": 3}),
         json!({"type": "ping"}),
         json!({"type": "auth", "token": "eyJhbGciOiJIUzI1NiJ9.e30.sig"}),
+        json!({"type": "status", "status": "away"}),
+        json!({"type": "status", "status": "active"}),
     ];
     for frame in &frames {
         serde_json::from_value::<ClientFrame>(frame.clone())
@@ -363,19 +416,7 @@ fn http() -> Value {
             to_value(&room(RoomKind::Public, "general", Some(3))),
             to_value(&room(RoomKind::Private, "team", None)),
         ],
-        "my_room": [to_value(&MyRoom {
-            id: id(11),
-            name: "bob".into(),
-            kind: RoomKind::Direct,
-            created_at: at(),
-            role: MemberRole::Member,
-            topic: String::new(),
-            slow_mode_seconds: 0,
-            last_seq: 12,
-            last_read_seq: 9,
-            unread: 3,
-            mentions: 1,
-        })],
+        "my_room": [to_value(&my_room())],
         "member": [to_value(&Member { id: id(1), username: "alice".into(), role: MemberRole::Owner })],
         "direct_room": [to_value(&DirectRoom { room: room(RoomKind::Direct, "bob", None) })],
         "history": [to_value(&History { messages: history_rows(), has_more: true })],

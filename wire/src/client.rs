@@ -75,6 +75,21 @@ pub enum ClientFrame {
     Auth {
         token: String,
     },
+    /// The person's activity behind this connection: `away` after a while
+    /// without input, `active` again on input. A user is away in a room when
+    /// every live connection of theirs is.
+    Status {
+        status: Status,
+    },
+}
+
+/// Whether the person behind a connection is at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    #[default]
+    Active,
+    Away,
 }
 
 /// A text frame that is not a frame of protocol 1: not JSON, an unknown
@@ -102,6 +117,7 @@ impl ClientFrame {
             Self::Typing { .. } => "typing",
             Self::Ping { .. } => "ping",
             Self::Auth { .. } => "auth",
+            Self::Status { .. } => "status",
         }
     }
 }
@@ -181,6 +197,7 @@ impl std::fmt::Debug for ClientFrame {
             Self::Typing { room } => f.debug_struct("Typing").field("room", room).finish(),
             Self::Ping { nonce } => f.debug_struct("Ping").field("nonce", nonce).finish(),
             Self::Auth { .. } => f.debug_struct("Auth").finish_non_exhaustive(),
+            Self::Status { status } => f.debug_struct("Status").field("status", status).finish(),
         }
     }
 }
@@ -268,6 +285,9 @@ mod tests {
             },
             ClientFrame::Ping { nonce: None },
             ClientFrame::Auth { token: "t".into() },
+            ClientFrame::Status {
+                status: Status::Away,
+            },
         ];
         for frame in frames {
             let text = serde_json::to_string(&frame).expect("serialisable");

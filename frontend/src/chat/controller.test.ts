@@ -60,9 +60,11 @@ function setup(history: (room: string, query: { before?: number; after?: number;
     events.onState({ status: 'reconnecting', attempt: 1, retryAt: Date.now() + 1000 });
   };
   const frame = (f: Parameters<SocketEvents['onFrame']>[0]) => events.onFrame(f);
-  const subscribes = () => sent.filter((f) => f.type === 'subscribe');
+  // subscribes that follow a room's feed (not the live-only watches of rooms not open)
+  const subscribes = () => sent.filter((f) => f.type === 'subscribe' && (f.last_seq !== undefined || t.controller.getState().openRooms.includes(f.room)));
   const sends = () => sent.filter((f) => f.type === 'send');
-  return { controller, api, socket, sent, connect, disconnect, frame, subscribes, sends };
+  const t = { controller, api, socket, sent, connect, disconnect, frame, subscribes, sends };
+  return t;
 }
 
 beforeEach(() => {
@@ -82,7 +84,7 @@ describe('opening a room', () => {
     expect(t.subscribes()).toEqual([{ type: 'subscribe', room: ROOM, last_seq: 10, epoch: EPOCH }]);
     expect(t.controller.getState().feeds[ROOM]?.status).toBe('subscribing');
 
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 12, online: [ALICE, BOB] });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 12, online: [{ ...ALICE, status: 'active' }, { ...BOB, status: 'away' }] });
     expect(t.controller.getState().feeds[ROOM]?.status).toBe('live');
     expect(Object.keys(t.controller.getState().presence[ROOM] ?? {})).toHaveLength(2);
   });

@@ -5,6 +5,9 @@
 // subscribes again. Own messages are resent with the same client_msg_id, by
 // themselves on reconnect (also those that failed for want of an answer). The
 // bot's drafts are shown until their message arrives; they go with the feed.
+// Every other room of the list is watched live (watch.ts) for its counts and
+// presence; the user's feed (`room_added`, `room_removed`, `read`) keeps the
+// list itself live, and the list is fetched again after every (re)connect.
 import type { ChatApi } from '../api/endpoints';
 import type { ConnectionState, SocketEvents } from '../api/socket';
 import { newClientMsgId } from '../api/ids';
@@ -17,7 +20,7 @@ import {
   selectTimeline,
   type MessagesAction,
 } from '../store/messages';
-import type { ChatMessage, ClientFrame, Member, NewRoomKind, Room, SearchResults, ServerFrame, ServerFrameOf, UserRef } from '../wire';
+import type { ChatMessage, ClientFrame, Member, MyRoom, NewRoomKind, Room, SearchResults, ServerFrame, ServerFrameOf, UserRef } from '../wire';
 import { opOf } from '../store/fold';
 import { mentionsMe } from '../text/mentions';
 import { MessageActions } from './actions';
@@ -30,6 +33,8 @@ import { Outbox } from './outbox';
 import { DraftExpiry } from './draftExpiry';
 import { PAGE_SIZE, RETRY_FEED_MS, RoomFeeds } from './feeds';
 import { idleFeed, initialChatState, type ChatState, type Feed } from './state';
+import { RoomWatch } from './watch';
+import { dividerAfter } from './unread';
 
 /** What the controller needs of the socket (ChatSocket, or a fake in tests). */
 export interface SocketLike {
@@ -54,12 +59,12 @@ export const MAX_OPEN_ROOMS = 20;
 const READ_MARK_DELAY_MS = 800;
 const TYPING_EVERY_MS = 2_000;
 const NOTICE_MS = 6_000;
-/**
- * How often the room list is fetched again while the page is visible: rooms
- * others open with the caller (a direct message, an invitation) have no frame
- * of their own yet.
- */
-const ROOMS_EVERY_MS = 60_000;
+/** The list is fetched again when the page comes back into view after this long (the feed keeps it live meanwhile). */
+const ROOMS_STALE_MS = 30_000;
+/** How long after a watched room turned out to have moved the list is fetched again (the writer stores it meanwhile). */
+const ROOMS_CATCH_UP_MS = 1_000;
+/** A connection's room limit when the server has not said one. */
+const DEFAULT_MAX_ROOMS = 100;
 /** How long a message brought into view stays marked. */
 export const HIGHLIGHT_MS = 2_500;
 
@@ -75,6 +80,7 @@ export class ChatController {
   private readonly outbox: Outbox;
   private readonly feeds: RoomFeeds;
   private readonly draftExpiry: DraftExpiry;
+  private readonly watch: RoomWatch;
   /** Edits, deletes and reactions on their way. */
   readonly actions: MessageActions;
   private readonly jumps: Jumps;
@@ -84,9 +90,11 @@ export class ChatController {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readTimer: ReturnType<typeof setTimeout> | undefined;
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
-  private roomsPoll: ReturnType<typeof setInterval> | undefined;
   private roomsFetchedAt = -Infinity;
   private ready = false;
+  private refreshPending = false;
+  /** The person is away (activity.ts); told to the server on every connection. */
+  private away = false;
 
   constructor(deps: ChatControllerDeps) {
     this.api = deps.api;
@@ -135,6 +143,11 @@ export class ChatController {
       setFeed: (room, feed) => this.setFeed(room, feed),
       later: (task, ms) => this.later(task, ms),
     });
+    this.watch = new RoomWatch({
+      send: (frame) => this.socket.send(frame),
+      now: () => this.now(),
+      later: (task, ms) => this.later(task, ms),
+    });
     this.draftExpiry = new DraftExpiry({
       now: () => this.now(),
       nextExpiry: () => selectNextDraftExpiry(this.state.messages),
@@ -156,10 +169,6 @@ export class ChatController {
   start(): void {
     this.socket.start();
     void this.refreshRooms();
-    clearInterval(this.roomsPoll);
-    this.roomsPoll = setInterval(() => {
-      if (this.isVisible()) void this.refreshRooms();
-    }, ROOMS_EVERY_MS);
   }
 
   stop(): void {
@@ -170,7 +179,13 @@ export class ChatController {
     this.timers.clear();
     clearTimeout(this.readTimer);
     clearTimeout(this.noticeTimer);
-    clearInterval(this.roomsPoll);
+  }
+
+  /** The person went away or came back (activity.ts): every connection's rooms learn it. */
+  setAway(away: boolean): void {
+    if (away === this.away) return;
+    this.away = away;
+    if (this.ready) this.socket.send({ type: 'status', status: away ? 'away' : 'active' });
   }
 
   retryConnection(): void {
@@ -186,7 +201,7 @@ export class ChatController {
   visibilityChanged(): void {
     if (!this.isVisible()) return;
     if (this.state.activeRoom !== null) this.scheduleRead(this.state.activeRoom);
-    if (this.now() - this.roomsFetchedAt > ROOMS_EVERY_MS / 2) void this.refreshRooms();
+    if (this.now() - this.roomsFetchedAt > ROOMS_STALE_MS) void this.refreshRooms();
   }
 
   // ---- rooms ----
@@ -196,15 +211,27 @@ export class ChatController {
     try {
       const rooms = await this.api.myRooms();
       this.set({ rooms: sortRooms(rooms), roomsError: null });
+      this.placeDividers();
+      this.syncWatch();
     } catch (error) {
       this.set({ roomsError: errorText(error, 'Could not load your rooms.') });
     }
   }
 
   openRoom(room: string): void {
+    const wasOpen = this.state.openRooms.includes(room);
     const open = [...this.state.openRooms.filter((r) => r !== room), room];
     const evicted = open.length > MAX_OPEN_ROOMS ? open.shift() : undefined;
-    this.set({ activeRoom: room, openRooms: open });
+    // "New messages" above the first unread one, where the reader left off
+    // (decided when the list arrives if it is not known yet: a reload on the room's address)
+    let dividers = this.state.dividers;
+    if (this.state.rooms === null) dividers = roomDropped(dividers, room);
+    else {
+      const divider = dividerAfter(this.state.rooms.find((r) => r.id === room));
+      if (divider !== null || !wasOpen) dividers = { ...dividers, [room]: divider };
+    }
+    this.watch.forget(room);
+    this.set({ activeRoom: room, openRooms: open, dividers });
     if (evicted !== undefined) this.closeFeed(evicted);
     const feed = this.feed(room);
     if (feed.status === 'idle' || feed.status === 'error') this.feeds.start(room);
@@ -245,6 +272,7 @@ export class ChatController {
   async leaveRoom(room: string): Promise<void> {
     const label = this.roomName(room);
     await this.api.leaveRoom(room);
+    this.watch.forget(room);
     this.closing.add(room);
     this.socket.send({ type: 'unsubscribe', room });
     this.dropRoom(room, `You left ${label}.`);
@@ -356,6 +384,7 @@ export class ChatController {
       this.ready = false;
       this.outbox.pause();
       this.feeds.reset();
+      this.watch.reset();
       this.closing.clear();
       // Whatever a draft became meanwhile (sent, cancelled) comes with the resumed feeds, or not at all.
       this.dispatch({ type: 'drafts/cleared' });
@@ -371,7 +400,12 @@ export class ChatController {
   private onReady(hello: ServerFrameOf<'hello'>): void {
     this.ready = true;
     this.set({ limits: hello.limits });
+    // before any subscribe, so that the rooms are joined away
+    if (this.away) this.socket.send({ type: 'status', status: 'away' });
+    this.watch.connect();
     for (const room of this.state.openRooms) this.feeds.start(room);
+    // the list known so far at once, then the list as it is now (a feed frame may have been missed)
+    this.syncWatch();
     void this.refreshRooms();
   }
 
@@ -390,7 +424,7 @@ export class ChatController {
       case 'resync':
         return void this.feeds.resync(frame.room, frame.reason === 'epoch' ? 'newest' : 'after');
       case 'presence':
-        return this.set({ presence: presenceChanged(this.state.presence, frame.room, frame.user, frame.online) });
+        return this.set({ presence: presenceChanged(this.state.presence, frame.room, frame.user, frame.online, frame.status) });
       case 'typing':
         if (frame.user.id === this.state.me.id) return;
         return this.set({ typing: typingStarted(this.state.typing, frame.room, frame.user, this.now()) });
@@ -399,7 +433,14 @@ export class ChatController {
       case 'member_left':
         if (frame.user.id === this.state.me.id) return this.dropRoom(frame.room, `You are no longer a member of ${this.roomName(frame.room)}.`);
         return this.set({ presence: presenceChanged(this.state.presence, frame.room, frame.user, false) });
+      case 'room_added':
+        return this.onRoomAdded(frame.room);
+      case 'room_removed':
+        return this.dropRoom(frame.room, removedNotice(frame.reason, this.roomName(frame.room)));
+      case 'read':
+        return this.set({ rooms: this.state.rooms && roomRead(this.state.rooms, frame.room, frame.seq) });
       case 'unsubscribed':
+        this.watch.forget(frame.room);
         if (this.closing.delete(frame.room)) return;
         // Not asked for: membership ended elsewhere (another tab left the room).
         if (this.state.openRooms.includes(frame.room)) this.dropRoom(frame.room, `You are no longer a member of ${this.roomName(frame.room)}.`);
@@ -412,7 +453,15 @@ export class ChatController {
 
   private onSubscribed(frame: ServerFrameOf<'subscribed'>): void {
     const { room } = frame;
-    if (!this.state.openRooms.includes(room)) return;
+    if (!this.state.openRooms.includes(room)) {
+      // a watched room: who is online there, nothing to load
+      if (!this.watch.isWatched(room)) return;
+      this.set({ presence: presenceReplaced(this.state.presence, room, frame.online) });
+      // it moved between the list's fetch and this subscription: its counts are fetched again
+      const known = this.state.rooms?.find((r) => r.id === room);
+      if (known !== undefined && frame.head_seq > known.last_seq) this.refreshRoomsSoon();
+      return;
+    }
     const before = selectTimeline(this.state.messages, room).epoch;
     this.dispatch({ type: 'room/subscribed', room, epoch: frame.epoch, headSeq: frame.head_seq });
     this.set({ presence: presenceReplaced(this.state.presence, room, frame.online) });
@@ -426,7 +475,7 @@ export class ChatController {
 
   private onMessage(frame: ServerFrameOf<'message'>): void {
     const { type: _type, ...message } = frame;
-    if (!this.state.openRooms.includes(message.room)) return;
+    if (!this.state.openRooms.includes(message.room)) return this.onWatchedMessage(message);
     const before = selectTimeline(this.state.messages, message.room).epoch;
     this.dispatch({ type: 'message/received', message, me: this.state.me.id });
     if (before !== null && before !== 0 && message.epoch !== before) void this.feeds.resync(message.room, 'newest');
@@ -442,6 +491,53 @@ export class ChatController {
     });
     this.roomEvent(message);
     if (seen) this.scheduleRead(message.room);
+  }
+
+  /** A message of a room not open: only its counts move (nothing is kept). */
+  private onWatchedMessage(message: ChatMessage): void {
+    if (this.state.rooms === null) return;
+    const own = message.sender.id === this.state.me.id;
+    const unread = opOf(message) === 'message' && !own;
+    this.set({ rooms: messageArrived(this.state.rooms, message.room, message.seq, unread, unread && mentionsMe(message, this.state.me)) });
+    this.roomEvent(message);
+  }
+
+  /** The user's feed: a room more (invited, a direct room, created or joined elsewhere), or its entry anew. */
+  private onRoomAdded(room: MyRoom): void {
+    if (this.state.rooms === null) return; // the list being fetched has it
+    const others = this.state.rooms.filter((r) => r.id !== room.id);
+    this.set({ rooms: sortRooms([...others, room]) });
+    if (!this.state.openRooms.includes(room.id)) this.syncWatch();
+  }
+
+  /** One list fetch a moment from now, however many rooms ask for it meanwhile. */
+  private refreshRoomsSoon(): void {
+    if (this.refreshPending) return;
+    this.refreshPending = true;
+    this.later(() => {
+      this.refreshPending = false;
+      void this.refreshRooms();
+    }, ROOMS_CATCH_UP_MS);
+  }
+
+  /** Open rooms opened before the list was known get their divider now. */
+  private placeDividers(): void {
+    const rooms = this.state.rooms ?? [];
+    const undecided = this.state.openRooms.filter((room) => !(room in this.state.dividers));
+    if (undecided.length === 0) return;
+    const decided = Object.fromEntries(undecided.map((room) => [room, dividerAfter(rooms.find((r) => r.id === room))]));
+    this.set({ dividers: { ...this.state.dividers, ...decided } });
+  }
+
+  /** Watches every room of the list that is not open (watch.ts). */
+  private syncWatch(): void {
+    if (!this.ready || this.state.rooms === null) return;
+    const limit = (this.state.limits?.max_rooms ?? DEFAULT_MAX_ROOMS) - this.state.openRooms.length;
+    this.watch.sync(
+      this.state.rooms.map((r) => r.id),
+      this.state.openRooms,
+      limit,
+    );
   }
 
   /** Topic and moderation events change the room itself (roomEvents.ts). */
@@ -467,6 +563,12 @@ export class ChatController {
     if (clientMsgId !== undefined) {
       if (this.actions.refused({ ...frame, client_msg_id: clientMsgId })) return;
       return this.outbox.refused({ ...frame, client_msg_id: clientMsgId });
+    }
+    if (room !== undefined && !this.state.openRooms.includes(room) && this.watch.isWatched(room)) {
+      // a watch refused: tried again later when the server was busy, else left alone
+      this.watch.forget(room);
+      if (frame.code === 'unavailable' || frame.code === 'rate_limited') this.later(() => this.syncWatch(), RETRY_FEED_MS);
+      return;
     }
     if (room === undefined || !this.state.openRooms.includes(room)) {
       // A late `not_subscribed` for a room already left is expected; anything else is a client bug.
@@ -498,6 +600,13 @@ export class ChatController {
   // ---- leaving rooms ----
 
   private closeFeed(room: string): void {
+    if (this.state.rooms?.some((r) => r.id === room) === true) {
+      // still in the list: watched from now on (the subscribe without last_seq replaces its feed)
+      this.dispatch({ type: 'room/forgotten', room });
+      this.set({ feeds: roomDropped(this.state.feeds, room), typing: roomDropped(this.state.typing, room) });
+      this.watch.watch(room);
+      return;
+    }
     this.closing.add(room);
     if (!this.socket.send({ type: 'unsubscribe', room })) this.closing.delete(room);
     this.dispatch({ type: 'room/forgotten', room });
@@ -509,6 +618,9 @@ export class ChatController {
   }
 
   private dropRoom(room: string, notice: string): void {
+    this.watch.forget(room);
+    // told twice (the room's own event and the user's feed): once is enough
+    if (this.state.rooms?.some((r) => r.id === room) !== true && !this.state.openRooms.includes(room)) return;
     this.dispatch({ type: 'room/forgotten', room });
     this.feeds.forget(room);
     this.set({
@@ -522,6 +634,7 @@ export class ChatController {
       replying: roomDropped(this.state.replying, room),
       members: roomDropped(this.state.members, room),
       highlight: this.state.highlight?.room === room ? null : this.state.highlight,
+      dividers: roomDropped(this.state.dividers, room),
     });
     this.notify(notice);
   }
@@ -606,4 +719,11 @@ export class ChatController {
     this.state = { ...this.state, ...patch };
     for (const listener of this.listeners) listener();
   }
+}
+
+/** What a `room_removed` tells the person. */
+function removedNotice(reason: 'left' | 'kicked' | 'banned', label: string): string {
+  if (reason === 'left') return `You left ${label}.`;
+  if (reason === 'banned') return `You were banned from ${label}.`;
+  return `You were removed from ${label}.`;
 }

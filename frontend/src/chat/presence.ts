@@ -1,8 +1,8 @@
 // Who is online and who is typing, per room. Pure functions over plain data.
-import type { UserRef } from '../wire';
+import type { OnlineUser, PresenceStatus, UserRef } from '../wire';
 
-/** Online members of each room, by user id. */
-export type Presence = Readonly<Record<string, Readonly<Record<string, UserRef>>>>;
+/** Online members of each room, by user id, active or away. */
+export type Presence = Readonly<Record<string, Readonly<Record<string, OnlineUser>>>>;
 
 /** Who is typing in each room: user and until when (ms since 1970). */
 export type Typing = Readonly<Record<string, Readonly<Record<string, { user: UserRef; until: number }>>>>;
@@ -10,13 +10,14 @@ export type Typing = Readonly<Record<string, Readonly<Record<string, { user: Use
 /** How long a `typing` frame shows (the client sends one at most every 2 s). */
 export const TYPING_SHOWN_MS = 4_000;
 
-export function presenceReplaced(presence: Presence, room: string, online: readonly UserRef[]): Presence {
+export function presenceReplaced(presence: Presence, room: string, online: readonly OnlineUser[]): Presence {
   return { ...presence, [room]: Object.fromEntries(online.map((u) => [u.id, u])) };
 }
 
-export function presenceChanged(presence: Presence, room: string, user: UserRef, online: boolean): Presence {
+/** Someone came online, changed status (active when the frame does not say) or went offline. */
+export function presenceChanged(presence: Presence, room: string, user: UserRef, online: boolean, status: PresenceStatus = 'active'): Presence {
   const current = presence[room] ?? {};
-  if (online) return { ...presence, [room]: { ...current, [user.id]: user } };
+  if (online) return { ...presence, [room]: { ...current, [user.id]: { id: user.id, username: user.username, status } } };
   if (!(user.id in current)) return presence;
   const next = { ...current };
   delete next[user.id];

@@ -55,7 +55,8 @@ export function roomRead(rooms: readonly MyRoom[], room: string, seq: number): r
   if (current === undefined || (current.unread === 0 && current.last_read_seq >= seq)) return rooms;
   const next = [...rooms];
   const lastRead = Math.max(current.last_read_seq, seq);
-  const unread = Math.max(0, current.last_seq - lastRead);
+  // seqs count room events too: past the head nothing is unread, before it at most what was
+  const unread = lastRead >= current.last_seq ? 0 : Math.min(current.unread, current.last_seq - lastRead);
   next[index] = {
     ...current,
     last_read_seq: lastRead,

@@ -36,6 +36,8 @@ export interface ChatState {
   readonly highlight: { readonly room: string; readonly id: string; readonly seq: number; readonly nonce: number } | null;
   /** Per room, its members (fetched when asked: mentions, moderation). */
   readonly members: Readonly<Record<string, readonly Member[]>>;
+  /** Per open room, the read marker it had when opened: "New messages" goes above the first message after it (null: none). */
+  readonly dividers: Readonly<Record<string, number | null>>;
 }
 
 export function initialChatState(me: UserRef): ChatState {
@@ -56,6 +58,7 @@ export function initialChatState(me: UserRef): ChatState {
     replying: {},
     highlight: null,
     members: {},
+    dividers: {},
   };
 }
 

@@ -100,6 +100,12 @@ export const AuthFrame = z.strictObject({
   token: z.string().min(1),
 });
 
+/** The person behind this connection is away (no input for a while) or back. */
+export const StatusFrame = z.strictObject({
+  type: z.literal('status'),
+  status: z.enum(['active', 'away']),
+});
+
 export const ClientFrame = z.discriminatedUnion('type', [
   SubscribeFrame,
   UnsubscribeFrame,
@@ -111,6 +117,7 @@ export const ClientFrame = z.discriminatedUnion('type', [
   ClientTypingFrame,
   PingFrame,
   AuthFrame,
+  StatusFrame,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameOf<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;

@@ -37,7 +37,7 @@ export const inlineSamples: WireSamples = {
       heartbeat_ms: 20000,
       limits: { max_body_chars: 4000, max_message_bytes: 32768, messages_per_sec: 5, messages_burst: 20, max_rooms: 100 },
     },
-    { type: 'subscribed', room, epoch, head_seq: 41, online: [alice] },
+    { type: 'subscribed', room, epoch, head_seq: 41, online: [{ ...alice, status: 'active' }] },
     { type: 'subscribed', room, epoch, head_seq: 0, online: [] },
     { type: 'unsubscribed', room },
     {
@@ -100,6 +100,7 @@ export const inlineSamples: WireSamples = {
     { type: 'resync', room, reason: 'lagging' },
     { type: 'resync', room, reason: 'epoch' },
     { type: 'presence', room, user: alice, online: true },
+    { type: 'presence', room, user: alice, online: true, status: 'away' },
     { type: 'presence', room, user: alice, online: false },
     { type: 'typing', room, user: alice },
     { type: 'member_left', room, user: alice },
@@ -115,6 +116,12 @@ export const inlineSamples: WireSamples = {
     { type: 'draft', room, id: '0197a7f1-2222-7333-8444-555566667779', reply_to: messageId, sender: bot, body: '', state: 'cancelled' },
     { type: 'pong', nonce: 7 },
     { type: 'pong' },
+    {
+      type: 'room_added',
+      room: { id: room, name: 'team', kind: 'private', created_at: '2026-01-01T00:00:00Z', role: 'member', last_seq: 3, last_read_seq: 0, unread: 3, mentions: 0, topic: '', slow_mode_seconds: 0 },
+    },
+    { type: 'room_removed', room, reason: 'kicked' },
+    { type: 'read', room, seq: 41 },
   ],
   client_frames: [
     { type: 'subscribe', room, last_seq: 41, epoch },
@@ -130,6 +137,7 @@ export const inlineSamples: WireSamples = {
     { type: 'ping', nonce: 7 },
     { type: 'ping' },
     { type: 'auth', token: 'eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl' },
+    { type: 'status', status: 'away' },
   ],
   http: {
     session: [

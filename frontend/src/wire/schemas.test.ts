@@ -16,7 +16,7 @@ const user = { id: '0197a7f0-0000-7000-8000-0000000000a1', username: 'alice' };
 describe('server frames', () => {
   it('cover every type of docs/protocol.md and of ServerFrame in protocol.rs', () => {
     expect([...SERVER_FRAME_TYPES].sort()).toEqual(
-      ['ack', 'draft', 'error', 'hello', 'member_left', 'message', 'pong', 'presence', 'resync', 'subscribed', 'typing', 'unsubscribed'].sort(),
+      ['ack', 'draft', 'error', 'hello', 'member_left', 'message', 'pong', 'presence', 'read', 'resync', 'room_added', 'room_removed', 'subscribed', 'typing', 'unsubscribed'].sort(),
     );
   });
 
@@ -37,6 +37,9 @@ describe('server frames', () => {
     ['error with an unknown code', { type: 'error', code: 'teapot', message: 'x' }],
     ['presence without online', { type: 'presence', room, user }],
     ['typing without a user', { type: 'typing', room }],
+    ['room_removed for an unknown reason', { type: 'room_removed', room, reason: 'vanished' }],
+    ['read without a seq', { type: 'read', room }],
+    ['room_added with a bare id', { type: 'room_added', room }],
     ['draft without the id of its message', { type: 'draft', room, reply_to: room, sender: user, body: 'x', state: 'streaming' }],
     ['draft of an unknown state', { type: 'draft', room, id: room, reply_to: room, sender: user, body: 'x', state: 'done' }],
     ['draft with a body that is not text', { type: 'draft', room, id: room, reply_to: room, sender: user, body: null, state: 'streaming' }],

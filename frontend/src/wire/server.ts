@@ -1,6 +1,7 @@
 // Frames the server sends (`ws::protocol::ServerFrame` and `MessageFrame`).
 import { z } from 'zod';
 import { ChatMessage, Epoch, Seq, UserRef, Uuid } from './common';
+import { MyRoom } from './http';
 
 /** `ws::protocol::Limits`, sent in `hello`. */
 export const Limits = z.object({
@@ -35,12 +36,20 @@ export const HelloFrame = z.object({
   limits: Limits,
 });
 
+/** `chat_wire::client::Status`: whether the person behind a user's connections is at it. */
+export const PresenceStatus = z.enum(['active', 'away']);
+export type PresenceStatus = z.infer<typeof PresenceStatus>;
+
+/** `ws::protocol::OnlineUser`: away while every connection of theirs is away. */
+export const OnlineUser = UserRef.extend({ status: PresenceStatus });
+export type OnlineUser = z.infer<typeof OnlineUser>;
+
 export const SubscribedFrame = z.object({
   type: z.literal('subscribed'),
   room: Uuid,
   epoch: Epoch,
   head_seq: Seq,
-  online: z.array(UserRef),
+  online: z.array(OnlineUser),
 });
 
 export const UnsubscribedFrame = z.object({
@@ -83,6 +92,8 @@ export const PresenceFrame = z.object({
   room: Uuid,
   user: UserRef,
   online: z.boolean(),
+  /** While online: `away` when every connection of theirs is away. */
+  status: PresenceStatus.optional(),
 });
 
 export const TypingFrame = z.object({
@@ -124,6 +135,30 @@ export const PongFrame = z.object({
   nonce: z.int().nonnegative().optional(),
 });
 
+/** The user's feed: a room more in their list (one entry of `GET /api/rooms/mine`). */
+export const RoomAddedFrame = z.object({
+  type: z.literal('room_added'),
+  room: MyRoom,
+});
+
+/** `ws::protocol::RemovedReason`. */
+export const RemovedReason = z.enum(['left', 'kicked', 'banned']);
+export type RemovedReason = z.infer<typeof RemovedReason>;
+
+/** The user's feed: a room out of their list. */
+export const RoomRemovedFrame = z.object({
+  type: z.literal('room_removed'),
+  room: Uuid,
+  reason: RemovedReason,
+});
+
+/** The user's feed: their read marker of a room moved forward (any device). */
+export const ReadFrame = z.object({
+  type: z.literal('read'),
+  room: Uuid,
+  seq: Seq,
+});
+
 export const ServerFrame = z.discriminatedUnion('type', [
   HelloFrame,
   SubscribedFrame,
@@ -137,6 +172,9 @@ export const ServerFrame = z.discriminatedUnion('type', [
   MemberLeftFrame,
   DraftFrame,
   PongFrame,
+  RoomAddedFrame,
+  RoomRemovedFrame,
+  ReadFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 export type ServerFrameType = ServerFrame['type'];

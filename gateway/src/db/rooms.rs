@@ -201,7 +201,39 @@ pub async fn search_public(
 /// index; `@room`: the same bounded range scan); a direct room is named after its other
 /// user, also after they left it. Newest room first.
 pub async fn of_member(pool: &PgPool, user: Uuid) -> Result<Vec<MyRoom>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(concat!(
+        my_rooms_select!(),
+        " WHERE m.user_id = $1 ORDER BY r.created_at DESC, r.id DESC"
+    ))
+    .bind(user)
+    .bind(UNREAD_MAX)
+    .bind(ROOM_MENTION_WINDOW)
+    .fetch_all(pool)
+    .await
+}
+
+/// `user`'s entry for `room` as [`of_member`] lists it; `None` when they are
+/// not a member.
+pub async fn one_of_member(
+    pool: &PgPool,
+    user: Uuid,
+    room: Uuid,
+) -> Result<Option<MyRoom>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        my_rooms_select!(),
+        " WHERE m.user_id = $1 AND m.room_id = $4"
+    ))
+    .bind(user)
+    .bind(UNREAD_MAX)
+    .bind(ROOM_MENTION_WINDOW)
+    .bind(room)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The select of [`of_member`] and [`one_of_member`], up to their `WHERE`.
+macro_rules! my_rooms_select {
+    () => {
         "SELECT r.id,
                 CASE WHEN r.kind = 'direct' THEN coalesce(
                     (SELECT u.username::text FROM users u
@@ -238,16 +270,10 @@ pub async fn of_member(pool: &PgPool, user: Uuid) -> Result<Vec<MyRoom>, sqlx::E
          LEFT JOIN LATERAL (
              SELECT k::uuid AS id FROM unnest(string_to_array(r.direct_key, ':')) k
              WHERE k::uuid <> $1 LIMIT 1
-         ) other ON true
-         WHERE m.user_id = $1
-         ORDER BY r.created_at DESC, r.id DESC",
-    )
-    .bind(user)
-    .bind(UNREAD_MAX)
-    .bind(ROOM_MENTION_WINDOW)
-    .fetch_all(pool)
-    .await
+         ) other ON true"
+    };
 }
+use my_rooms_select;
 
 /// Unread messages and `@room` mentions are counted among a room's newest
 /// this many rows (events included: a bounded scan of the room's log;
@@ -439,28 +465,49 @@ pub async fn invite(
     })
 }
 
+/// What moving a read marker did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marked {
+    /// `user` is not a member.
+    NotMember,
+    /// The marker stayed where it was.
+    Unchanged,
+    /// The marker moved forward to this seq.
+    Moved(i64),
+}
+
 /// Moves `user`'s read marker in `room` forward to `seq` (never back), but
 /// not past the room's head: the higher of `live_head` (the sequencer's, which
-/// counts messages not stored yet) and the highest stored seq. False when
-/// `user` is not a member.
+/// counts messages not stored yet) and the highest stored seq.
 pub async fn mark_read(
     pool: &PgPool,
     room: Uuid,
     user: Uuid,
     seq: i64,
     live_head: i64,
-) -> Result<bool, sqlx::Error> {
-    let updated = sqlx::query(
-        "UPDATE room_members
-         SET last_read_seq = greatest(last_read_seq, least($3, greatest($4,
+) -> Result<Marked, sqlx::Error> {
+    // the old value read under the row's lock, in the same statement
+    let moved: Option<(i64, i64)> = sqlx::query_as(
+        "WITH old AS (
+             SELECT last_read_seq FROM room_members
+             WHERE room_id = $1 AND user_id = $2 FOR UPDATE
+         )
+         UPDATE room_members m
+         SET last_read_seq = greatest(m.last_read_seq, least($3, greatest($4,
              (SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = $1))))
-         WHERE room_id = $1 AND user_id = $2",
+         FROM old
+         WHERE m.room_id = $1 AND m.user_id = $2
+         RETURNING old.last_read_seq, m.last_read_seq",
     )
     .bind(room)
     .bind(user)
     .bind(seq)
     .bind(live_head)
-    .execute(pool)
+    .fetch_optional(pool)
     .await?;
-    Ok(updated.rows_affected() > 0)
+    Ok(match moved {
+        None => Marked::NotMember,
+        Some((old, new)) if new > old => Marked::Moved(new),
+        Some(_) => Marked::Unchanged,
+    })
 }

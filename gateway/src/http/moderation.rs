@@ -23,7 +23,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::moderation::{self as rules, Needs};
 use crate::room_changes::{self, Change};
 use crate::state::AppState;
-use crate::ws::protocol::UserRef;
+use crate::ws::protocol::{RemovedReason, UserRef};
 
 /// Longest slow mode interval, in seconds (the database checks it too).
 pub const SLOW_MODE_MAX_SECS: i32 = 3600;
@@ -377,6 +377,11 @@ async fn removed(
         removed: Some(target.id),
     };
     room_changes::announce(state, change).await;
+    let reason = match action {
+        ModAction::Ban => RemovedReason::Banned,
+        _ => RemovedReason::Kicked,
+    };
+    crate::user_feed::room_removed(state, target.id, room, reason).await;
     let who = user_ref(target);
     super::rooms::announce_departure(state, room, who.clone()).await;
     rules::publish_moderation(state, &actor_ref(actor), room, rules::on_user(action, &who)).await

@@ -17,12 +17,13 @@ use super::extract::{self, Path, Query};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::db::direct::Opened;
-use crate::db::rooms::{Created, Invite, Joined, Member, MyRoom, Room};
+use crate::db::rooms::{Created, Invite, Joined, Marked, Member, MyRoom, Room};
 use crate::domain::{Limit, NewRoomKind, RoomName, SearchText, Username};
 use crate::error::{ApiError, ErrorBody};
 use crate::relay::live_channel;
 use crate::state::AppState;
-use crate::ws::protocol::{ServerFrame, UserRef, encode};
+use crate::user_feed;
+use crate::ws::protocol::{RemovedReason, ServerFrame, UserRef, encode};
 
 /// Longest wait for the sequencer's head of a room before a read marker is
 /// held to the stored head alone.
@@ -126,7 +127,10 @@ pub async fn create(
     let name = RoomName::parse(&body.name)?;
     let quotas = &state.config.rooms;
     match db::rooms::create(&state.pool, &name, body.kind.into(), user.id, quotas).await? {
-        Created::Room(room) => Ok((StatusCode::CREATED, Json(room))),
+        Created::Room(room) => {
+            user_feed::room_added(&state, user.id, room.id).await;
+            Ok((StatusCode::CREATED, Json(room)))
+        }
         Created::TooMany { retry_after_secs } => {
             Err(ApiError::TooManyRequests { retry_after_secs })
         }
@@ -194,7 +198,10 @@ pub async fn join(
     Path(room): Path<Uuid>,
 ) -> Result<Json<Room>, ApiError> {
     match db::rooms::join(&state.pool, room, user.id).await? {
-        Joined::Room(room) => Ok(Json(room)),
+        Joined::Room(room) => {
+            user_feed::room_added(&state, user.id, room.id).await;
+            Ok(Json(room))
+        }
         Joined::Banned => Err(ApiError::Banned),
         Joined::NotAllowed => Err(ApiError::Forbidden),
     }
@@ -219,6 +226,7 @@ pub async fn leave(
     Path(room): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     db::rooms::leave(&state.pool, room, user.id).await?;
+    user_feed::room_removed(&state, user.id, room, RemovedReason::Left).await;
     announce_departure(
         &state,
         room,
@@ -277,7 +285,10 @@ pub async fn invite(
 ) -> Result<Json<Member>, ApiError> {
     let invitee = Username::parse(&body.username).map_err(|_| ApiError::NotFound)?;
     match db::rooms::invite(&state.pool, room, user.id, &invitee).await? {
-        Invite::Added(member) => Ok(Json(member)),
+        Invite::Added(member) => {
+            user_feed::room_added(&state, member.id, room).await;
+            Ok(Json(member))
+        }
         Invite::NotAllowed => Err(ApiError::Forbidden),
         Invite::UnknownUser => Err(ApiError::NotFound),
         Invite::Refused => Err(ApiError::Refused("that user cannot be invited by you")),
@@ -314,7 +325,12 @@ pub async fn direct(
         return Err(ApiError::invalid("a direct room is with someone else"));
     }
     match db::direct::open(&state.pool, user.id, &other).await? {
-        Opened::Room(room) => Ok(Json(DirectRoom { room })),
+        Opened::Room(room) => {
+            // both ends: the other user if they are a member (again), the caller's other connections
+            user_feed::room_added(&state, other.id, room.id).await;
+            user_feed::room_added(&state, user.id, room.id).await;
+            Ok(Json(DirectRoom { room }))
+        }
         Opened::Refused => Err(ApiError::Refused(
             "that user is not accepting a direct conversation with you",
         )),
@@ -352,8 +368,10 @@ pub async fn mark_read(
         return Err(ApiError::Forbidden);
     }
     let live_head = live_head(&state, room).await;
-    if !db::rooms::mark_read(&state.pool, room, user.id, body.seq, live_head).await? {
-        return Err(ApiError::Forbidden);
+    match db::rooms::mark_read(&state.pool, room, user.id, body.seq, live_head).await? {
+        Marked::NotMember => return Err(ApiError::Forbidden),
+        Marked::Moved(seq) => user_feed::read(&state, user.id, room, seq).await,
+        Marked::Unchanged => {}
     }
     Ok(StatusCode::NO_CONTENT)
 }

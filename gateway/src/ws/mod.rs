@@ -10,6 +10,7 @@
 //! - [`subscribe`]: joining a room with resume from a seq.
 //! - [`caps`]: open connections per user and per client address.
 //! - [`slow_mode`]: one message per member per interval in a room, across gateways.
+//! - [`status`]: a connection's person away or active, told to its rooms' presence.
 
 pub mod caps;
 pub mod dedupe;
@@ -19,6 +20,7 @@ pub mod protocol;
 pub mod send;
 pub mod session;
 pub mod slow_mode;
+pub mod status;
 pub mod subscribe;
 
 use axum::Json;

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::db::rooms::MyRoom;
+
 /// The protocol version this gateway speaks (also the `chat.v1` subprotocol).
 pub const PROTOCOL_VERSION: u32 = 1;
 pub const SUBPROTOCOL: &str = "chat.v1";
@@ -15,7 +17,7 @@ pub const SUBPROTOCOL: &str = "chat.v1";
 /// A frame from the client, and the error of a text frame that is none.
 /// They live in chat-wire so that the fuzz target `client_frame` builds without
 /// the gateway's dependencies.
-pub use chat_wire::client::{BadFrame, ClientFrame};
+pub use chat_wire::client::{BadFrame, ClientFrame, Status};
 
 /// A user as frames show it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -43,7 +45,7 @@ pub enum ServerFrame<'a> {
         epoch: u64,
         /// The room's latest seq when the subscription started (0: none yet).
         head_seq: i64,
-        online: Vec<UserRef>,
+        online: Vec<OnlineUser>,
     },
     Unsubscribed {
         room: Uuid,
@@ -71,10 +73,15 @@ pub enum ServerFrame<'a> {
         room: Uuid,
         reason: &'a str,
     },
+    /// A user came online in the room (signed in somewhere, with any
+    /// connection following it), went offline, or changed status.
     Presence {
         room: Uuid,
         user: UserRef,
         online: bool,
+        /// While online: `away` when every connection of theirs is away.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<Status>,
     },
     Typing {
         room: Uuid,
@@ -89,6 +96,39 @@ pub enum ServerFrame<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         nonce: Option<u64>,
     },
+    /// The user's feed: they have a room more (invited, a direct room, a room
+    /// created or joined on another connection); one entry of `GET /api/rooms/mine`.
+    RoomAdded {
+        room: &'a MyRoom,
+    },
+    /// The user's feed: they are not a member of the room any more.
+    RoomRemoved {
+        room: Uuid,
+        reason: RemovedReason,
+    },
+    /// The user's feed: their read marker of the room moved forward (any device).
+    Read {
+        room: Uuid,
+        seq: i64,
+    },
+}
+
+/// Why a room left the user's list (`room_removed`).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovedReason {
+    /// They left it (on any device).
+    Left,
+    Kicked,
+    Banned,
+}
+
+/// Someone online in a room, as `subscribed` lists them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OnlineUser {
+    pub id: Uuid,
+    pub username: String,
+    pub status: Status,
 }
 
 /// Limits the client should respect (sent in `hello`).

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::state::AppState;
-use crate::ws::protocol::{ErrorCode, ServerFrame, UserRef, encode, message_frame};
+use crate::ws::protocol::{ErrorCode, ServerFrame, Status, UserRef, encode, message_frame};
 use crate::ws::send::Refused;
 use crate::ws::session::{Attach, Outbound};
 
@@ -40,17 +40,29 @@ pub struct Resume {
     pub epoch: Option<u64>,
 }
 
+/// The connection that subscribes: its user, its id and its person's status.
+#[derive(Debug, Clone, Copy)]
+pub struct Subscriber<'a> {
+    pub user: &'a UserRef,
+    pub connection: &'a str,
+    pub status: Status,
+}
+
 /// Subscribes the connection to `room`, replaying everything after `last_seq`
 /// (within the bounds above); `replays` is the connection's replay limiter.
 pub async fn subscribe(
     state: &AppState,
-    user: &UserRef,
-    connection: &str,
+    subscriber: Subscriber<'_>,
     room: Uuid,
     resume: Resume,
     replays: &governor::DefaultDirectRateLimiter,
     out: &mpsc::Sender<Outbound>,
 ) -> Result<(), Refused> {
+    let Subscriber {
+        user,
+        connection,
+        status,
+    } = subscriber;
     let Resume {
         last_seq,
         epoch: client_epoch,
@@ -101,7 +113,7 @@ pub async fn subscribe(
     }
     let online = state
         .presence
-        .join(room, user, connection)
+        .join(room, user, connection, status)
         .await
         .map_err(|_| unavailable())?;
     send(

@@ -3,12 +3,14 @@
 // the button, for keyboards); stays at the bottom as messages arrive (or a
 // draft grows) and as the window or the list changes size (a phone's keyboard,
 // a late layout) when it was at the bottom; a failed message of one's own is
-// brought into view with its Retry.
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+// brought into view with its Retry. "New messages" above the first message
+// that was unread when the room was opened.
+import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useChat, useController } from '../../chat/context';
 import { HIGHLIGHT_MS } from '../../chat/controller';
 import { isShown } from '../../store/fold';
 import { selectTimeline } from '../../store/messages';
+import { firstUnreadId } from '../../chat/unread';
 import type { ChatMessage } from '../../wire';
 import type { QuotedMessage } from './ReplyQuote';
 import { DraftItem } from './DraftItem';
@@ -26,6 +28,7 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
   const me = useChat((s) => s.me);
   const role = useChat((s) => s.rooms?.find((r) => r.id === room)?.role);
   const highlight = useChat((s) => (s.highlight?.room === room ? s.highlight : null));
+  const divider = useChat((s) => s.dividers[room]);
   const controller = useController();
   const [editing, setEditing] = useState<string | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
@@ -36,6 +39,7 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
   // Edits, deletes and reactions are folded into their messages: not shown themselves.
   const messages = useMemo(() => events.filter(isShown), [events]);
   const byId = useMemo(() => new Map(messages.map((m) => [m.id, m])), [messages]);
+  const firstNew = useMemo(() => firstUnreadId(messages, divider, me.id), [messages, divider, me.id]);
   const highlightShown = highlight !== null && byId.has(highlight.id);
   const firstId = messages[0]?.id;
   const lastKey = pending.at(-1)?.clientMsgId ?? messages.at(-1)?.id;
@@ -125,8 +129,13 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
       {!loading && empty && <p className="muted centered">No messages yet. Say hello!</p>}
       <ol className="message-list">
         {messages.map((m, i) => (
+          <Fragment key={m.id}>
+          {m.id === firstNew && (
+            <li className="new-divider">
+              <span>New messages</span>
+            </li>
+          )}
           <MessageItem
-            key={m.id}
             message={m}
             own={m.sender.id === me.id}
             continued={continues(messages[i - 1], m)}
@@ -137,6 +146,7 @@ export function MessageList({ room, loading }: { room: string; loading: boolean 
             editing={editing === m.id}
             onEditing={setEditing}
           />
+          </Fragment>
         ))}
         {drafts.map((d) => (
           <DraftItem key={d.id} draft={d} />

@@ -1,4 +1,4 @@
-// Who is online in the room.
+// Who is online in the room (signed in somewhere), and who of them is away.
 import { useChat } from '../../chat/context';
 
 export function PresenceList({ room }: { room: string }) {
@@ -12,9 +12,10 @@ export function PresenceList({ room }: { room: string }) {
       <ul aria-label="Online now" className="presence-list">
         {users.map((u) => (
           <li key={u.id}>
-            <span className="dot" aria-hidden="true" />
+            <span className={u.status === 'away' ? 'dot away' : 'dot'} aria-hidden="true" />
             <span dir="auto">{u.username}</span>
             {u.id === me.id && <span className="muted"> (you)</span>}
+            <span className="muted presence-status"> {u.status === 'away' ? 'away' : 'online'}</span>
           </li>
         ))}
       </ul>

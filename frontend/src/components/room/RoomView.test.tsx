@@ -45,7 +45,7 @@ async function openRoom(info: MyRoom = general) {
     controller.openRoom(ROOM);
   });
   await act(async () => {
-    events.onFrame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online: [ALICE, BOB] });
+    events.onFrame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online: [{ ...ALICE, status: 'active' }, { ...BOB, status: 'away' }] });
   });
   const view = render(
     <ChatContext.Provider value={controller}>
@@ -79,8 +79,22 @@ describe('RoomView', () => {
     expect(container.querySelector('h2')?.textContent).toBe('#general');
     expect([...container.querySelectorAll('.msg-body')].map((e) => e.textContent)).toEqual(['message 1', 'message 2', 'message 3']);
     expect(container.querySelector('.presence summary')?.textContent).toBe('2 online');
+    // each online member says whether they are at it
+    expect([...container.querySelectorAll('.presence-list li')].map((li) => li.textContent)).toEqual(['alice (you) online', 'bob away']);
     expect(byLabel(container, 'Message #general').tagName).toBe('TEXTAREA');
     expect(byRole(container, 'button', 'Load older messages')).toBeTruthy();
+  });
+
+  it('puts New messages above the first message unread when the room was opened', async () => {
+    const { container } = await openRoom({ ...general, last_read_seq: 1, unread: 2 });
+    const divider = container.querySelector('.message-list .new-divider');
+    expect(divider?.textContent).toBe('New messages');
+    expect(divider?.nextElementSibling?.querySelector('.msg-body')?.textContent).toBe('message 2');
+  });
+
+  it('puts no divider when everything was read', async () => {
+    const { container } = await openRoom();
+    expect(container.querySelector('.new-divider')).toBeNull();
   });
 
   it('sends with Enter, shows the message as sending, then as delivered', async () => {

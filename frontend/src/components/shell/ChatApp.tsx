@@ -1,12 +1,14 @@
 // The signed-in app: one controller (socket, stores) for the session, the
 // room list beside the open room (whose address is in the URL), the
-// connection banner above them.
+// connection banner above them; the unread total in the tab's title.
 import { useEffect, useState } from 'react';
 import type { ChatApi } from '../../api/endpoints';
 import { ChatSocket, siteWebSocketUrl } from '../../api/socket';
 import { ChatContext, useChat, useController } from '../../chat/context';
 import { ChatController } from '../../chat/controller';
+import { Activity } from '../../chat/activity';
 import { bindRoute } from '../../chat/route';
+import { BASE_TITLE, titleFor, totalUnread } from '../../chat/unread';
 import type { UserRef } from '../../wire';
 import { RoomView } from '../room/RoomView';
 import { Sidebar } from '../sidebar/Sidebar';
@@ -48,10 +50,25 @@ export function ChatApp({ api, me, onLoggedOut }: Props) {
     const online = () => controller.networkChanged(true);
     const offline = () => controller.networkChanged(false);
     if (!navigator.onLine) offline();
+    // away after a while without input, back on the next (the server tells the rooms)
+    const activity = new Activity({
+      now: Date.now,
+      after: (task, ms) => {
+        const timer = setTimeout(task, ms);
+        return () => clearTimeout(timer);
+      },
+      changed: (away) => controller.setAway(away),
+    });
+    const input = () => activity.input();
+    const inputs = ['keydown', 'pointerdown', 'pointermove', 'wheel', 'touchstart'] as const;
+    for (const name of inputs) window.addEventListener(name, input, { passive: true });
+    activity.start();
     document.addEventListener('visibilitychange', visibility);
     window.addEventListener('online', online);
     window.addEventListener('offline', offline);
     return () => {
+      activity.stop();
+      for (const name of inputs) window.removeEventListener(name, input);
       document.removeEventListener('visibilitychange', visibility);
       window.removeEventListener('online', online);
       window.removeEventListener('offline', offline);
@@ -81,6 +98,16 @@ export function ChatApp({ api, me, onLoggedOut }: Props) {
 function Shell({ onLogOut }: { onLogOut: () => void }) {
   const active = useChat((s) => s.activeRoom);
   const controller = useController();
+  const unread = useChat((s) => totalUnread(s.rooms));
+  useEffect(() => {
+    document.title = titleFor(unread);
+  }, [unread]);
+  useEffect(
+    () => () => {
+      document.title = BASE_TITLE;
+    },
+    [],
+  );
   return (
     <div className="shell" data-pane={active === null ? 'list' : 'room'}>
       <a className="skip-link" href={active === null ? '#room-search' : '#composer'}>

@@ -46,6 +46,10 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames of any kind a connection may send per second (sustained), and in a burst.
 const FRAMES_PER_SEC: u32 = 20;
 const FRAMES_BURST: u32 = 60;
+/// Status changes (`status` frames that change it) a connection may make per
+/// minute (sustained), and in a burst: each touches every room it follows.
+const STATUS_PER_MIN: u32 = 12;
+const STATUS_BURST: u32 = 4;
 /// Typing frames per room are forwarded at most this often.
 const TYPING_EVERY: Duration = Duration::from_secs(2);
 /// After a close frame, how long the client has to answer with its own (or to
@@ -117,6 +121,8 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
         },
     };
     let _ = out.send(Outbound::Text(encode(&hello))).await;
+    // the user's feed (room_added, room_removed, read) reaches this connection from now on
+    let feed = state.user_feed.register(user.id, &out);
 
     let me = Me {
         user: user.clone(),
@@ -147,6 +153,8 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
             u32::try_from(state.config.ws_max_rooms).unwrap_or(u32::MAX),
         )),
         closing: false,
+        status: crate::ws::protocol::Status::Active,
+        statuses: RateLimiter::direct(per_minute(STATUS_PER_MIN, STATUS_BURST)),
     };
     reader.read_loop(&mut stream, &done).await;
 
@@ -164,6 +172,7 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
     finish_close(&mut stream).await;
     done.cancel();
     drop(session);
+    drop(feed);
     metrics::gauge!(m::CONNECTIONS).decrement(1.0);
     tracing::debug!(user.id = %user.id, connection = %connection, "socket closed");
 }

@@ -1,5 +1,5 @@
 //! The reading half of a connection: parses the client's frames, applies the
-//! limits, answers `subscribe`, `unsubscribe`, `typing`, `ping` and `auth`,
+//! limits, answers `subscribe`, `unsubscribe`, `typing`, `ping`, `auth` and `status`,
 //! and queues sends and room events (edit, delete, react, unreact) for the
 //! send worker.
 
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::relay::live_channel;
 use crate::state::AppState;
 use crate::ws::events::Action;
-use crate::ws::protocol::{ClientFrame, ErrorCode, ServerFrame, UserRef, encode};
+use crate::ws::protocol::{ClientFrame, ErrorCode, ServerFrame, Status, UserRef, encode};
 use crate::ws::subscribe;
 
 use super::send_worker::send_worker;
@@ -79,6 +79,10 @@ pub(super) struct Reader<'a> {
     pub(super) replays: governor::DefaultDirectRateLimiter,
     /// Set once a close frame is queued: nothing more is read.
     pub(super) closing: bool,
+    /// The person's activity as the client last said it (`status` frames).
+    pub(super) status: Status,
+    /// Status changes (`STATUS_PER_MIN`).
+    pub(super) statuses: governor::DefaultDirectRateLimiter,
 }
 
 impl Reader<'_> {
@@ -196,6 +200,7 @@ impl Reader<'_> {
             | ClientFrame::Unreact { .. } => {} // queued above
             ClientFrame::Typing { room } => self.typing(room).await,
             ClientFrame::Ping { nonce } => self.text(encode(&ServerFrame::Pong { nonce })).await,
+            ClientFrame::Status { status } => self.set_status(status).await,
             ClientFrame::Auth { token } => match self.state.tokens.verify(&token) {
                 Ok(claims)
                     if claims.sub == self.user.id
@@ -234,8 +239,11 @@ impl Reader<'_> {
         }
         match subscribe::subscribe(
             self.state,
-            self.user,
-            self.connection,
+            subscribe::Subscriber {
+                user: self.user,
+                connection: self.connection,
+                status: self.status,
+            },
             room,
             subscribe::Resume { last_seq, epoch },
             &self.replays,
@@ -258,6 +266,28 @@ impl Reader<'_> {
                     .await;
             }
         }
+    }
+
+    /// The client says its person is away or active again: the presence of
+    /// every room the connection follows learns it. The same status again
+    /// costs nothing; changes are rate-limited.
+    async fn set_status(&mut self, status: Status) {
+        if status == self.status {
+            return;
+        }
+        if self.statuses.check().is_err() {
+            self.error(
+                ErrorCode::RateLimited,
+                "too many status changes; slow down",
+                None,
+                None,
+            )
+            .await;
+            return;
+        }
+        self.status = status;
+        crate::ws::status::announce(self.state, self.user, self.connection, &self.rooms, status)
+            .await;
     }
 
     /// Queues a message or a room event for the send worker, within the send rate.
