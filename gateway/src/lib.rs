@@ -30,6 +30,7 @@ pub mod presence;
 pub mod relay;
 pub mod room_changes;
 pub mod state;
+pub mod ttl_cache;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -114,6 +115,7 @@ pub fn build_state(
             config.ws_max_connections_per_user,
             config.ws_max_connections_per_address,
         ),
+        preview: ttl_cache::TtlCache::new(http::preview::CACHE_TTL),
         shutdown,
         sockets: TaskTracker::new(),
         config,
