@@ -8,7 +8,7 @@ import { chromium } from 'playwright-core';
 
 export const BASE_URL = process.env.E2E_BASE_URL;
 export const SCREENSHOT_DIR = resolve(process.env.E2E_SCREENSHOT_DIR ?? '.stack/test/screenshots');
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 /** How long any one condition may take to become true. */
 export const TIMEOUT_MS = 20_000;
 export const PASSWORD = 'correct horse battery staple';
@@ -80,7 +80,8 @@ export async function openBrowser() {
 export async function signUp(user, shotName) {
   const { page } = user;
   await page.goto(BASE_URL);
-  await page.getByRole('button', { name: 'Create an account' }).click();
+  // the landing page's call to action
+  await page.getByRole('button', { name: 'Sign up, it’s free' }).click();
   await page.getByRole('heading', { name: 'Create an account' }).waitFor({ timeout: TIMEOUT_MS });
   await page.getByLabel('Username').fill(user.name);
   await page.getByLabel('Password').fill(PASSWORD);

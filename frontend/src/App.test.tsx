@@ -48,6 +48,8 @@ async function settle() {
 }
 
 beforeEach(() => {
+  // a browser that was signed in (the landing page's first visit makes no request)
+  localStorage.setItem('chat.signed-in', '1');
   vi.useFakeTimers();
   FakeWebSocket.reset();
   vi.stubGlobal('WebSocket', FakeWebSocket);
@@ -60,14 +62,18 @@ afterEach(() => {
 
 describe('App', () => {
   it('shows the landing page when the refresh cookie is refused, its log-in form, and the chat after logging in', async () => {
+    localStorage.removeItem('chat.signed-in');
     const { api, paths } = fakeServer(false);
     const { container } = render(<App api={api} />);
     await settle();
     expect(container.querySelector('h1')?.textContent).toBe('Chat');
+    // a first visit asks nothing of the server until the visitor wants to log in
+    expect(paths).toEqual([]);
     expect(byRole(container, 'button', 'Sign up, it’s free')).toBeTruthy();
     click(byRole(container, 'button', 'Log in'));
     await settle();
     expect(container.querySelector('h1')?.textContent).toBe('Log in');
+    expect(paths).toEqual(['POST /api/auth/refresh']);
 
     type(byLabel(container, 'Username'), 'alice');
     type(byLabel(container, 'Password'), 'correct horse battery');

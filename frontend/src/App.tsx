@@ -38,6 +38,10 @@ export function App({ api: given }: { api?: ChatApi }) {
   const [phase, setPhase] = useState<Phase>({ kind: 'restoring' });
   const [screen, setScreen] = useState<Screen>('landing');
   const [splash] = useState(expectsSession);
+  // A browser that never signed in has no refresh cookie: no request (and no
+  // 401 in its console) until the visitor asks for the log-in or sign-up
+  // screen, which tries then (a login from before the hint existed).
+  const [restoring, setRestoring] = useState(splash);
 
   useEffect(() => {
     if (api !== null) return;
@@ -69,7 +73,9 @@ export function App({ api: given }: { api?: ChatApi }) {
               : current,
       );
     });
-    if (!api.http.hasSession()) {
+    if (!restoring) {
+      setPhase((current) => (current.kind === 'restoring' ? { kind: 'signed-out' } : current));
+    } else if (!api.http.hasSession()) {
       api.restore().catch(() => {
         if (live) setPhase({ kind: 'signed-out', notice: 'Could not reach the server.' });
       });
@@ -78,9 +84,14 @@ export function App({ api: given }: { api?: ChatApi }) {
       live = false;
       off();
     };
-  }, [api]);
+  }, [api, restoring]);
 
-  const landing = <Landing onSignUp={() => setScreen('signup')} onLogIn={() => setScreen('login')} />;
+  function show(next: Screen) {
+    setScreen(next);
+    if (next !== 'landing') setRestoring(true);
+  }
+
+  const landing = <Landing onSignUp={() => show('signup')} onLogIn={() => show('login')} />;
 
   if (phase.kind === 'restoring') return splash ? <Splash /> : landing;
   if (phase.kind === 'signed-out') {
@@ -96,7 +107,7 @@ export function App({ api: given }: { api?: ChatApi }) {
           notice={phase.notice}
           onBack={() => {
             setPhase({ kind: 'signed-out' });
-            setScreen('landing');
+            show('landing');
           }}
         />
       </Suspense>

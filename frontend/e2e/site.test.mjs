@@ -1,0 +1,193 @@
+// The site as a visitor, a crawler and an auditor meet it: the entry page's
+// title and description, robots.txt, bundles compressed and cached as in
+// production; the landing page with its preview of the public rooms; axe-core
+// on every screen (landing, log-in, sign-up, the chat list, a room; desktop
+// and a phone's 390x844); Lighthouse's mobile audit of the landing page.
+//
+// Run by scripts/e2e.sh (through the make-up nginx config, in front of two
+// gateways) like the other browser tests.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import * as chromeLauncher from 'chrome-launcher';
+import lighthouse from 'lighthouse';
+import { BASE_URL, CHROMIUM, TIMEOUT_MS, checkA11y, createRoom, eventually, openBrowser, runTag, screenshot, signUp } from './support.mjs';
+
+const run = runTag();
+const PUBLIC_ROOM = `lp-${run}`;
+const PRIVATE_ROOM = `hush-${run}`;
+const PUBLIC_WORDS = `hello from the landing test ${run}`;
+const PRIVATE_WORDS = `a private note ${run}`;
+const PHONE = { width: 390, height: 844 };
+/** Lighthouse's bars (issue 14): every category at least this, CLS below 0.1. */
+const MIN_SCORE = 95;
+const MAX_CLS = 0.1;
+/** The preview is built at most once per 15 s per gateway. */
+const PREVIEW_WAIT_MS = 45_000;
+
+let browser;
+
+before(async () => {
+  browser = await openBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function say(page, room, body) {
+  const box = page.getByRole('textbox', { name: `Message #${room}`, exact: true });
+  await box.fill(body);
+  await box.press('Enter');
+  await page.locator('li.msg-user:not(.msg-pending) .msg-body', { hasText: body }).waitFor({ timeout: TIMEOUT_MS });
+}
+
+test('the entry page has a title and a description, robots.txt exists, bundles are compressed and cached', async () => {
+  const entry = await fetch(BASE_URL);
+  assert.equal(entry.status, 200);
+  assert.equal(entry.headers.get('cache-control'), 'no-cache');
+  const html = await entry.text();
+  assert.match(html, /<title>Chat · [^<]+<\/title>/);
+  assert.match(html, /<meta\s+name="description"\s+content="[^"]{50,160}"/);
+  const script = /<script type="module" crossorigin src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+  assert.ok(script, 'the entry page loads a bundle');
+  const bundle = await fetch(new URL(script, BASE_URL), { headers: { 'Accept-Encoding': 'gzip' } });
+  assert.equal(bundle.status, 200);
+  assert.equal(bundle.headers.get('content-encoding'), 'gzip');
+  assert.equal(bundle.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  assert.match(bundle.headers.get('vary') ?? '', /Accept-Encoding/i);
+  const robots = await fetch(new URL('/robots.txt', BASE_URL));
+  assert.equal(robots.status, 200);
+  assert.match(robots.headers.get('content-type') ?? '', /^text\/plain/);
+  assert.match(await robots.text(), /^User-agent: \*$/m);
+});
+
+test('a visitor sees the product, its calls to action and the public rooms; every screen passes axe', async (t) => {
+  const owner = await browser.newUser(`lo_${run}`);
+  const visitor = await browser.newUser(`lv_${run}`);
+
+  await t.test('a user writes in a public and in a private room', async () => {
+    await signUp(owner);
+    await createRoom(owner.page, PRIVATE_ROOM, 'private');
+    await say(owner.page, PRIVATE_ROOM, PRIVATE_WORDS);
+    await createRoom(owner.page, PUBLIC_ROOM, 'public');
+    await say(owner.page, PUBLIC_ROOM, PUBLIC_WORDS);
+  });
+
+  await t.test('the landing page: name, what it is, sign up / log in, the public room and its message', async () => {
+    const { page } = visitor;
+    await page.goto(BASE_URL);
+    await page.getByRole('heading', { level: 1, name: 'Chat' }).waitFor({ timeout: TIMEOUT_MS });
+    await page.getByRole('button', { name: 'Sign up, it’s free' }).waitFor();
+    const preview = page.getByRole('region', { name: 'Happening now in public rooms' });
+    await eventually(
+      'the preview shows the public room and its message',
+      async () => {
+        if ((await preview.getByText(PUBLIC_WORDS, { exact: true }).count()) > 0) return true;
+        await page.reload();
+        await page.getByRole('heading', { level: 1, name: 'Chat' }).waitFor({ timeout: TIMEOUT_MS });
+        await page.locator('.landing-preview[aria-busy="false"]').waitFor({ timeout: TIMEOUT_MS });
+        return (await preview.getByText(PUBLIC_WORDS, { exact: true }).count()) > 0;
+      },
+      PREVIEW_WAIT_MS,
+    );
+    await preview.getByRole('heading', { name: `#${PUBLIC_ROOM}` }).waitFor();
+    assert.equal(await page.getByText(PRIVATE_WORDS).count(), 0, 'a private room’s message is not shown');
+    assert.equal(await page.getByText(`#${PRIVATE_ROOM}`).count(), 0, 'a private room is not shown');
+    await screenshot(page, 'landing');
+    await checkA11y(page, 'the landing page');
+  });
+
+  await t.test('axe: the log-in and sign-up screens', async () => {
+    const { page } = visitor;
+    await page.getByRole('banner').getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Log in' }).waitFor({ timeout: TIMEOUT_MS });
+    await checkA11y(page, 'the log-in screen');
+    await page.getByRole('button', { name: 'Create an account' }).click();
+    await page.getByRole('heading', { name: 'Create an account' }).waitFor({ timeout: TIMEOUT_MS });
+    await checkA11y(page, 'the sign-up screen');
+    await page.getByRole('button', { name: 'About Chat and its public rooms' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Chat' }).waitFor({ timeout: TIMEOUT_MS });
+  });
+
+  await t.test('axe at 390x844: the landing page and the log-in screen', async () => {
+    const { page } = visitor;
+    await page.setViewportSize(PHONE);
+    await page.goto(BASE_URL);
+    await page.locator('.landing-preview[aria-busy="false"]').waitFor({ timeout: TIMEOUT_MS });
+    await screenshot(page, 'landing-phone');
+    await checkA11y(page, 'the landing page at 390x844');
+    await page.getByRole('button', { name: 'Sign up, it’s free' }).click();
+    await page.getByRole('heading', { name: 'Create an account' }).waitFor({ timeout: TIMEOUT_MS });
+    await checkA11y(page, 'the sign-up screen at 390x844');
+  });
+
+  await t.test('axe: the chat list and a room, on desktop and at 390x844', async () => {
+    const { page } = owner;
+    await page.goto(BASE_URL);
+    await page.getByRole('heading', { name: 'No room open' }).waitFor({ timeout: TIMEOUT_MS });
+    await checkA11y(page, 'the chat list');
+    await page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: new RegExp(`^#${PUBLIC_ROOM}`) }).click();
+    await page.getByRole('heading', { name: `#${PUBLIC_ROOM}`, exact: true }).waitFor({ timeout: TIMEOUT_MS });
+    await page.getByText(PUBLIC_WORDS, { exact: true }).waitFor({ timeout: TIMEOUT_MS });
+    await checkA11y(page, 'a room');
+    await page.setViewportSize(PHONE);
+    await checkA11y(page, 'a room at 390x844');
+    await screenshot(page, 'room-phone');
+    await page.goBack();
+    await page.getByRole('navigation', { name: 'Rooms' }).waitFor({ timeout: TIMEOUT_MS });
+    await eventually('the phone shows the list', async () => (await page.locator('.shell[data-pane="list"]').count()) === 1);
+    await checkA11y(page, 'the chat list at 390x844');
+  });
+});
+
+/** The median of numbers. */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+test('Lighthouse (mobile) on the landing page: performance, accessibility, best practices and SEO at least 95, CLS below 0.1', async () => {
+  const categories = ['performance', 'accessibility', 'best-practices', 'seo'];
+  const runs = Number(process.env.E2E_LIGHTHOUSE_RUNS ?? 3);
+  const scores = Object.fromEntries(categories.map((c) => [c, []]));
+  const cls = [];
+  const chrome = await chromeLauncher.launch({
+    chromePath: CHROMIUM,
+    chromeFlags: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    for (let i = 0; i < runs; i += 1) {
+      // The default config: a phone (Moto G Power), simulated slow 4G and a 4x slower CPU.
+      const result = await lighthouse(new URL('/', BASE_URL).href, {
+        port: chrome.port,
+        output: 'json',
+        logLevel: 'error',
+        onlyCategories: categories,
+      });
+      assert.ok(result, 'Lighthouse gave a result');
+      const { lhr } = result;
+      assert.equal(lhr.runtimeError, undefined, `Lighthouse failed: ${lhr.runtimeError?.message}`);
+      for (const c of categories) scores[c].push(Math.round((lhr.categories[c].score ?? 0) * 100));
+      cls.push(lhr.audits['cumulative-layout-shift'].numericValue);
+      const failing = Object.values(lhr.audits)
+        .filter((a) => a.score !== null && a.score < 0.9 && a.scoreDisplayMode !== 'informative' && a.scoreDisplayMode !== 'manual')
+        .map((a) => `${a.id} (${a.displayValue ?? a.score})`);
+      const consoleErrors = (lhr.audits['errors-in-console'].details?.items ?? []).map((item) => `${item.source}: ${item.description}`);
+      if (consoleErrors.length > 0) console.log(`  console errors: ${consoleErrors.join(' | ')}`);
+      console.log(
+        `lighthouse run ${i + 1}/${runs}: ${categories.map((c) => `${c} ${scores[c].at(-1)}`).join(', ')}, CLS ${cls.at(-1).toFixed(3)}` +
+          (failing.length > 0 ? `\n  audits below 0.9: ${failing.join(', ')}` : ''),
+      );
+    }
+  } finally {
+    await chrome.kill();
+  }
+  const summary = Object.fromEntries(categories.map((c) => [c, median(scores[c])]));
+  const medianCls = median(cls);
+  console.log(
+    `lighthouse (median of ${runs}): ${categories.map((c) => `${c} ${summary[c]}`).join(', ')}, CLS ${medianCls.toFixed(3)}`,
+  );
+  for (const c of categories) assert.ok(summary[c] >= MIN_SCORE, `${c}: ${summary[c]} is below ${MIN_SCORE}`);
+  assert.ok(medianCls < MAX_CLS, `CLS ${medianCls} is not below ${MAX_CLS}`);
+});
