@@ -80,20 +80,39 @@ test('a visitor sees the product, its calls to action and the public rooms; ever
     await page.getByRole('heading', { level: 1, name: 'Chat' }).waitFor({ timeout: TIMEOUT_MS });
     await page.getByRole('button', { name: 'Sign up, it’s free' }).waitFor();
     const preview = page.getByRole('region', { name: 'Happening now in public rooms' });
+    // The preview holds the 6 most recently active public rooms (as of up to
+    // 15 s ago): the other test files, running at the same time, may fill it.
+    // What is checked: the page shows what /api/preview answered, the
+    // answer holds public rooms only, and ours once it is among them.
+    let answered;
+    let ours = false;
     await eventually(
-      'the preview shows the public room and its message',
+      'the preview holds our public room',
       async () => {
-        if ((await preview.getByText(PUBLIC_WORDS, { exact: true }).count()) > 0) return true;
-        await page.reload();
-        await page.getByRole('heading', { level: 1, name: 'Chat' }).waitFor({ timeout: TIMEOUT_MS });
+        const [response] = await Promise.all([
+          page.waitForResponse((r) => new URL(r.url()).pathname === '/api/preview', { timeout: TIMEOUT_MS }),
+          page.reload(),
+        ]);
+        answered = await response.json();
         await page.locator('.landing-preview[aria-busy="false"]').waitFor({ timeout: TIMEOUT_MS });
-        return (await preview.getByText(PUBLIC_WORDS, { exact: true }).count()) > 0;
+        ours = answered.rooms.some((r) => r.name === PUBLIC_ROOM);
+        return ours || answered.rooms.length === 6;
       },
       PREVIEW_WAIT_MS,
     );
-    await preview.getByRole('heading', { name: `#${PUBLIC_ROOM}` }).waitFor();
-    assert.equal(await page.getByText(PRIVATE_WORDS).count(), 0, 'a private room’s message is not shown');
-    assert.equal(await page.getByText(`#${PRIVATE_ROOM}`).count(), 0, 'a private room is not shown');
+    assert.ok(answered.rooms.length >= 1 && answered.rooms.length <= 6, `${answered.rooms.length} rooms`);
+    for (const room of answered.rooms) {
+      await preview.getByRole('heading', { name: `#${room.name}`, exact: true }).first().waitFor({ timeout: TIMEOUT_MS });
+      assert.ok(room.messages.length <= 5);
+      const last = room.messages.at(-1);
+      if (last) assert.ok((await preview.getByText(last.body, { exact: true }).count()) > 0, `the latest message of #${room.name} is shown`);
+    }
+    if (ours) await preview.getByText(PUBLIC_WORDS, { exact: true }).waitFor();
+    const text = JSON.stringify(answered);
+    for (const hidden of [PRIVATE_WORDS, PRIVATE_ROOM]) {
+      assert.ok(!text.includes(hidden), `${hidden} is not in the preview`);
+      assert.equal(await page.getByText(hidden).count(), 0, `${hidden} is not shown`);
+    }
     await screenshot(page, 'landing');
     await checkA11y(page, 'the landing page');
   });

@@ -6,6 +6,8 @@ import type { ChatApi } from '../../api/endpoints';
 import { ChatSocket, siteWebSocketUrl } from '../../api/socket';
 import { ChatContext, useChat, useController } from '../../chat/context';
 import { ChatController } from '../../chat/controller';
+import { isMuted } from '../../chat/mute';
+import { browserNotifier, type Notifier } from '../../chat/notify';
 import { bindRoute } from '../../chat/route';
 import type { UserRef } from '../../wire';
 import { RoomView } from '../room/RoomView';
@@ -14,11 +16,12 @@ import { ConnectionBanner } from './ConnectionBanner';
 import { Notice } from './Notice';
 import './shell.css';
 
-export function createController(api: ChatApi, me: UserRef): ChatController {
+export function createController(api: ChatApi, me: UserRef, notifier?: Notifier): ChatController {
   return new ChatController({
     api,
     me,
     isVisible: () => document.visibilityState === 'visible',
+    onLiveMessage: (message) => notifier?.onMessage(message),
     createSocket: (events) =>
       new ChatSocket(
         {
@@ -39,7 +42,17 @@ interface Props {
 }
 
 export function ChatApp({ api, me, onLoggedOut }: Props) {
-  const [controller] = useState(() => createController(api, me));
+  const [{ controller, notifier }] = useState(() => {
+    const holder: { controller?: ChatController } = {};
+    const notifier = browserNotifier({
+      me,
+      room: (id) => holder.controller?.getState().rooms?.find((r) => r.id === id),
+      isMuted,
+      open: (id) => holder.controller?.openRoom(id),
+    });
+    holder.controller = createController(api, me, notifier);
+    return { controller: holder.controller, notifier };
+  });
 
   useEffect(() => {
     controller.start();
@@ -73,22 +86,25 @@ export function ChatApp({ api, me, onLoggedOut }: Props) {
 
   return (
     <ChatContext.Provider value={controller}>
-      <Shell onLogOut={logOut} />
+      <Shell onLogOut={logOut} notifier={notifier} />
     </ChatContext.Provider>
   );
 }
 
-function Shell({ onLogOut }: { onLogOut: () => void }) {
+function Shell({ onLogOut, notifier }: { onLogOut: () => void; notifier: Notifier }) {
   const active = useChat((s) => s.activeRoom);
   const controller = useController();
   return (
-    <div className="shell" data-pane={active === null ? 'list' : 'room'}>
+    // The whole app is the page's main landmark: on a phone one pane shows at
+    // a time, and each must be inside one (axe: landmark-one-main, region).
+    <main className="shell" data-pane={active === null ? 'list' : 'room'}>
+      <h1 className="visually-hidden">Chat</h1>
       <a className="skip-link" href={active === null ? '#room-search' : '#composer'}>
         {active === null ? 'Skip to room search' : 'Skip to message box'}
       </a>
       <ConnectionBanner />
-      <Sidebar onLogOut={onLogOut} />
-      <main className="main" aria-label="Conversation">
+      <Sidebar onLogOut={onLogOut} notifier={notifier} />
+      <section className="main" aria-label="Conversation">
         {active === null ? (
           <div className="empty-room">
             <h2>No room open</h2>
@@ -97,8 +113,8 @@ function Shell({ onLogOut }: { onLogOut: () => void }) {
         ) : (
           <RoomView key={active} room={active} onBack={() => controller.closeRoomView()} />
         )}
-      </main>
+      </section>
       <Notice />
-    </div>
+    </main>
   );
 }
