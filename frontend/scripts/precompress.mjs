@@ -7,7 +7,8 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-const COMPRESSIBLE = /\.(js|mjs|css|html|svg|txt|json|webmanifest)$/;
+// Not .html: the entry page is served uncompressed (nginx configs, BREACH scanners).
+const COMPRESSIBLE = /\.(js|mjs|css|svg|txt|json|webmanifest)$/;
 const MIN_BYTES = 1024;
 
 function walk(dir) {

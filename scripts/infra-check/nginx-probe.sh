@@ -47,7 +47,9 @@ case "$kind" in
   dev)
     python3 "$HERE/nginx_probe.py" static dev nginx/chat.conf.template || rc=1
     mkdir -p "$work/site"
-    echo '<!doctype html><title>probe</title>' >"$work/site/index.html"
+    # over gzip_min_length, so that only the config keeps it uncompressed
+    python3 -c 'print("<!doctype html><title>probe</title>" + "<p>x</p>" * 300)' >"$work/site/index.html"
+    gzip -9 -n -k "$work/site/index.html"
     # A hashed bundle with a precompressed copy whose text differs (so the
     # probe sees gzip_static serve it), and a style sheet without one.
     mkdir -p "$work/site/assets"

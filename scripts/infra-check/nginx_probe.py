@@ -127,6 +127,9 @@ def static_files(base):
         check(f"{path}: the entry page, revalidated on every load (no-cache) with the CSP",
               s == 200 and b.startswith(b"<!doctype html>") and h.get("cache-control") == "no-cache"
               and "content-security-policy" in h, f"status {s}, cache-control {h.get('cache-control')}")
+    s, h, b = request(base, "GET", "/", headers=gz)
+    check("the entry page is never compressed (BREACH scanners look at '/')", "content-encoding" not in h,
+          f"content-encoding {h.get('content-encoding')}")
     s, h, b = request(base, "GET", "/assets/missing-0123abcd.js")
     check("a missing bundle is a 404, not the entry page", s == 404, f"status {s}")
     s, h, b = request(base, "GET", "/api/rooms", headers=gz)
