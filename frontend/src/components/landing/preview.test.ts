@@ -28,6 +28,18 @@ describe('parsePreview', () => {
   });
 });
 
+// The server's own sample (gateway/tests/wire_samples.rs): parsed whole, nothing
+// lost or unknown (a field added on either side fails here).
+const generated = import.meta.glob<{ http: { preview?: unknown[] } }>('../../../../docs/wire-samples.json', { eager: true, import: 'default' });
+const fromRust = Object.values(generated)[0]?.http.preview;
+
+describe('parsePreview against the server’s sample', () => {
+  it.runIf(fromRust !== undefined)('takes docs/wire-samples.json’s preview bodies exactly', () => {
+    for (const sample of fromRust ?? []) expect(parsePreview(sample)).toEqual((sample as { rooms: unknown }).rooms);
+    expect(fromRust?.length).toBeGreaterThan(0);
+  });
+});
+
 describe('fetchPreview', () => {
   it('asks /api/preview without credentials and gives null on an error or a bad body', async () => {
     const ok = vi.fn(async () => new Response(JSON.stringify(body), { status: 200 }));
