@@ -1,5 +1,6 @@
 // Who is online in the room.
 import { useChat } from '../../chat/context';
+import { Avatar } from '../common/Avatar';
 
 export function PresenceList({ room }: { room: string }) {
   const online = useChat((s) => s.presence[room]);
@@ -13,6 +14,7 @@ export function PresenceList({ room }: { room: string }) {
         {users.map((u) => (
           <li key={u.id}>
             <span className="dot" aria-hidden="true" />
+            <Avatar id={u.id} username={u.username} size={20} className="presence-avatar" />
             <span dir="auto">{u.username}</span>
             {u.id === me.id && <span className="muted"> (you)</span>}
           </li>
