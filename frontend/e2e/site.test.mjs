@@ -63,7 +63,7 @@ test('the entry page has a title and a description, robots.txt exists, bundles a
 });
 
 test('a visitor sees the product, its calls to action and the public rooms; every screen passes axe', async (t) => {
-  const owner = await browser.newUser(`lo_${run}`);
+  const owner = await browser.newUser(`lo_${run}`, { initScript: recordLayoutShifts });
   const visitor = await browser.newUser(`lv_${run}`);
 
   await t.test('a user writes in a public and in a private room', async () => {
@@ -158,7 +158,42 @@ test('a visitor sees the product, its calls to action and the public rooms; ever
     await eventually('the phone shows the list', async () => (await page.locator('.shell[data-pane="list"]').count()) === 1);
     await checkA11y(page, 'the chat list at 390x844');
   });
+
+  await t.test('a returning user’s chat shifts nothing while it loads and connects (CLS below 0.1)', async () => {
+    const { page } = owner;
+    await page.setViewportSize({ width: 1100, height: 760 });
+    await page.goto(new URL('/', BASE_URL).href);
+    await page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: new RegExp(`^#${PUBLIC_ROOM}`) }).click();
+    await page.getByText(PUBLIC_WORDS, { exact: true }).waitFor({ timeout: TIMEOUT_MS });
+    // a reload at the room's address: the splash, the chat, "Connecting…", the room
+    await page.reload();
+    await page.locator('.msg-body', { hasText: PUBLIC_WORDS }).waitFor({ timeout: TIMEOUT_MS });
+    await eventually('connected (no banner)', async () => (await page.locator('.banner').count()) === 0);
+    // the observer's entries are delivered in a task of their own: two frames on, they are in
+    const cls = await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(window.__cls)))));
+    const shifts = await page.evaluate(() => window.__shifts);
+    console.log(`layout shift of the chat while loading and connecting: ${cls.toFixed(3)}${shifts.map((s) => `\n  ${s}`).join('')}`);
+    assert.ok(cls < MAX_CLS, `CLS ${cls} is not below ${MAX_CLS}`);
+  });
 });
+
+/** Runs before the site: sums the page's layout shifts (CLS's way: none right after input) in window.__cls. */
+function recordLayoutShifts() {
+  window.__cls = 0;
+  window.__shifts = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.hadRecentInput) continue;
+      window.__cls += entry.value;
+      const what = (entry.sources ?? []).map((s) => {
+        const n = s.node;
+        const name = n && n.nodeType === 1 ? `${n.tagName.toLowerCase()}${n.className ? `.${String(n.className).split(' ').join('.')}` : ''}` : String(n?.nodeName);
+        return `${name} ${JSON.stringify(s.previousRect)}->${JSON.stringify(s.currentRect)}`;
+      });
+      window.__shifts.push(`${entry.value.toFixed(3)} at ${Math.round(entry.startTime)} ms: ${what.join('; ')}`);
+    }
+  }).observe({ type: 'layout-shift', buffered: true });
+}
 
 /** The median of numbers. */
 function median(values) {

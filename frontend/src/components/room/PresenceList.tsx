@@ -6,7 +6,15 @@ export function PresenceList({ room }: { room: string }) {
   const online = useChat((s) => s.presence[room]);
   const me = useChat((s) => s.me);
   const users = Object.values(online ?? {}).sort((a, b) => a.username.localeCompare(b.username));
-  if (users.length === 0) return null;
+  // Its line is kept while nobody is known to be online yet, so that the
+  // messages below do not move when the list arrives (a layout shift).
+  if (users.length === 0) {
+    return (
+      <div className="presence" aria-hidden="true">
+        <span className="presence-placeholder" />
+      </div>
+    );
+  }
   return (
     <details className="presence">
       <summary>{users.length} online</summary>

@@ -14,6 +14,8 @@ import './sidebar.css';
 export function Sidebar({ onLogOut, notifier }: { onLogOut: () => void; notifier?: Notifier | undefined }) {
   const me = useChat((s) => s.me);
   const [filter, setFilter] = useState('');
+  // The forms below the list come with it: shown before, the list would push them down.
+  const listed = useChat((s) => s.rooms !== null || s.roomsError !== null);
   return (
     <nav className="sidebar" aria-label="Rooms">
       <header className="sidebar-header">
@@ -30,8 +32,8 @@ export function Sidebar({ onLogOut, notifier }: { onLogOut: () => void; notifier
       <RoomSearch query={filter} onQuery={setFilter} />
       <MessageSearch />
       <RoomList filter={filter} />
-      <NewRoomForm />
-      <DirectMessageForm />
+      {listed && <NewRoomForm />}
+      {listed && <DirectMessageForm />}
     </nav>
   );
 }
