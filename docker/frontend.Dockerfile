@@ -17,10 +17,9 @@ WORKDIR /src/frontend
 COPY frontend/package.json frontend/package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY frontend/ ./
-# Precompressed copies for gzip_static (nginx/prod/chat/static.conf).
-RUN npm run build \
- && find dist -type f \( -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' -o -name '*.json' \) \
-      -exec gzip -9 -k -n {} +
+# The build writes precompressed copies for gzip_static (vite.config.ts;
+# nginx/prod/chat/static.conf).
+RUN npm run build
 
 FROM ${NGINX_IMAGE} AS runtime
 # root (uid 0) for the build steps only; the image runs as 101 (below).

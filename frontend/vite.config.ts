@@ -7,10 +7,12 @@
 // (http://127.0.0.1:8080 and http://localhost:8080 by default), so the proxy
 // presents nginx's own origin instead of the dev server's.
 import { defineConfig } from 'vite';
+import { precompress } from './scripts/precompress.mjs';
 
 const BACKEND = 'http://127.0.0.1:8080';
 
 export default defineConfig({
+  plugins: [precompress()],
   oxc: { jsx: { runtime: 'automatic' } },
   server: {
     host: '127.0.0.1',

@@ -36,6 +36,8 @@
 #      nginx-probe.sh): worker connections and descriptors for 10,000
 #      sockets, limit_conn per address, limit_req on /api/auth/, HTTP/2 and
 #      re-resolved gateway names (prod); nginx's own 413/429/502 answer JSON;
+#      the local one's static files compressed (gzip_static, on the fly) and
+#      cached as production's (immutable /assets/, no-cache entry page);
 #      no ticket, token or password in any log line
 # Every tool runs, whatever the others found; a verdict per tool at the end;
 # exit status 1 if any failed.

@@ -29,7 +29,7 @@
 # Settings: E2E_FILES (frontend/e2e/*.test.mjs) the test files to run, e.g.
 # E2E_FILES=frontend/e2e/events.test.mjs for a subset; E2E_TLS (1): 0 skips
 # phase 6; READY_TIMEOUT (60) seconds a service has to become ready,
-# SERVICE_STOP_TIMEOUT (30), MIGRATE_TIMEOUT (120), E2E_TIMEOUT (300)
+# SERVICE_STOP_TIMEOUT (30), MIGRATE_TIMEOUT (120), E2E_TIMEOUT (600; Lighthouse alone takes about a minute)
 # seconds the browser tests may take.
 set -euo pipefail
 
@@ -41,7 +41,7 @@ cd "$ROOT"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
 SERVICE_STOP_TIMEOUT="${SERVICE_STOP_TIMEOUT:-30}"
 MIGRATE_TIMEOUT="${MIGRATE_TIMEOUT:-120}"
-E2E_TIMEOUT="${E2E_TIMEOUT:-300}"
+E2E_TIMEOUT="${E2E_TIMEOUT:-600}"
 E2E_TLS="${E2E_TLS:-1}"
 read -r -a E2E_FILE_LIST <<<"${E2E_FILES:-$(printf '%s ' frontend/e2e/*.test.mjs)}"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"

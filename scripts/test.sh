@@ -33,7 +33,7 @@ phase_done "deployment code checked"
 phase 3 5 "building the workspace and its tests, and the web client; a short fuzz run"
 cargo build --workspace --all-targets --locked
 log "build output: $(du -sh "${CARGO_TARGET_DIR:-$ROOT/target}" | cut -f1); disk free: $(df -h "$ROOT" | awk 'NR==2 {print $4}')"
-(cd "$ROOT/frontend" && npm ci --no-audit --no-fund && npm run build)
+(cd "$ROOT/frontend" && npm ci --no-audit --no-fund && npm run build && npm run budget)
 fuzz_seconds="${TEST_FUZZ_SECONDS:-10}"
 log "fuzzing the client frame and Kafka record decoders, ${fuzz_seconds}s each (scripts/fuzz.sh; needs no services)"
 "$ROOT/scripts/fuzz.sh" "$fuzz_seconds"

@@ -65,7 +65,7 @@ async function open(name) {
 
 async function register({ name, page }) {
   const first = await page.goto(BASE_URL);
-  await page.getByRole('button', { name: 'Create an account' }).click();
+  await page.getByRole('button', { name: 'Sign up, it’s free' }).click();
   await page.getByLabel('Username').fill(name);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign up' }).click();

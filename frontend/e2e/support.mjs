@@ -8,7 +8,7 @@ import { chromium } from 'playwright-core';
 
 export const BASE_URL = process.env.E2E_BASE_URL;
 export const SCREENSHOT_DIR = resolve(process.env.E2E_SCREENSHOT_DIR ?? '.stack/test/screenshots');
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 /** How long any one condition may take to become true. */
 export const TIMEOUT_MS = 20_000;
 export const PASSWORD = 'correct horse battery staple';
@@ -57,8 +57,10 @@ export async function openBrowser() {
   /** @type {{ name: string, context: import('playwright-core').BrowserContext, page: import('playwright-core').Page, problems: string[] }[]} */
   const users = [];
   return {
-    async newUser(name) {
+    /** `initScript`: a function run in every page of the user's context before the site's own scripts. */
+    async newUser(name, { initScript } = {}) {
       const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+      if (initScript) await context.addInitScript(initScript);
       const page = await context.newPage();
       const user = { name, context, page, problems: [] };
       page.on('console', (m) => {
@@ -80,7 +82,8 @@ export async function openBrowser() {
 export async function signUp(user, shotName) {
   const { page } = user;
   await page.goto(BASE_URL);
-  await page.getByRole('button', { name: 'Create an account' }).click();
+  // the landing page's call to action
+  await page.getByRole('button', { name: 'Sign up, it’s free' }).click();
   await page.getByRole('heading', { name: 'Create an account' }).waitFor({ timeout: TIMEOUT_MS });
   await page.getByLabel('Username').fill(user.name);
   await page.getByLabel('Password').fill(PASSWORD);
@@ -109,7 +112,7 @@ const AXE_SOURCE = (() => {
 })();
 
 /**
- * Runs axe-core (WCAG 2 A and AA rules) on the page, or on the part `selector`
+ * Runs axe-core (WCAG 2.0-2.2 A and AA rules and its best practices) on the page, or on the part `selector`
  * names, and fails listing every violation. Injected through the DevTools
  * protocol, so the site's CSP (no inline scripts) stays as it is. Skipped,
  * saying so, when axe-core is not installed.
@@ -121,7 +124,7 @@ export async function checkA11y(page, what, selector) {
   }
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
   const violations = await page.evaluate(async (context) => {
-    const result = await window.axe.run(context ?? document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    const result = await window.axe.run(context ?? document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
     return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
   }, selector ?? null);
   if (violations.length > 0) throw new Error(`accessibility violations in ${what}:\n  ${violations.join('\n  ')}`);

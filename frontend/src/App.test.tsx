@@ -37,13 +37,19 @@ function fakeServer(loggedIn: boolean) {
   return { api: new ChatApi(new HttpClient({ fetch: fetch as unknown as typeof globalThis.fetch })), paths };
 }
 
+// The auth screens and the chat are lazily loaded chunks: wait for their imports too.
 async function settle() {
-  await act(async () => {
-    await vi.advanceTimersByTimeAsync(10);
-  });
+  for (let i = 0; i < 3; i += 1) {
+    await act(async () => {
+      await vi.dynamicImportSettled();
+      await vi.advanceTimersByTimeAsync(10);
+    });
+  }
 }
 
 beforeEach(() => {
+  // a browser that was signed in (the landing page's first visit makes no request)
+  localStorage.setItem('chat.signed-in', '1');
   vi.useFakeTimers();
   FakeWebSocket.reset();
   vi.stubGlobal('WebSocket', FakeWebSocket);
@@ -55,11 +61,19 @@ afterEach(() => {
 });
 
 describe('App', () => {
-  it('shows the log-in screen when the refresh cookie is refused, and the chat after logging in', async () => {
+  it('shows the landing page when the refresh cookie is refused, its log-in form, and the chat after logging in', async () => {
+    localStorage.removeItem('chat.signed-in');
     const { api, paths } = fakeServer(false);
     const { container } = render(<App api={api} />);
     await settle();
+    expect(container.querySelector('h1')?.textContent).toBe('Chat');
+    // a first visit asks nothing of the server until the visitor wants to log in
+    expect(paths).toEqual([]);
+    expect(byRole(container, 'button', 'Sign up, it’s free')).toBeTruthy();
+    click(byRole(container, 'button', 'Log in'));
+    await settle();
     expect(container.querySelector('h1')?.textContent).toBe('Log in');
+    expect(paths).toEqual(['POST /api/auth/refresh']);
 
     type(byLabel(container, 'Username'), 'alice');
     type(byLabel(container, 'Password'), 'correct horse battery');

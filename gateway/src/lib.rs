@@ -31,6 +31,7 @@ pub mod presence;
 pub mod relay;
 pub mod room_changes;
 pub mod state;
+pub mod ttl_cache;
 pub mod user_feed;
 pub mod ws;
 
@@ -117,6 +118,7 @@ pub fn build_state(
             config.ws_max_connections_per_user,
             config.ws_max_connections_per_address,
         ),
+        preview: ttl_cache::TtlCache::new(http::preview::CACHE_TTL),
         shutdown,
         sockets: TaskTracker::new(),
         config,

@@ -58,6 +58,8 @@ pub struct App {
     pub send_limiter: governor::DefaultKeyedRateLimiter<uuid::Uuid>,
     /// Open WebSockets per user and per client address on this instance.
     pub connection_caps: crate::ws::caps::ConnectionCaps,
+    /// The landing page's preview of the public rooms, built once per interval.
+    pub preview: crate::ttl_cache::TtlCache<axum::body::Bytes>,
     /// Cancelled on shutdown: sockets close with 1001.
     pub shutdown: CancellationToken,
     /// Every socket task, so that shutdown can wait for them.

@@ -14,6 +14,7 @@ use chat_gateway::error::{ErrorBody, ErrorDetail};
 use chat_gateway::http::accounts::Session;
 use chat_gateway::http::history::{History, HistoryMessage, Version, Versions};
 use chat_gateway::http::history_view::{ModerationInfo, Reaction, ReplyPreview};
+use chat_gateway::http::preview::{Preview, PreviewMessage, PreviewRoom};
 use chat_gateway::http::rooms::DirectRoom;
 use chat_gateway::http::tickets::Ticket;
 use chat_gateway::ws::protocol::{
@@ -423,6 +424,16 @@ fn http() -> Value {
         "versions": [to_value(&Versions { versions: vec![
             Version { seq: 7, body: "hello <b>world</b>".into(), edited_at: at() },
             Version { seq: 9, body: "hello <b>world</b>, edited".into(), edited_at: at() },
+        ] })],
+        "preview": [to_value(&Preview { rooms: vec![
+            PreviewRoom {
+                id: id(12),
+                name: "general".into(),
+                topic: "Say hello".into(),
+                members: 3,
+                messages: vec![PreviewMessage { sender: user.clone(), body: "hello <b>world</b>".into(), sent_at: at() }],
+            },
+            PreviewRoom { id: id(13), name: "quiet".into(), topic: String::new(), members: 1, messages: vec![] },
         ] })],
         "error": [to_value(&ErrorBody {
             error: ErrorDetail { code: "forbidden", message: "not allowed".into() },

@@ -47,7 +47,15 @@ case "$kind" in
   dev)
     python3 "$HERE/nginx_probe.py" static dev nginx/chat.conf.template || rc=1
     mkdir -p "$work/site"
-    echo '<!doctype html><title>probe</title>' >"$work/site/index.html"
+    # over gzip_min_length, so that only the config keeps it uncompressed
+    python3 -c 'print("<!doctype html><title>probe</title>" + "<p>x</p>" * 300)' >"$work/site/index.html"
+    gzip -9 -n -k "$work/site/index.html"
+    # A hashed bundle with a precompressed copy whose text differs (so the
+    # probe sees gzip_static serve it), and a style sheet without one.
+    mkdir -p "$work/site/assets"
+    python3 -c 'print("console.log(1);" * 200)' >"$work/site/assets/app-0123abcd.js"
+    printf 'precompressed copy\n' | gzip -9 -n >"$work/site/assets/app-0123abcd.js.gz"
+    python3 -c 'print("a { color: red; }" * 200)' >"$work/site/assets/style-0123abcd.css"
     NGINX_DIR="$work/dev" SITE_PORT="$p1" GATEWAY_1_PORT="$g1" GATEWAY_2_PORT="$g2" SITE_ROOT="$work/site" \
       "$ROOT/scripts/nginx.sh" up >&2
     python3 "$HERE/nginx_probe.py" run dev "http://127.0.0.1:$p1" "$work/dev/access.log" "$work/dev/error.log" || rc=1

@@ -14,6 +14,7 @@ Run: nginx's own 413, 429 and 502 answer {"error": {"code", "message"}} as
 docs/protocol.md promises; a WebSocket ticket, a bearer token and a password
 sent in requests appear in no log line (access log and error log).
 """
+import gzip
 import http.client
 import json
 import re
@@ -102,8 +103,44 @@ def json_error(status, headers, body, want_status, name):
     check(name, ok, detail)
 
 
+def static_files(base):
+    """The web client's files: compressed and cached as in production."""
+    gz = {"Accept-Encoding": "gzip"}
+    s, h, b = request(base, "GET", "/assets/app-0123abcd.js", headers=gz)
+    served = gzip.decompress(b) if h.get("content-encoding") == "gzip" else b
+    check("a bundle is served from its precompressed copy (gzip_static)",
+          s == 200 and served == b"precompressed copy\n", f"status {s}, content-encoding {h.get('content-encoding')}")
+    check("a bundle is cached for a year, immutable",
+          h.get("cache-control") == "public, max-age=31536000, immutable", f"cache-control {h.get('cache-control')}")
+    check("a bundle varies by Accept-Encoding and keeps the CSP",
+          "accept-encoding" in h.get("vary", "").lower() and "content-security-policy" in h,
+          f"vary {h.get('vary')}, headers {sorted(h)}")
+    s, h, b = request(base, "GET", "/assets/style-0123abcd.css", headers=gz)
+    check("a file without a precompressed copy is compressed on the fly",
+          s == 200 and h.get("content-encoding") == "gzip" and gzip.decompress(b).startswith(b"a { color: red; }"),
+          f"status {s}, content-encoding {h.get('content-encoding')}")
+    s, h, b = request(base, "GET", "/assets/app-0123abcd.js")
+    check("without Accept-Encoding: gzip, the bundle is plain",
+          s == 200 and "content-encoding" not in h and b.startswith(b"console.log(1);"), f"status {s}, {sorted(h)}")
+    for path in ("/", "/index.html", "/r/0190a1b2-0000-7000-8000-0000000000aa"):
+        s, h, b = request(base, "GET", path)
+        check(f"{path}: the entry page, revalidated on every load (no-cache) with the CSP",
+              s == 200 and b.startswith(b"<!doctype html>") and h.get("cache-control") == "no-cache"
+              and "content-security-policy" in h, f"status {s}, cache-control {h.get('cache-control')}")
+    s, h, b = request(base, "GET", "/", headers=gz)
+    check("the entry page is never compressed (BREACH scanners look at '/')", "content-encoding" not in h,
+          f"content-encoding {h.get('content-encoding')}")
+    s, h, b = request(base, "GET", "/assets/missing-0123abcd.js")
+    check("a missing bundle is a 404, not the entry page", s == 404, f"status {s}")
+    s, h, b = request(base, "GET", "/api/rooms", headers=gz)
+    check("API answers are never compressed nor cached by these rules",
+          "content-encoding" not in h and "cache-control" not in h, f"headers {sorted(h)}")
+
+
 def run(kind, base, logs):
     origin = base
+    if kind == "dev":
+        static_files(base)
     s, h, b = request(base, "GET", "/api/rooms", headers={"Authorization": "Bearer " + SECRETS["token"]})
     json_error(s, h, b, 502, "502 from nginx (gateways down) is JSON")
     s, h, b = request(base, "GET", "/ws?ticket=" + SECRETS["ticket"], headers={

@@ -58,6 +58,21 @@ describe('HttpClient', () => {
     expect(http.hasSession()).toBe(false);
   });
 
+  it('a refused refresh does not end a login that finished while it was on its way', async () => {
+    let answer: (r: Response) => void = () => {};
+    const { fetch } = server(() => new Promise<Response>((resolve) => (answer = resolve)));
+    const http = new HttpClient({ fetch });
+    const sessions: unknown[] = [];
+    http.onSession((s) => sessions.push(s));
+    const restoring = http.refresh();
+    await vi.waitFor(() => expect(fetch).toHaveBeenCalled());
+    http.setSession(session('L'));
+    answer(unauthenticated());
+    await expect(restoring).resolves.toBeNull();
+    expect(http.hasSession()).toBe(true);
+    expect(sessions).toEqual([session('L')]);
+  });
+
   it('shares one refresh among concurrent 401s', async () => {
     const { fetch, calls } = server((call) => {
       if (call.url === '/api/auth/refresh') return json(200, session('B'));

@@ -139,9 +139,12 @@ export class HttpClient {
 
   private async refreshOnce(): Promise<Session | null> {
     const run = async (): Promise<Session | null> => {
+      const before = this.access;
       const response = await this.send('POST', '/api/auth/refresh', undefined, false);
       if (response.status === 401) {
-        this.setSession(null);
+        // A login or sign-up that finished meanwhile is not undone by the
+        // refusal of an older cookie.
+        if (this.access === before) this.setSession(null);
         return null;
       }
       if (!response.ok) throw await errorOf(response);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatApi } from '../api/endpoints';
 import type { SocketEvents } from '../api/socket';
-import type { ClientFrame, HistoryPage, MyRoom, ServerFrameOf } from '../wire';
+import type { ChatMessage, ClientFrame, HistoryPage, MyRoom, ServerFrameOf } from '../wire';
 import { ChatController, type SocketLike } from './controller';
 import { SEND_TIMEOUT_MS, UNAVAILABLE_RESEND_MS } from './outbox';
 import { RETRY_FEED_MS } from './feeds';
@@ -21,7 +21,10 @@ const myRoom = (id: string, name: string): MyRoom => ({
   unread: 0,
 });
 
-function setup(history: (room: string, query: { before?: number; after?: number; limit?: number }) => HistoryPage = () => page(range(1, 10), false)) {
+function setup(
+  history: (room: string, query: { before?: number; after?: number; limit?: number }) => HistoryPage = () => page(range(1, 10), false),
+  onLiveMessage?: (m: ChatMessage) => void,
+) {
   let events!: SocketEvents;
   const sent: ClientFrame[] = [];
   let ready = false;
@@ -49,6 +52,7 @@ function setup(history: (room: string, query: { before?: number; after?: number;
       events = e;
       return socket;
     },
+    ...(onLiveMessage ? { onLiveMessage } : {}),
   });
   const connect = () => {
     ready = true;
@@ -96,6 +100,24 @@ describe('opening a room', () => {
     expect(t.subscribes()).toEqual([]);
     t.connect();
     expect(t.subscribes()).toEqual([{ type: 'subscribe', room: ROOM, last_seq: 10, epoch: EPOCH }]);
+  });
+});
+
+describe('live messages for notifications', () => {
+  it('hands every live message frame to onLiveMessage, of an open room or not', async () => {
+    const seen: ChatMessage[] = [];
+    const t = setup(undefined, (m) => seen.push(m));
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online: [] });
+    t.frame({ type: 'message', ...message(11) });
+    t.frame({ type: 'message', ...message(4, { room: OTHER_ROOM }) });
+    expect(seen.map((m) => [m.room, m.seq])).toEqual([
+      [ROOM, 11],
+      [OTHER_ROOM, 4],
+    ]);
+    expect(seen[0]).not.toHaveProperty('type');
   });
 });
 

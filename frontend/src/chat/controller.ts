@@ -52,6 +52,8 @@ export interface ChatControllerDeps {
   now?: () => number;
   /** Whether the person can see the page (read markers, unread counts). */
   isVisible?: () => boolean;
+  /** Every live message frame of any room (notify.ts). */
+  onLiveMessage?: (message: ChatMessage) => void;
 }
 
 /** Rooms followed at once; the least recently opened is dropped past this. */
@@ -77,6 +79,7 @@ export class ChatController {
   private readonly api: ChatApi;
   private readonly now: () => number;
   private readonly isVisible: () => boolean;
+  private readonly onLiveMessage: (message: ChatMessage) => void;
   private readonly outbox: Outbox;
   private readonly feeds: RoomFeeds;
   private readonly draftExpiry: DraftExpiry;
@@ -100,6 +103,7 @@ export class ChatController {
     this.api = deps.api;
     this.now = deps.now ?? Date.now;
     this.isVisible = deps.isVisible ?? (() => true);
+    this.onLiveMessage = deps.onLiveMessage ?? (() => {});
     this.state = initialChatState(deps.me);
     this.socket = deps.createSocket({
       onReady: (hello) => this.onReady(hello),
@@ -475,6 +479,7 @@ export class ChatController {
 
   private onMessage(frame: ServerFrameOf<'message'>): void {
     const { type: _type, ...message } = frame;
+    this.onLiveMessage(message);
     if (!this.state.openRooms.includes(message.room)) return this.onWatchedMessage(message);
     const before = selectTimeline(this.state.messages, message.room).epoch;
     this.dispatch({ type: 'message/received', message, me: this.state.me.id });

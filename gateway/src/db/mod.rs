@@ -7,6 +7,7 @@ pub mod events;
 pub mod history;
 pub mod messages;
 pub mod moderation;
+pub mod preview;
 pub mod reports;
 pub mod rooms;
 pub mod search;

@@ -10,6 +10,7 @@
 //! - [`reports`]: members report messages, moderators resolve the reports.
 //! - [`search`]: full-text search over the messages of the caller's rooms.
 //! - [`tickets`]: single-use WebSocket tickets.
+//! - [`preview`]: the public rooms' preview of the landing page, without an account.
 //! - [`health`]: liveness, readiness, metrics.
 //! - [`openapi`]: the OpenAPI document of all of the above.
 //! - [`extract`]: `Json`, `Path` and `Query` that reject with the API's error body.
@@ -26,6 +27,7 @@ pub mod history;
 pub mod history_view;
 pub mod moderation;
 pub mod openapi;
+pub mod preview;
 pub mod reports;
 pub mod rooms;
 pub mod search;
@@ -72,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(moderation::routes())
         .merge(reports::routes())
         .merge(search::routes())
+        .merge(preview::routes())
         .route("/api/ws-ticket", post(tickets::issue))
         .route("/api/openapi.json", get(openapi::document))
         .layer(

@@ -54,6 +54,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::reports::resolve,
         super::search::search,
         super::tickets::issue,
+        super::preview::preview,
     ),
     components(schemas(
         super::accounts::CredentialsBody,
@@ -93,6 +94,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::search::Segment,
         super::search::SearchResult,
         super::search::SearchResults,
+        super::preview::Preview,
+        super::preview::PreviewRoom,
+        super::preview::PreviewMessage,
         crate::error::ErrorBody,
         crate::error::ErrorDetail,
     )),

@@ -11,6 +11,7 @@ mod helpers;
 mod history;
 mod names;
 mod openapi;
+mod preview;
 mod quotas;
 mod rooms;
 mod sessions;

@@ -27,6 +27,7 @@ async fn the_openapi_document_lists_every_path() {
         ("/api/rooms/{id}/messages", "get"),
         ("/api/dm", "post"),
         ("/api/ws-ticket", "post"),
+        ("/api/preview", "get"),
         ("/api/blocks", "post"),
         ("/api/blocks", "get"),
         ("/api/blocks/{user_id}", "delete"),

@@ -18,8 +18,16 @@ export function credentialProblem(mode: Mode, username: string, password: string
   return null;
 }
 
-export function AuthScreen({ api, notice }: { api: ChatApi; notice?: string | undefined }) {
-  const [mode, setMode] = useState<Mode>('login');
+interface Props {
+  api: ChatApi;
+  notice?: string | undefined;
+  initialMode?: Mode;
+  /** Back to the landing page. */
+  onBack?: () => void;
+}
+
+export function AuthScreen({ api, notice, initialMode = 'login', onBack }: Props) {
+  const [mode, setMode] = useState<Mode>(initialMode);
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -49,6 +57,7 @@ export function AuthScreen({ api, notice }: { api: ChatApi; notice?: string | un
   const title = mode === 'login' ? 'Log in' : 'Create an account';
   return (
     <main className="auth">
+      <p className="auth-brand">Chat</p>
       <form className="auth-card" onSubmit={submit} noValidate aria-labelledby={`${ids}-title`}>
         <h1 id={`${ids}-title`}>{title}</h1>
         {notice && !error && <p className="auth-notice">{notice}</p>}
@@ -99,6 +108,13 @@ export function AuthScreen({ api, notice }: { api: ChatApi; notice?: string | un
             {mode === 'login' ? 'Create an account' : 'Log in'}
           </button>
         </p>
+        {onBack && (
+          <p className="auth-switch">
+            <button type="button" className="link" onClick={onBack}>
+              About Chat and its public rooms
+            </button>
+          </p>
+        )}
       </form>
     </main>
   );

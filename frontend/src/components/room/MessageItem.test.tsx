@@ -32,6 +32,15 @@ describe('MessageItem', () => {
     expect(container.querySelector('.msg-sender')?.getAttribute('dir')).toBe('auto');
   });
 
+  it('shows the sender’s avatar on the first message of a run only, not on one’s own', () => {
+    const first = render(<MessageItem message={message(1)} own={false} continued={false} />);
+    const avatar = first.container.querySelector('.msg-meta svg.avatar');
+    expect(avatar?.getAttribute('aria-hidden')).toBe('true');
+    expect(avatar?.getAttribute('width')).toBe('20');
+    expect(render(<MessageItem message={message(2)} own={false} continued />).container.querySelector('svg.avatar')).toBeNull();
+    expect(render(<MessageItem message={message(3)} own continued={false} />).container.querySelector('svg.avatar')).toBeNull();
+  });
+
   it('marks a message that mentions the caller, and the mention itself', () => {
     const { container } = render(<MessageItem message={message(1, { body: 'hi @alice and @carol' })} own={false} continued={false} me={ALICE} />);
     expect(container.querySelector('li')?.classList.contains('msg-mention')).toBe(true);

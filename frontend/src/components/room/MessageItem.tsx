@@ -13,6 +13,7 @@ import { MessageActionsBar } from './MessageActionsBar';
 import { MessageBody } from './MessageBody';
 import { Reactions } from './Reactions';
 import { ReplyQuote, preview, type QuotedMessage } from './ReplyQuote';
+import { Avatar } from '../common/Avatar';
 import { SystemLine } from './SystemLine';
 import { Versions } from './Versions';
 
@@ -70,6 +71,7 @@ export const MessageItem = memo(function MessageItem({ message, own, continued, 
         <ReplyQuote quoted={quoted} onJump={() => controller !== null && void controller.jumpToReply(room, quoted)} />
       )}
       <p className="msg-meta">
+        {!own && !continued && <Avatar id={message.sender.id} username={message.sender.username} size={20} className="msg-avatar" />}
         <span className="msg-sender" dir="auto">
           {sender}
         </span>{' '}

@@ -1,11 +1,12 @@
 // The room's name and topic, a way back to the list on narrow screens,
-// invite, moderation (owner and moderators) and leave.
+// invite, moderation (owner and moderators), mute and leave.
 import { lazy, Suspense, useState } from 'react';
 import { useController } from '../../chat/context';
 import { errorText } from '../../chat/errors';
 import { roomLabel } from '../../chat/rooms';
 import type { MyRoom } from '../../wire';
 import { InviteForm } from './InviteForm';
+import { MuteButton } from './MuteButton';
 import { TopicEditor } from './TopicEditor';
 
 // Only owners and moderators open it: a chunk of its own.
@@ -54,6 +55,7 @@ export function RoomHeader({ room, info, onBack }: { room: string; info: MyRoom 
             )}
           </details>
         )}
+        <MuteButton room={room} />
         <button type="button" onClick={() => void leave()}>
           Leave
         </button>

@@ -13,6 +13,16 @@ import './room.css';
 export function RoomView({ room, onBack }: { room: string; onBack: () => void }) {
   const info = useChat((s) => s.rooms?.find((r) => r.id === room));
   const feed = useChat((s) => s.feeds[room] ?? idleFeed);
+  // Until the room list is in, the header cannot say what the room is: it
+  // would grow when it can and push the messages down (a layout shift).
+  const listed = useChat((s) => s.rooms !== null || s.roomsError !== null);
+  if (!listed) {
+    return (
+      <p className="muted room-loading" role="status">
+        Loading the room…
+      </p>
+    );
+  }
   return (
     <section className="room" aria-labelledby="room-title">
       <RoomHeader room={room} info={info} onBack={onBack} />

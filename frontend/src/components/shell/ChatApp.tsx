@@ -7,6 +7,8 @@ import { ChatSocket, siteWebSocketUrl } from '../../api/socket';
 import { ChatContext, useChat, useController } from '../../chat/context';
 import { ChatController } from '../../chat/controller';
 import { Activity } from '../../chat/activity';
+import { isMuted } from '../../chat/mute';
+import { browserNotifier, type Notifier } from '../../chat/notify';
 import { bindRoute } from '../../chat/route';
 import { BASE_TITLE, titleFor, totalUnread } from '../../chat/unread';
 import type { UserRef } from '../../wire';
@@ -16,11 +18,12 @@ import { ConnectionBanner } from './ConnectionBanner';
 import { Notice } from './Notice';
 import './shell.css';
 
-export function createController(api: ChatApi, me: UserRef): ChatController {
+export function createController(api: ChatApi, me: UserRef, notifier?: Notifier): ChatController {
   return new ChatController({
     api,
     me,
     isVisible: () => document.visibilityState === 'visible',
+    onLiveMessage: (message) => notifier?.onMessage(message),
     createSocket: (events) =>
       new ChatSocket(
         {
@@ -41,7 +44,17 @@ interface Props {
 }
 
 export function ChatApp({ api, me, onLoggedOut }: Props) {
-  const [controller] = useState(() => createController(api, me));
+  const [{ controller, notifier }] = useState(() => {
+    const holder: { controller?: ChatController } = {};
+    const notifier = browserNotifier({
+      me,
+      room: (id) => holder.controller?.getState().rooms?.find((r) => r.id === id),
+      isMuted,
+      open: (id) => holder.controller?.openRoom(id),
+    });
+    holder.controller = createController(api, me, notifier);
+    return { controller: holder.controller, notifier };
+  });
 
   useEffect(() => {
     controller.start();
@@ -90,12 +103,12 @@ export function ChatApp({ api, me, onLoggedOut }: Props) {
 
   return (
     <ChatContext.Provider value={controller}>
-      <Shell onLogOut={logOut} />
+      <Shell onLogOut={logOut} notifier={notifier} />
     </ChatContext.Provider>
   );
 }
 
-function Shell({ onLogOut }: { onLogOut: () => void }) {
+function Shell({ onLogOut, notifier }: { onLogOut: () => void; notifier: Notifier }) {
   const active = useChat((s) => s.activeRoom);
   const controller = useController();
   const unread = useChat((s) => totalUnread(s.rooms));
@@ -109,13 +122,16 @@ function Shell({ onLogOut }: { onLogOut: () => void }) {
     [],
   );
   return (
-    <div className="shell" data-pane={active === null ? 'list' : 'room'}>
+    // The whole app is the page's main landmark: on a phone one pane shows at
+    // a time, and each must be inside one (axe: landmark-one-main, region).
+    <main className="shell" data-pane={active === null ? 'list' : 'room'}>
+      <h1 className="visually-hidden">Chat</h1>
       <a className="skip-link" href={active === null ? '#room-search' : '#composer'}>
         {active === null ? 'Skip to room search' : 'Skip to message box'}
       </a>
       <ConnectionBanner />
-      <Sidebar onLogOut={onLogOut} />
-      <main className="main" aria-label="Conversation">
+      <Sidebar onLogOut={onLogOut} notifier={notifier} />
+      <section className="main" aria-label="Conversation">
         {active === null ? (
           <div className="empty-room">
             <h2>No room open</h2>
@@ -124,8 +140,8 @@ function Shell({ onLogOut }: { onLogOut: () => void }) {
         ) : (
           <RoomView key={active} room={active} onBack={() => controller.closeRoomView()} />
         )}
-      </main>
+      </section>
       <Notice />
-    </div>
+    </main>
   );
 }

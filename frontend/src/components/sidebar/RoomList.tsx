@@ -1,5 +1,6 @@
 // The caller's rooms and direct messages, with unread counts.
 import { useChat, useController } from '../../chat/context';
+import { Avatar } from '../common/Avatar';
 import { roomLabel } from '../../chat/rooms';
 import type { MyRoom } from '../../wire';
 
@@ -67,6 +68,8 @@ function RoomItem({ room }: { room: MyRoom }) {
   return (
     <li>
       <button type="button" className="room-item" aria-label={name} aria-current={active ? 'page' : undefined} onClick={() => controller.openRoom(room.id)}>
+        {/* /api/rooms/mine does not name the other member's id: the hue is the conversation's. */}
+        {room.kind === 'direct' && <Avatar id={room.id} username={room.name} size={24} />}
         <span className="room-name" dir="auto">
           {roomLabel(room)}
           {room.kind === 'private' && (
