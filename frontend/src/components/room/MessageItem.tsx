@@ -102,7 +102,7 @@ export const MessageItem = memo(function MessageItem({ message, own, continued, 
       ) : (
         <MessageBody body={message.body} me={me?.username ?? ''} />
       )}
-      {showVersions && !deleted && <Versions room={room} message={message.id} onClose={() => setShowVersions(false)} />}
+      {showVersions && !deleted && <Versions room={room} message={message.id} body={message.body} onClose={() => setShowVersions(false)} />}
       {!deleted && (
         <Reactions reactions={message.reactions ?? []} onToggle={interactive ? (emoji) => controller.toggleReaction(room, message, emoji) : undefined} />
       )}
