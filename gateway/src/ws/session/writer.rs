@@ -3,7 +3,7 @@
 //! another epoch), pings, the token's expiry and the session's revocation.
 //!
 //! Frames are batched: what is ready when the writer wakes (up to
-//! [`BATCH_FRAMES`] frames or [`BATCH_BYTES`] bytes) is fed to the socket's
+//! [`BATCH_FRAMES`] frames and [`BATCH_BYTES`] bytes) is fed to the socket's
 //! write buffer in order and written with one flush, one system call instead
 //! of one per frame.
 
@@ -15,8 +15,8 @@ use futures::stream::SplitSink;
 use futures::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio_stream::StreamMap;
+use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
-use tokio_stream::wrappers::{BroadcastStream, WatchStream};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -48,10 +48,12 @@ pub(super) struct Me {
 /// Frames written to the socket with one flush (one `send` system call), at
 /// most: what is waiting when the writer wakes goes out together.
 const BATCH_FRAMES: usize = 32;
-/// A batch ends once this many bytes wait in the write buffer. tungstenite's
-/// buffer keeps the capacity of the largest batch for the connection's life,
-/// so this bounds what batching adds to a connection's memory.
-const BATCH_BYTES: usize = 4096;
+/// Bytes a batch holds, at most: a frame that would take it past this waits
+/// for the next write (a larger frame goes alone). tungstenite's write buffer
+/// keeps the capacity of the largest batch for the connection's life, so
+/// batching adds nothing to a connection that once received a frame of this
+/// size (an idle one's largest is usually `subscribed`, with its `online` list).
+const BATCH_BYTES: usize = 2048;
 
 /// What the writer does with one item it took.
 enum Step {
@@ -86,7 +88,7 @@ struct Writer {
 /// The writing half: the only place that writes to the socket.
 pub(super) async fn write_loop(
     sink: SplitSink<WebSocket, Message>,
-    mut out: mpsc::Receiver<Outbound>,
+    mut out: mpsc::Receiver<Box<Outbound>>,
     expiry: watch::Receiver<u64>,
     revoked: CancellationToken,
     state: AppState,
@@ -102,7 +104,8 @@ pub(super) async fn write_loop(
     let token_expired = tokio::time::sleep_until(until_expiry(*expiry.borrow()));
     tokio::pin!(token_expired);
     // made once, not at every wake: each one made and dropped is a lock on its notifier
-    let mut expiry = WatchStream::from_changes(expiry);
+    let mut expiry_changed = std::pin::pin!(next_expiry(expiry));
+    let mut expiry_open = true;
     let cancelled = done.cancelled();
     tokio::pin!(cancelled);
     let session_ended = revoked.cancelled();
@@ -118,8 +121,13 @@ pub(super) async fn write_loop(
         batch_bytes: 0,
         delivered: 0,
     };
+    // a frame taken that did not fit the last batch: it starts the next
+    let mut carried = None;
     let close = 'wakes: loop {
-        let step = tokio::select! {
+        let step = if let Some(step) = carried.take() {
+            step
+        } else {
+            tokio::select! {
             biased;
             () = &mut cancelled => Step::Stop(if w.state.shutdown.is_cancelled() {
                 Some((close_code::AWAY, "server shutting down; reconnect"))
@@ -128,28 +136,41 @@ pub(super) async fn write_loop(
             }),
             () = &mut token_expired => Step::Stop(Some((close_code::POLICY, "token expired"))),
             () = &mut session_ended => Step::Stop(Some((close_code::POLICY, "session ended"))),
-            Some(exp) = expiry.next() => {
-                token_expired.as_mut().reset(until_expiry(exp));
+            changed = &mut expiry_changed, if expiry_open => {
+                match changed {
+                    Some((exp, receiver)) => {
+                        token_expired.as_mut().reset(until_expiry(exp));
+                        expiry_changed.set(next_expiry(receiver));
+                    }
+                    None => expiry_open = false,
+                }
                 continue;
             }
-            item = out.recv() => w.on_direct(item),
+            item = out.recv() => w.on_direct(item.map(|item| *item)),
             Some((room, item)) = w.streams.next() => w.on_room(room, item),
             _ = ping.tick() => Step::Ping,
+            }
         };
         if let Some(close) = w.take(step).await {
             break close;
         }
         // what else is ready now goes into the same write, in the order it
         // would have gone alone: direct frames first, then the rooms' feeds
-        while w.batch_frames > 0 && w.batch_frames < BATCH_FRAMES && w.batch_bytes < BATCH_BYTES {
+        while w.batch_frames > 0 && w.batch_frames < BATCH_FRAMES {
             let step = match out.try_recv() {
-                Ok(item) => w.on_direct(Some(item)),
+                Ok(item) => w.on_direct(Some(*item)),
                 Err(mpsc::error::TryRecvError::Disconnected) => w.on_direct(None),
                 Err(mpsc::error::TryRecvError::Empty) => match w.streams.next().now_or_never() {
                     Some(Some((room, item))) => w.on_room(room, item),
                     _ => break,
                 },
             };
+            if let Step::Write(text) = &step
+                && w.batch_bytes + text.len() > BATCH_BYTES
+            {
+                carried = Some(step);
+                break;
+            }
             if let Some(close) = w.take(step).await {
                 break 'wakes close;
             }
@@ -171,6 +192,14 @@ pub(super) async fn write_loop(
         let _ = tokio::time::timeout(WRITE_TIMEOUT, w.sink.send(Message::Close(Some(frame)))).await;
     }
     done.cancel();
+}
+
+/// Waits for the token's expiry to change: the new expiry, and the receiver
+/// back to wait again; `None` once the reader is gone.
+async fn next_expiry(mut expiry: watch::Receiver<u64>) -> Option<(u64, watch::Receiver<u64>)> {
+    expiry.changed().await.ok()?;
+    let exp = *expiry.borrow_and_update();
+    Some((exp, expiry))
 }
 
 impl Writer {
