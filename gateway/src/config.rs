@@ -109,8 +109,9 @@ pub struct GatewayConfig {
     pub ws_max_message_bytes: usize,
     /// Each connection's read buffer, in bytes: held (zero-filled, so resident) for the
     /// connection's life, and one `read` takes at most this much. A larger message grows it
-    /// up to `WS_MAX_MESSAGE_BYTES`.
-    #[arg(long, env = "WS_READ_BUFFER_BYTES", default_value_t = 1024)]
+    /// up to `WS_MAX_MESSAGE_BYTES`. 512 holds a client's usual frame (a subscribe, a
+    /// short message) in one read; a longer one takes a read per 512 bytes.
+    #[arg(long, env = "WS_READ_BUFFER_BYTES", default_value_t = 512)]
     pub ws_read_buffer_bytes: usize,
     /// WebSockets one user may hold open on this instance; past it the upgrade is refused (429).
     #[arg(long, env = "WS_MAX_CONNECTIONS_PER_USER", default_value_t = 20)]

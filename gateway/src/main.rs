@@ -6,6 +6,8 @@ use tokio_util::sync::CancellationToken;
 
 /// mimalloc gives freed memory back to the system: after a sign-up flood the
 /// gateway shrinks again (BENCHMARKS.md has the figures with and without it).
+/// The `system-allocator` feature leaves it out, for heap profilers.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -13,14 +13,13 @@
 //! `rate_limited`, refused before anything is sent).
 
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::db;
 use crate::state::AppState;
 use crate::ws::protocol::{ErrorCode, ServerFrame, Status, UserRef, encode, message_frame};
 use crate::ws::send::Refused;
-use crate::ws::session::{Attach, Outbound};
+use crate::ws::session::{Attach, Outbound, Outbox};
 
 /// Messages read from Postgres per query while replaying.
 const REPLAY_PAGE: i64 = 500;
@@ -56,7 +55,7 @@ pub async fn subscribe(
     room: Uuid,
     resume: Resume,
     replays: &governor::DefaultDirectRateLimiter,
-    out: &mpsc::Sender<Outbound>,
+    out: &Outbox,
 ) -> Result<(), Refused> {
     let Subscriber {
         user,
@@ -189,7 +188,7 @@ async fn replay(
     after: i64,
     head: i64,
     epoch: u64,
-    out: &mpsc::Sender<Outbound>,
+    out: &Outbox,
 ) -> Result<i64, Refused> {
     let unavailable = || refused(ErrorCode::Unavailable, "the room is unavailable; try again");
     let tail = state
@@ -234,7 +233,7 @@ async fn replay(
     Ok(cursor)
 }
 
-async fn send(out: &mpsc::Sender<Outbound>, text: Utf8Bytes) -> Result<(), Refused> {
+async fn send(out: &Outbox, text: Utf8Bytes) -> Result<(), Refused> {
     out.send(Outbound::Text(text))
         .await
         .map_err(|_| refused(ErrorCode::Unavailable, "connection closing"))

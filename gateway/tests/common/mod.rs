@@ -179,7 +179,7 @@ impl Stack {
             password_hash_wait_ms: 10_000,
             refresh_reuse_grace_secs: 20,
             ws_max_message_bytes: 64 * 1024,
-            ws_read_buffer_bytes: 1024,
+            ws_read_buffer_bytes: 512,
             // every test client is 127.0.0.1; the caps have tests of their own
             ws_max_connections_per_user: 1000,
             ws_max_connections_per_address: 10_000,

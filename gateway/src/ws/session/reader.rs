@@ -21,7 +21,7 @@ use crate::ws::protocol::{ClientFrame, ErrorCode, ServerFrame, Status, UserRef, 
 use crate::ws::subscribe;
 
 use super::send_worker::send_worker;
-use super::{Outbound, SendRequest, TYPING_EVERY};
+use super::{Outbound, Outbox, SendRequest, TYPING_EVERY};
 
 /// The close code and reason for a read error of the WebSocket library, found
 /// by the error's type along its sources: `1009` for a message or frame over
@@ -68,7 +68,7 @@ pub(super) struct Reader<'a> {
     /// The login session the socket was opened for: only its tokens renew it.
     pub(super) sid: Uuid,
     pub(super) connection: &'a str,
-    pub(super) out: mpsc::Sender<Outbound>,
+    pub(super) out: Outbox,
     /// The send worker and its queue, once the connection has sent something.
     pub(super) worker: Option<SendWorker>,
     pub(super) expiry: watch::Sender<u64>,

@@ -7,14 +7,14 @@ use crate::state::AppState;
 use crate::ws::protocol::{ServerFrame, UserRef, encode};
 use crate::ws::send;
 
-use super::{Outbound, SendRequest};
+use super::{Outbound, Outbox, SendRequest};
 
 /// Runs the connection's sends one at a time, in the order they arrived.
 pub(super) async fn send_worker(
     state: AppState,
     user: UserRef,
     mut requests: mpsc::Receiver<Box<SendRequest>>,
-    out: mpsc::Sender<Outbound>,
+    out: Outbox,
 ) {
     while let Some(request) = requests.recv().await {
         let SendRequest {
