@@ -25,7 +25,7 @@ use uuid::Uuid;
 use crate::db;
 use crate::state::AppState;
 use crate::ws::protocol::{RemovedReason, ServerFrame, encode};
-use crate::ws::session::Outbound;
+use crate::ws::session::{Outbound, Outbox};
 
 /// The channel every gateway listens on: `instance\nuser\nframe`.
 pub const CHANNEL: &str = "chat:users:feed";
@@ -45,7 +45,7 @@ impl std::fmt::Debug for UserFeed {
 #[derive(Default)]
 struct Registry {
     next: u64,
-    users: HashMap<Uuid, HashMap<u64, mpsc::WeakSender<Outbound>>>,
+    users: HashMap<Uuid, HashMap<u64, mpsc::WeakSender<Box<Outbound>>>>,
 }
 
 fn lock(registry: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
@@ -82,7 +82,7 @@ impl Drop for FeedRegistration {
 impl UserFeed {
     /// Registers a connection of `user` whose frames go to `out` (held weakly:
     /// the registry never keeps a connection's queue open).
-    pub fn register(&self, user: Uuid, out: &mpsc::Sender<Outbound>) -> FeedRegistration {
+    pub fn register(&self, user: Uuid, out: &Outbox) -> FeedRegistration {
         let mut registry = lock(&self.registry);
         let id = registry.next;
         registry.next = registry.next.wrapping_add(1);
@@ -111,7 +111,7 @@ impl UserFeed {
             let Some(queue) = queue.upgrade() else {
                 continue;
             };
-            match queue.try_send(Outbound::Text(frame.clone())) {
+            match queue.try_send(Box::new(Outbound::Text(frame.clone()))) {
                 Ok(()) => delivered += 1,
                 Err(_) => tracing::debug!(user.id = %user, "a feed frame found a full queue"),
             }
@@ -229,16 +229,19 @@ mod tests {
     async fn a_frame_reaches_every_live_connection_of_its_user_and_no_other() {
         let feed = UserFeed::default();
         let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
-        let (a1, mut a1_rx) = mpsc::channel(4);
-        let (a2, mut a2_rx) = mpsc::channel(4);
-        let (b1, mut b1_rx) = mpsc::channel(4);
+        let (a1, mut a1_rx) = Outbox::channel(4);
+        let (a2, mut a2_rx) = Outbox::channel(4);
+        let (b1, mut b1_rx) = Outbox::channel(4);
         let _r1 = feed.register(alice, &a1);
         let r2 = feed.register(alice, &a2);
         let _r3 = feed.register(bob, &b1);
 
         assert_eq!(feed.deliver_local(alice, &Utf8Bytes::from_static("x")), 2);
-        assert!(matches!(a1_rx.try_recv(), Ok(Outbound::Text(t)) if t.as_str() == "x"));
-        assert!(matches!(a2_rx.try_recv(), Ok(Outbound::Text(_))));
+        assert!(matches!(a1_rx.try_recv().map(|b| *b), Ok(Outbound::Text(t)) if t.as_str() == "x"));
+        assert!(matches!(
+            a2_rx.try_recv().map(|b| *b),
+            Ok(Outbound::Text(_))
+        ));
         assert!(b1_rx.try_recv().is_err());
 
         drop(r2);
@@ -249,7 +252,7 @@ mod tests {
     async fn the_registry_neither_keeps_a_queue_open_nor_outlives_its_connections() {
         let feed = UserFeed::default();
         let user = Uuid::now_v7();
-        let (out, mut rx) = mpsc::channel(1);
+        let (out, mut rx) = Outbox::channel(1);
         let registration = feed.register(user, &out);
         drop(out);
         assert!(
@@ -265,7 +268,7 @@ mod tests {
     async fn a_full_queue_loses_the_frame_without_waiting() {
         let feed = UserFeed::default();
         let user = Uuid::now_v7();
-        let (out, _rx) = mpsc::channel(1);
+        let (out, _rx) = Outbox::channel(1);
         let _registration = feed.register(user, &out);
         assert_eq!(feed.deliver_local(user, &Utf8Bytes::from_static("1")), 1);
         assert_eq!(feed.deliver_local(user, &Utf8Bytes::from_static("2")), 0);

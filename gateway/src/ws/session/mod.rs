@@ -80,6 +80,17 @@ pub struct Outbox(mpsc::Sender<Box<Outbound>>);
 pub struct WriterGone;
 
 impl Outbox {
+    /// A connection's queue of `capacity` and the writer's end of it.
+    pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<Box<Outbound>>) {
+        let (out, out_rx) = mpsc::channel(capacity);
+        (Self(out), out_rx)
+    }
+
+    /// A handle that does not keep the queue open (the per-user feed's registry).
+    pub fn downgrade(&self) -> mpsc::WeakSender<Box<Outbound>> {
+        self.0.downgrade()
+    }
+
     /// Queues `item` for the writer, waiting while the queue is full.
     pub async fn send(&self, item: Outbound) -> Result<(), WriterGone> {
         self.0.send(Box::new(item)).await.map_err(|_| WriterGone)
@@ -116,8 +127,7 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
         username: holder.username.clone(),
     };
     let (sink, mut stream) = socket.split();
-    let (out, out_rx) = mpsc::channel(state.config.ws_send_queue.max(8));
-    let out = Outbox(out);
+    let (out, out_rx) = Outbox::channel(state.config.ws_send_queue.max(8));
     let (expiry, expiry_rx) = watch::channel(holder.token_exp);
     let done = state.shutdown.child_token();
     // revoking the login session (logout, a reused refresh token) closes the socket with 1008
