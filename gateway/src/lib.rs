@@ -12,11 +12,13 @@
 //! - [`room_changes`]: members removed, slow mode and roles changed, told to every gateway.
 //! - [`presence`]: who is online in a room, across every gateway, with expiry.
 //! - [`user_feed`]: frames about a user's own rooms, to all their connections on every gateway.
+//! - [`channel`]: a Redis channel every gateway listens on (sessions, room changes, feeds).
 //! - [`state`]: the instance's shared state.
 //!
 //! [`run`] is the whole service; `main` only reads the config and calls it.
 
 pub mod auth;
+pub mod channel;
 pub mod config;
 mod crash;
 pub mod db;

@@ -6,9 +6,6 @@
 //! (Redis pub/sub down), the caches' own bounds hold (slow mode's 2 s; the
 //! membership memory only answers during a Postgres outage).
 
-use std::time::Duration;
-
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -50,46 +47,24 @@ fn forget(state: &AppState, change: Change) {
     state.slow_mode.forget_room(change.room);
 }
 
-/// Listens on [`CHANNEL`] until shutdown, reconnecting with backoff.
+/// Listens on [`CHANNEL`] until shutdown (see [`crate::channel`]).
 pub fn spawn_listener(
     state: AppState,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, redis::RedisError> {
-    let client = redis::Client::open(state.config.sequencer.redis_url.as_str())?;
-    Ok(tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(100);
-        while !shutdown.is_cancelled() {
-            match client.get_async_pubsub().await {
-                Ok(mut pubsub) => {
-                    if pubsub.subscribe(CHANNEL).await.is_ok() {
-                        backoff = Duration::from_millis(100);
-                        listen(&state, pubsub, &shutdown).await;
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "redis pub/sub for room changes unavailable"),
-            }
-            tokio::select! {
-                () = tokio::time::sleep(backoff) => {}
-                () = shutdown.cancelled() => return,
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(2));
-        }
-    }))
+    let redis_url = state.config.sequencer.redis_url.clone();
+    crate::channel::spawn(&redis_url, CHANNEL, Listener(state), shutdown)
 }
 
-async fn listen(state: &AppState, mut pubsub: redis::aio::PubSub, shutdown: &CancellationToken) {
-    let mut messages = pubsub.on_message();
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            message = messages.next() => match message {
-                Some(message) => {
-                    if let Ok(change) = serde_json::from_slice::<Change>(message.get_payload_bytes()) {
-                        forget(state, change);
-                    }
-                }
-                None => return,
-            },
+/// Forgets, on this gateway, what a change announced by another one makes stale.
+struct Listener(AppState);
+
+impl crate::channel::Listener for Listener {
+    const WHAT: &'static str = "room changes";
+
+    fn message(&self, payload: &[u8]) {
+        if let Ok(change) = serde_json::from_slice::<Change>(payload) {
+            forget(&self.0, change);
         }
     }
 }

@@ -14,10 +14,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -165,49 +163,30 @@ pub async fn read(state: &AppState, user: Uuid, room: Uuid, seq: i64) {
     tell(state, user, &ServerFrame::Read { room, seq }).await;
 }
 
-/// Listens on [`CHANNEL`] until shutdown, reconnecting with backoff, and
+/// Listens on [`CHANNEL`] until shutdown (see [`crate::channel`]) and
 /// delivers what other gateways published to the local connections.
 pub fn spawn_listener(
     state: AppState,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, redis::RedisError> {
-    let client = redis::Client::open(state.config.sequencer.redis_url.as_str())?;
-    Ok(tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(100);
-        while !shutdown.is_cancelled() {
-            match client.get_async_pubsub().await {
-                Ok(mut pubsub) => {
-                    if pubsub.subscribe(CHANNEL).await.is_ok() {
-                        backoff = Duration::from_millis(100);
-                        listen(&state, pubsub, &shutdown).await;
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "redis pub/sub for user feeds unavailable"),
-            }
-            tokio::select! {
-                () = tokio::time::sleep(backoff) => {}
-                () = shutdown.cancelled() => return,
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(2));
-        }
-    }))
+    let redis_url = state.config.sequencer.redis_url.clone();
+    crate::channel::spawn(&redis_url, CHANNEL, Listener(state), shutdown)
 }
 
-async fn listen(state: &AppState, mut pubsub: redis::aio::PubSub, shutdown: &CancellationToken) {
-    let mut messages = pubsub.on_message();
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            message = messages.next() => match message {
-                Some(message) => {
-                    if let Some((from, user, frame)) = parse(message.get_payload_bytes())
-                        && from != state.instance_id
-                    {
-                        state.user_feed.deliver_local(user, &Utf8Bytes::from(frame.to_owned()));
-                    }
-                }
-                None => return,
-            },
+/// Delivers the frames other gateways published to this one's connections.
+struct Listener(AppState);
+
+impl crate::channel::Listener for Listener {
+    const WHAT: &'static str = "user feeds";
+
+    fn message(&self, payload: &[u8]) {
+        let state = &self.0;
+        if let Some((from, user, frame)) = parse(payload)
+            && from != state.instance_id
+        {
+            state
+                .user_feed
+                .deliver_local(user, &Utf8Bytes::from(frame.to_owned()));
         }
     }
 }

@@ -14,9 +14,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
-use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -193,58 +191,16 @@ impl Sessions {
             .collect()
     }
 
-    /// Listens on [`CHANNEL`] until `shutdown`, closing the local sockets of
-    /// every session announced there; reconnects after a drop and then checks
-    /// every registered session (announcements may have been missed).
+    /// Listens on [`CHANNEL`] until `shutdown` (see [`crate::channel`]),
+    /// closing the local sockets of every session announced there; after each
+    /// (re)subscription checks every registered session (announcements may
+    /// have been missed).
     pub fn spawn_listener(
         &self,
         redis_url: &str,
         shutdown: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>, redis::RedisError> {
-        let client = redis::Client::open(redis_url)?;
-        let sessions = self.clone();
-        Ok(tokio::spawn(async move {
-            let mut backoff = Duration::from_millis(100);
-            while !shutdown.is_cancelled() {
-                match client.get_async_pubsub().await {
-                    Ok(mut pubsub) => {
-                        if pubsub.subscribe(CHANNEL).await.is_ok() {
-                            backoff = Duration::from_millis(100);
-                            sessions.recheck_registered().await;
-                            sessions.listen(pubsub, &shutdown).await;
-                        }
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "redis pub/sub for revocations unavailable")
-                    }
-                }
-                tokio::select! {
-                    () = tokio::time::sleep(backoff) => {}
-                    () = shutdown.cancelled() => return,
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-            }
-        }))
-    }
-
-    async fn listen(&self, mut pubsub: redis::aio::PubSub, shutdown: &CancellationToken) {
-        let mut messages = pubsub.on_message();
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                message = messages.next() => match message {
-                    Some(message) => {
-                        let sid = std::str::from_utf8(message.get_payload_bytes())
-                            .ok()
-                            .and_then(|s| s.parse::<Uuid>().ok());
-                        if let Some(sid) = sid {
-                            self.close_local(sid);
-                        }
-                    }
-                    None => return,
-                },
-            }
-        }
+        crate::channel::spawn(redis_url, CHANNEL, self.clone(), shutdown)
     }
 
     async fn recheck_registered(&self) {
@@ -255,6 +211,23 @@ impl Sessions {
             ) {
                 self.close_local(sid);
             }
+        }
+    }
+}
+
+impl crate::channel::Listener for Sessions {
+    const WHAT: &'static str = "revocations";
+
+    fn subscribed(&self) -> impl std::future::Future<Output = ()> + Send {
+        self.recheck_registered()
+    }
+
+    fn message(&self, payload: &[u8]) {
+        let sid = std::str::from_utf8(payload)
+            .ok()
+            .and_then(|s| s.parse::<Uuid>().ok());
+        if let Some(sid) = sid {
+            self.close_local(sid);
         }
     }
 }
