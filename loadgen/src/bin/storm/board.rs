@@ -23,6 +23,8 @@ pub struct Board {
     pub duplicated: AtomicU64,
     pub resyncs: AtomicU64,
     pub deliveries: AtomicU64,
+    /// `presence` frames (someone of the room came online, went offline or away).
+    pub presence: AtomicU64,
     /// Each connection's last seq seen (-1: none yet), for the final check.
     pub last_seq: Vec<AtomicI64>,
     resumes: Mutex<Resumes>,
@@ -48,6 +50,7 @@ impl Board {
             duplicated: AtomicU64::new(0),
             resyncs: AtomicU64::new(0),
             deliveries: AtomicU64::new(0),
+            presence: AtomicU64::new(0),
             last_seq: (0..connections).map(|_| AtomicI64::new(-1)).collect(),
             resumes: Mutex::new(Resumes {
                 histogram: Histogram::new_with_bounds(1, 3_600_000, 3)?,

@@ -124,6 +124,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(config.warmup_secs)).await;
 
     let before = board.subscribed.load(Ordering::Relaxed);
+    let presence_before = Board::get(&board.presence);
     let killed = Instant::now();
     gateway_1.kill().await;
     println!("[storm] gateway-1 killed with {before} connections subscribed; starting it again");
@@ -147,6 +148,7 @@ async fn main() -> anyhow::Result<()> {
             break;
         }
     }
+    let presence_frames = Board::get(&board.presence) - presence_before;
     let (_gateway_1, restart) = restarting.await??;
     println!(
         "[storm] gateway-1 was ready again {:.2} s after the kill",
@@ -162,6 +164,9 @@ async fn main() -> anyhow::Result<()> {
     for watcher in watchers {
         let _ = watcher.await;
     }
+    println!(
+        "[storm] presence frames received from the kill until every connection was back: {presence_frames}"
+    );
     let ok = report(&config, &board, killed, restart, acked, caught_up);
     if !ok {
         std::process::exit(1);

@@ -188,6 +188,10 @@ fn handle(watcher: &mut Watcher, board: &Board, text: &str) -> anyhow::Result<bo
             Board::add(&board.deliveries, 1);
             Ok(false)
         }
+        Some("presence") => {
+            Board::add(&board.presence, 1);
+            Ok(false)
+        }
         Some("resync") => {
             Board::add(&board.resyncs, 1);
             anyhow::bail!("resync")
