@@ -111,19 +111,8 @@ impl Presence {
         status: Status,
     ) -> Result<Vec<OnlineUser>, redis::RedisError> {
         let member = self.member(user, connection);
-        let now = now_ms();
         let (live, away): (Vec<String>, Vec<String>) = self
-            .join
-            .key(key(room))
-            .key(away_key(room))
-            .arg(&member)
-            .arg(now)
-            .arg(now + self.ttl.as_millis() as u64)
-            .arg(format!("{}|", user.id))
-            .arg(live_channel(room))
-            .arg(online_frame(room, user, Status::Active))
-            .arg(online_frame(room, user, Status::Away))
-            .arg(flag(status))
+            .status_call(&self.join, room, user, &member, status)
             .invoke_async(&mut self.redis.clone())
             .await?;
         self.local
@@ -142,21 +131,37 @@ impl Presence {
         connection: &str,
         status: Status,
     ) -> Result<(), redis::RedisError> {
+        let member = self.member(user, connection);
+        self.status_call(&self.status, room, user, &member, status)
+            .invoke_async::<i64>(&mut self.redis.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// `script` (join or status) with the arguments both take: the room's
+    /// presence and away sets, the member, now and its expiry, the user's
+    /// prefix, the room's channel, its two "online" frames and `status`.
+    fn status_call<'a>(
+        &self,
+        script: &'a Script,
+        room: Uuid,
+        user: &UserRef,
+        member: &str,
+        status: Status,
+    ) -> redis::ScriptInvocation<'a> {
         let now = now_ms();
-        self.status
-            .key(key(room))
+        let mut call = script.prepare_invoke();
+        call.key(key(room))
             .key(away_key(room))
-            .arg(self.member(user, connection))
+            .arg(member)
             .arg(now)
             .arg(now + self.ttl.as_millis() as u64)
             .arg(format!("{}|", user.id))
             .arg(live_channel(room))
             .arg(online_frame(room, user, Status::Active))
             .arg(online_frame(room, user, Status::Away))
-            .arg(flag(status))
-            .invoke_async::<i64>(&mut self.redis.clone())
-            .await?;
-        Ok(())
+            .arg(flag(status));
+        call
     }
 
     /// Takes the connection out of the room's presence.
