@@ -199,7 +199,13 @@ async fn measured(
         tokio::spawn(async move { run::run(&target, conns, &plan).await })
     };
     tokio::time::sleep(plan.warmup).await;
-    let meter = Meter::start(watched.to_vec());
+    let mut watched = watched.to_vec();
+    watched.push(Watched {
+        name: procstat::CLIENT.into(),
+        pid: std::process::id(),
+        with_children: false,
+    });
+    let meter = Meter::start(watched);
     let before = stages::scrape(&http, &bases).await;
     tokio::time::sleep(plan.window).await;
     let costs = meter.stop();

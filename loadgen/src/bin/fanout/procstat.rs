@@ -15,6 +15,10 @@ pub struct Watched {
     pub with_children: bool,
 }
 
+/// The load generator's own process: reported beside the servers, never
+/// counted in their cost (on one machine it takes its share of the cores).
+pub const CLIENT: &str = "loadgen";
+
 /// Clock ticks per second of `/proc/<pid>/stat`'s times: Linux's `USER_HZ`,
 /// which the kernel fixes at 100 for user space whatever its own tick rate.
 const TICKS_PER_SECOND: f64 = 100.0;

@@ -100,7 +100,7 @@ impl Row {
     fn cpu(&self, prefix: &str) -> f64 {
         self.costs
             .iter()
-            .filter(|c| c.name.starts_with(prefix))
+            .filter(|c| c.name.starts_with(prefix) && c.name != crate::procstat::CLIENT)
             .map(|c| c.cpu_seconds)
             .sum()
     }

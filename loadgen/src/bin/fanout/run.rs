@@ -304,7 +304,11 @@ async fn read_loop(
     };
     let window = (window_start.duration_since(origin).as_micros() as u64)
         ..(window_end.duration_since(origin).as_micros() as u64);
+    // while draining, a reader whose room is complete stops at its next
+    // look; not while sending: a timer per reader (all aligned, a thousand
+    // wakes at once every tick) was most of the client's latency floor
     let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut sending = true;
     loop {
         tokio::select! {
             frame = stream.next() => {
@@ -327,13 +331,20 @@ async fn read_loop(
                     _ => {}
                 }
             }
-            _ = tick.tick() => {}
+            _ = tick.tick(), if !sending => {}
             _ = phase.changed() => {}
         }
-        let now = *phase.borrow();
-        let finished = seen.resynced || caught_up(&seen, room, &acked);
-        if now == Phase::Done || (now == Phase::Draining && finished) {
-            break;
+        // whether every acked seq arrived is asked only once sending is over:
+        // it walks the room's acked seqs under a lock shared by every reader
+        match *phase.borrow() {
+            Phase::Sending => {}
+            Phase::Draining => {
+                sending = false;
+                if seen.resynced || caught_up(&seen, room, &acked) {
+                    break;
+                }
+            }
+            Phase::Done => break,
         }
     }
     (room, seen)
