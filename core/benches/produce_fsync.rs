@@ -1,6 +1,6 @@
 //! What `flush.messages=1` costs a send: the gateway's producer
 //! (`chat_core::kafka::durable_producer`: idempotent, `acks=all`, lz4,
-//! `linger.ms` 2) produces chat events to a topic whose log is fsynced before
+//! `linger.ms` 0) produces chat events to a topic whose log is fsynced before
 //! the broker acknowledges (`flush.messages=1`, as production's topics) and to
 //! one with the broker's default (no fsync), on the same broker in the same
 //! run, and times each delivery report. Two loads: one sender, one send at a

@@ -40,7 +40,10 @@ pub fn durable_producer(brokers: &str) -> ClientConfig {
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("compression.type", "lz4")
-        .set("linger.ms", "2")
+        // no waiting to batch: a send's ack waits for this record's delivery
+        // report, and records batch anyway while earlier requests are in
+        // flight (the gateway's is KAFKA_LINGER_MS)
+        .set("linger.ms", "0")
         // a send that cannot be made durable fails within this bound (G3)
         .set("message.timeout.ms", "10000")
         .set("client.id", "chat");

@@ -150,6 +150,12 @@ pub struct GatewayConfig {
     /// Longest wait for Kafka to make a sent message durable, in milliseconds.
     #[arg(long, env = "SEND_TIMEOUT_MS", default_value_t = 10_000)]
     pub send_timeout_ms: u64,
+    /// How long Kafka's producer waits for more records to batch with one
+    /// (`linger.ms`, fractions allowed). Every send waits for its delivery
+    /// report before the ack, so this is added to each send's latency; under
+    /// load records batch anyway while earlier requests are in flight.
+    #[arg(long, env = "KAFKA_LINGER_MS", default_value_t = 0.0)]
+    pub kafka_linger_ms: f64,
     /// Seconds a presence entry lives without a heartbeat (a crashed gateway's users drop out after it).
     #[arg(long, env = "PRESENCE_TTL_SECS", default_value_t = 30)]
     pub presence_ttl_secs: u64,
@@ -204,6 +210,8 @@ pub enum ConfigError {
         "WS_MAX_MESSAGE_BYTES must be at least {0}: an allowed message, fully escaped, must fit"
     )]
     FrameLimitTooSmall(usize),
+    #[error("KAFKA_LINGER_MS must be a number of milliseconds from 0 to 1000")]
+    BadLinger,
 }
 
 /// Bytes a `send` frame's fields other than its body may take, escaped:
@@ -262,10 +270,56 @@ impl GatewayConfig {
         if self.ws_max_message_bytes < min_ws_message_bytes() {
             return Err(ConfigError::FrameLimitTooSmall(min_ws_message_bytes()));
         }
+        // every send waits out the linger: more than a second is a mistake
+        if !(0.0..=1000.0).contains(&self.kafka_linger_ms) {
+            return Err(ConfigError::BadLinger);
+        }
         Ok(())
     }
 
     pub fn send_timeout(&self) -> Duration {
         Duration::from_millis(self.send_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn parsed(extra: &[&str]) -> GatewayConfig {
+        let mut args = vec![
+            "gateway",
+            "--database-url",
+            "postgres://localhost/chat",
+            "--kafka-brokers",
+            "127.0.0.1:9092",
+            "--redis-url",
+            "redis://127.0.0.1/",
+            "--jwt-secret",
+            "0123456789abcdef0123456789abcdef",
+        ];
+        args.extend_from_slice(extra);
+        GatewayConfig::try_parse_from(args).expect("parses")
+    }
+
+    #[test]
+    fn the_producer_lingers_for_no_time_unless_told() {
+        let config = parsed(&[]);
+        assert_eq!(config.kafka_linger_ms, 0.0);
+        assert!(config.validate().is_ok());
+        assert_eq!(parsed(&["--kafka-linger-ms", "0.5"]).kafka_linger_ms, 0.5);
+    }
+
+    #[test]
+    fn a_linger_out_of_range_is_refused() {
+        for bad in ["-1", "1001", "NaN"] {
+            let config = parsed(&[&format!("--kafka-linger-ms={bad}")]);
+            assert!(
+                matches!(config.validate(), Err(ConfigError::BadLinger)),
+                "{bad} accepted"
+            );
+        }
     }
 }

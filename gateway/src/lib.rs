@@ -81,6 +81,7 @@ pub fn build_state(
     let membership = membership::Membership::new(pool.clone());
     let producer = chat_core::kafka::durable_producer(&config.kafka.brokers)
         .set("message.timeout.ms", config.send_timeout_ms.to_string())
+        .set("linger.ms", config.kafka_linger_ms.to_string())
         .create()?;
     let slots = auth::hashing::HashSlots::new(
         config.password_hash_concurrency,

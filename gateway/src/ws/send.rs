@@ -95,16 +95,19 @@ async fn send_inner(
             "the message is empty or contains invalid characters",
         ),
     })?;
+    let stage = std::time::Instant::now();
     check_member(state, room, sender.id).await?;
     // slow mode paces new messages; edits, deletes and reactions are not held back
     if fresh.op() == chat_core::event::EventOp::Message {
         super::slow_mode::enforce(state, room, sender.id, client_msg_id).await?;
     }
+    record_stage("check", stage);
 
     // 2. a resend of a stored message is answered from its row, whatever
     // became of its target since; then the event's own checks (its target,
     // who may act on it, its mentions); then the original of a resend not
     // stored yet, or a claim for this send
+    let stage = std::time::Instant::now();
     let dedupe = Dedupe::new(state);
     let resolved = match dedupe.stored(&fresh).await.map_err(dedupe_refusal)? {
         Some(stored) => Resolved::Stored(stored),
@@ -115,6 +118,7 @@ async fn send_inner(
             dedupe.claim(fresh).await.map_err(dedupe_refusal)?
         }
     };
+    record_stage("dedupe", stage);
     if resolved.room() != room {
         // A client message id names one message of its sender. Reused in
         // another room it is not a resend: refused, never answered with the
@@ -187,8 +191,7 @@ pub async fn publish(
         state.producer.send(record, state.config.send_timeout()),
     )
     .await;
-    metrics::histogram!(m::SEND_STAGE_SECONDS, "stage" => "produce")
-        .record(stage.elapsed().as_secs_f64());
+    record_stage("produce", stage);
     if !matches!(delivered, Ok(Ok(_))) {
         // The claim stays: a timed-out record may still be persisted, so a resend
         // must produce this same event (same id) again, never a second one.
@@ -207,8 +210,7 @@ pub async fn publish(
     } else {
         state.sequencer.sequence_new(events).await
     };
-    metrics::histogram!(m::SEND_STAGE_SECONDS, "stage" => "sequence")
-        .record(stage.elapsed().as_secs_f64());
+    record_stage("sequence", stage);
     let assigned = assigned.map_err(|error| {
         // durable but not yet sequenced: the writer will publish it; a resend gets its seq
         tracing::warn!(%error, "sequencer unavailable after produce");
@@ -222,6 +224,12 @@ pub async fn publish(
         seq: a.seq,
         epoch: a.epoch,
     })
+}
+
+/// Records how long one stage of a send took (the stages that succeeded).
+fn record_stage(name: &'static str, started: std::time::Instant) {
+    metrics::histogram!(m::SEND_STAGE_SECONDS, "stage" => name)
+        .record(started.elapsed().as_secs_f64());
 }
 
 pub(crate) fn unavailable() -> Refused {

@@ -192,6 +192,7 @@ impl Stack {
             ws_max_rooms: 100,
             ws_ping_secs: 20,
             send_timeout_ms: self.options.send_timeout_ms.unwrap_or(10_000),
+            kafka_linger_ms: 0.0,
             presence_ttl_secs: 30,
         }
     }

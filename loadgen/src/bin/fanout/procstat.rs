@@ -86,7 +86,8 @@ pub struct Meter {
     watched: Vec<Watched>,
     start: Vec<HashMap<u32, u64>>,
     peaks: Arc<Mutex<Vec<u64>>>,
-    sampler: tokio::task::JoinHandle<()>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    sampler: std::thread::JoinHandle<()>,
 }
 
 /// One process's cost over the window.
@@ -98,14 +99,17 @@ pub struct Cost {
 }
 
 impl Meter {
-    /// Starts counting now; resident memory is sampled every 200 ms.
+    /// Starts counting now; resident memory is sampled every 200 ms, on a
+    /// thread of its own: a sweep of `/proc` blocks, and on the runtime's
+    /// workers it would hold up the deliveries being timed.
     pub fn start(watched: Vec<Watched>) -> Self {
         let start = watched.iter().map(ticks).collect();
         let peaks = Arc::new(Mutex::new(vec![0u64; watched.len()]));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let sampler = {
-            let (watched, peaks) = (watched.clone(), peaks.clone());
-            tokio::spawn(async move {
-                loop {
+            let (watched, peaks, stop) = (watched.clone(), peaks.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let now: Vec<u64> = watched
                         .iter()
                         .map(|w| {
@@ -120,7 +124,7 @@ impl Meter {
                             *peak = (*peak).max(now);
                         }
                     }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    std::thread::sleep(Duration::from_millis(200));
                 }
             })
         };
@@ -128,13 +132,17 @@ impl Meter {
             watched,
             start,
             peaks,
+            stop,
             sampler,
         }
     }
 
     /// Stops and returns each process's CPU seconds and peak memory.
     pub fn stop(self) -> Vec<Cost> {
-        self.sampler.abort();
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // the sampler ends within one period, on its own: joining it here
+        // would block a worker of the runtime that still delivers
+        drop(self.sampler);
         let peaks = self.peaks.lock().map(|p| p.clone()).unwrap_or_default();
         self.watched
             .iter()

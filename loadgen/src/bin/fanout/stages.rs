@@ -1,5 +1,6 @@
 //! Where a send's milliseconds go: the gateways' stage histograms
-//! (`/metrics`: the whole send, its produce and sequence stages, and the lag
+//! (`/metrics`: the whole send, its check, dedupe, produce and sequence
+//! stages, and the lag
 //! from `sent_at` to the relay) read before and after a measured window, the
 //! difference summed over the gateways, and each stage's p50 and p99 given
 //! as the bucket bound they fall under.
@@ -10,10 +11,18 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default)]
 pub struct Scrape(BTreeMap<String, Vec<(f64, f64)>>);
 
-const STAGES: [(&str, &str); 4] = [
+const STAGES: [(&str, &str); 6] = [
     (
         "gateway_send_duration_seconds_bucket{",
         "send → ack (whole)",
+    ),
+    (
+        "gateway_send_stage_seconds_bucket{stage=\"check\"",
+        "check (membership, slow mode)",
+    ),
+    (
+        "gateway_send_stage_seconds_bucket{stage=\"dedupe\"",
+        "dedupe (stored lookup, claim)",
     ),
     (
         "gateway_send_stage_seconds_bucket{stage=\"produce\"",
