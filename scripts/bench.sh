@@ -9,7 +9,9 @@
 # then search latency over a room of 1,000,000 messages (gateway/benches/search.rs),
 # then a gateway's memory per idle WebSocket connection (scripts/idle-memory.sh),
 # then fan-out latency and throughput against a bare broadcast server and a
-# bare producer (scripts/fanout.sh).
+# bare producer (scripts/fanout.sh), then a reconnect storm through nginx
+# (scripts/storm.sh, a stack of its own). Each prints its table; the figures
+# held against the performance goals are printed last, as one table.
 # Stops the stack at the end.
 #
 #   scripts/bench.sh   (BENCH_ROWS, BENCH_RUNS, BENCH_BATCH, BENCH_INSERT_ROWS, BENCH_MESSAGES,
@@ -25,6 +27,17 @@ cd "$ROOT"
 stop_stack() {
   log "stopping the test stack"
   "$ROOT/scripts/stack.sh" down test || log "stopping the test stack failed"
+}
+
+# every benchmark appends its figures against the goals here (test-support's bench_summary)
+export BENCH_SUMMARY="$STACK_DIR/bench-summary.tsv"
+mkdir -p "$STACK_DIR"
+: >"$BENCH_SUMMARY"
+
+print_summary() {
+  printf '\n## The figures against the goals\n\n'
+  printf '| measure | figure | same-run baseline | goal | |\n|---|---|---|---|---|\n'
+  awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$BENCH_SUMMARY"
 }
 
 phase 1 3 "installing what is missing and building the benchmark (release)"
@@ -61,4 +74,9 @@ log "memory per idle WebSocket connection, 10,000 connections (loadgen/src/bin/i
 "$ROOT/scripts/idle-memory.sh"
 log "fan-out: the chat against a bare broadcast server and a bare producer (loadgen/src/bin/fanout/)"
 "$ROOT/scripts/fanout.sh"
+stop_stack
+trap - EXIT
+log "reconnect storm: a gateway killed under 10,000 connections through nginx (loadgen/src/bin/storm/)"
+"$ROOT/scripts/storm.sh" || log "the storm failed (its output above says why)"
 phase_done "benchmark finished"
+print_summary

@@ -11,6 +11,7 @@
 //! be installed here).
 //! [`wait_until`] waits on a condition with a deadline, never on a fixed sleep.
 
+pub mod bench_summary;
 pub mod kafka;
 pub mod kafka_server;
 pub mod nginx;

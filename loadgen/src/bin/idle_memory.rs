@@ -292,6 +292,16 @@ async fn main() -> anyhow::Result<()> {
         opened_rss as f64 / 1024.0,
         after as f64 / 1024.0,
     );
+    test_support::bench_summary::record(&test_support::bench_summary::Figure {
+        measure: &format!(
+            "idle memory per subscribed connection ({} connections, rooms of {})",
+            args.connections, args.room_size
+        ),
+        value: format!("{per_conn:.1} KiB"),
+        baseline: format!("kernel TCP buffers apart: {tcp_per_conn:.1} KiB"),
+        goal: "≤ 8 KiB",
+        met: per_conn <= 8.0,
+    });
     anyhow::ensure!(
         still_open == args.connections,
         "{} connections ended while idle",

@@ -318,6 +318,16 @@ fn report(
     );
     let goal = config.goal_secs;
     let met = all_back <= goal;
+    test_support::bench_summary::record(&test_support::bench_summary::Figure {
+        measure: &format!(
+            "reconnect storm: {drops} of {} connections back after a gateway is killed",
+            config.connections
+        ),
+        value: format!("{all_back:.2} s, {missed} missed"),
+        baseline: format!("gateway restart {:.2} s", restart.as_secs_f64()),
+        goal: &format!("≤ {goal} s, none missed"),
+        met: met && missed == 0,
+    });
     println!(
         "[storm] goal: every dropped connection back within {goal} s of the kill: {}",
         if met { "met" } else { "MISSED" }
