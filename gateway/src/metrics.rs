@@ -45,7 +45,7 @@ fn describe() {
     metrics::describe_histogram!(
         SEND_STAGE_SECONDS,
         metrics::Unit::Seconds,
-        "One stage of a send: check (membership, slow mode), dedupe (stored lookup, the event's checks, the claim), produce (until Kafka's delivery report) or sequence (the Redis script)"
+        "One stage of a send: check (membership and the stored lookup at once, slow mode), dedupe (the event's checks, the claim), produce (until Kafka's delivery report) or sequence (the Redis script)"
     );
     metrics::describe_histogram!(
         RELAY_LAG_SECONDS,

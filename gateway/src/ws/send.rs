@@ -2,7 +2,7 @@
 //! gets its seq from the shared sequencer (G4), and a resend with the same
 //! client message id gets the same id and seq (G2).
 //!
-//! 1. Validate and check membership.
+//! 1. Validate and check membership (with the lookup of step 2, at once).
 //! 2. Dedupe ([`super::dedupe`]): a resend of a stored message is answered from
 //!    its row; otherwise a room event's own checks run ([`super::events`]:
 //!    target, permission, mentions); a resend of one not stored yet goes on
@@ -96,7 +96,14 @@ async fn send_inner(
         ),
     })?;
     let stage = std::time::Instant::now();
-    check_member(state, room, sender.id).await?;
+    // the membership check and the lookup of a stored message with this
+    // client message id are two Postgres reads that do not depend on each
+    // other: one round trip's wait instead of two. Nothing is decided from
+    // the lookup before membership is.
+    let dedupe = Dedupe::new(state);
+    let (member, stored) =
+        tokio::join!(check_member(state, room, sender.id), dedupe.stored(&fresh));
+    member?;
     // slow mode paces new messages; edits, deletes and reactions are not held back
     if fresh.op() == chat_core::event::EventOp::Message {
         super::slow_mode::enforce(state, room, sender.id, client_msg_id).await?;
@@ -108,8 +115,7 @@ async fn send_inner(
     // who may act on it, its mentions); then the original of a resend not
     // stored yet, or a claim for this send
     let stage = std::time::Instant::now();
-    let dedupe = Dedupe::new(state);
-    let resolved = match dedupe.stored(&fresh).await.map_err(dedupe_refusal)? {
+    let resolved = match stored.map_err(dedupe_refusal)? {
         Some(stored) => Resolved::Stored(stored),
         None => {
             if needs_check(&fresh) {

@@ -18,11 +18,11 @@ const STAGES: [(&str, &str); 6] = [
     ),
     (
         "gateway_send_stage_seconds_bucket{stage=\"check\"",
-        "check (membership, slow mode)",
+        "check (membership ‖ stored lookup, slow mode)",
     ),
     (
         "gateway_send_stage_seconds_bucket{stage=\"dedupe\"",
-        "dedupe (stored lookup, claim)",
+        "dedupe (claim)",
     ),
     (
         "gateway_send_stage_seconds_bucket{stage=\"produce\"",
