@@ -7,7 +7,7 @@
 // edits, deletes and reactions (actions.ts), the rooms opened, joined and left
 // (membership.ts), the room list and the rooms watched live beside the open
 // ones (roomList.ts, watch.ts), read markers (readMarks.ts), jumps to a message
-// (jump.ts), who is online in the open rooms (presenceFeed.ts) and the bot's
+// (jump.ts), who is online in the room on screen (presenceFeed.ts) and the bot's
 // drafts' expiry (draftExpiry.ts).
 import type { ChatApi } from '../api/endpoints';
 import type { SocketEvents } from '../api/socket';

@@ -117,3 +117,29 @@ describe('rooms not open', () => {
     expect(t.controller.getState().presence[OTHER_ROOM]).toBeUndefined();
   });
 });
+
+describe('an open room off screen', () => {
+  it('fetches its list when it is shown, not before', async () => {
+    const fetch = deferred();
+    const t = await openRoom(fetch.online);
+    t.controller.openRoom(OTHER_ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 2 });
+    t.frame({ type: 'presence', room: ROOM, user: BOB, online: true, status: 'active' });
+    expect(fetch.waiting).toHaveLength(0);
+    expect(t.controller.getState().presence[ROOM]).toBeUndefined();
+
+    t.controller.openRoom(ROOM);
+    expect(fetch.waiting).toHaveLength(1);
+    fetch.waiting[0]?.resolve({ online: [active(ALICE), active(BOB)], online_count: 2, next: null });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(shown(t)).toEqual(['alice:active', 'bob:active']);
+
+    // off screen again, it stays live without another fetch
+    t.controller.openRoom(OTHER_ROOM);
+    t.frame({ type: 'presence', room: ROOM, user: BOB, online: false });
+    t.controller.openRoom(ROOM);
+    expect(fetch.waiting).toHaveLength(1);
+    expect(shown(t)).toEqual(['alice:active']);
+  });
+});

@@ -1,14 +1,18 @@
-// Who is online in the open rooms. `subscribed` only counts them; the list is
-// fetched (GET /api/rooms/{id}/online, page by page) each time an open room's
-// feed goes live: when it opens, after every resubscribe (reconnect, resync).
+// Who is online in the room on screen. `subscribed` only counts them; the
+// list is fetched (GET /api/rooms/{id}/online, page by page) when the room is
+// on screen and its feed live, after every resubscribe (reconnect, resync):
+// at once for the room on screen, when shown for another open room. The
 // `presence` frames that arrive while the list is on its way are kept in
-// order and applied over it, so none is lost; after it, they apply at once.
-// Rooms not open (watched for their counts) fetch nothing and keep nothing.
+// order and applied over it, so none is lost (the fetch starts after the
+// feed is live, so every change after its reads comes as a frame); after it,
+// they apply at once, also while the room stays open off screen. Open rooms
+// whose list is not fetched yet, and rooms not open (watched for their
+// counts), keep nothing.
 import type { ChatApi } from '../api/endpoints';
 import type { OnlineUser, PresenceStatus, UserRef } from '../wire';
 import type { ChatStore } from './chatStore';
 import { RETRY_FEED_MS } from './feeds';
-import { presenceChanged, presenceReplaced } from './presence';
+import { presenceChanged, presenceReplaced, roomDropped } from './presence';
 
 /** Users per page asked for (the server's maximum). */
 export const ONLINE_PAGE = 200;
@@ -36,11 +40,27 @@ export interface PresenceFeedDeps {
 export class PresenceFeed {
   /** Rooms whose list is on its way; a fetch whose entry was replaced or removed is dropped. */
   private readonly pending = new Map<string, Pending>();
+  /** Open rooms live on this connection whose list is fetched when they are on screen. */
+  private readonly due = new Set<string>();
 
-  constructor(private readonly deps: PresenceFeedDeps) {}
+  constructor(private readonly deps: PresenceFeedDeps) {
+    deps.store.subscribe(() => this.fetchShown());
+  }
 
-  /** An open room's feed went live (`subscribed`): its list is fetched again. */
+  /** An open room's feed went live (`subscribed`): its list is fetched again, now or once on screen. */
   start(room: string): void {
+    this.pending.delete(room);
+    this.due.add(room);
+    const { store } = this.deps;
+    if (store.state.activeRoom !== room && room in store.state.presence) store.set({ presence: roomDropped(store.state.presence, room) });
+    this.fetchShown();
+  }
+
+  /** The room on screen, if its list is due, is fetched. */
+  private fetchShown(): void {
+    const room = this.deps.store.state.activeRoom;
+    if (room === null || !this.due.has(room) || !this.deps.isOpen(room)) return;
+    this.due.delete(room);
     const pending: Pending = { buffered: [] };
     this.pending.set(room, pending);
     void this.fetch(room, pending);
@@ -48,7 +68,7 @@ export class PresenceFeed {
 
   /** A `presence` frame (or a member gone): applied now, or after the list on its way. */
   changed(room: string, user: UserRef, online: boolean, status?: PresenceStatus): void {
-    if (!this.deps.isOpen(room)) return;
+    if (!this.deps.isOpen(room) || this.due.has(room)) return;
     const pending = this.pending.get(room);
     if (pending !== undefined) {
       pending.buffered.push({ user, online, status });
@@ -58,9 +78,10 @@ export class PresenceFeed {
     store.set({ presence: presenceChanged(store.state.presence, room, user, online, status) });
   }
 
-  /** The connection is down: every fetch under way is dropped. */
+  /** The connection is down: every fetch under way is dropped, nothing is due until the next `subscribed`. */
   reset(): void {
     this.pending.clear();
+    this.due.clear();
   }
 
   private async fetch(room: string, pending: Pending): Promise<void> {
