@@ -30,6 +30,8 @@ function fakeServer(loggedIn: boolean) {
         return json(200, { ticket: 'tk', expires_in: 30 });
       case `/api/rooms/${ROOM}/messages`:
         return json(200, page(range(1, 3), false));
+      case `/api/rooms/${ROOM}/online`:
+        return json(200, { online: [{ ...ALICE, status: 'active' }], online_count: 1, next: null });
       default:
         return json(204);
     }
@@ -105,7 +107,7 @@ describe('App', () => {
       { type: 'subscribe', room: ROOM },
       { type: 'subscribe', room: ROOM, last_seq: 3, epoch: EPOCH },
     ]);
-    act(() => ws.receive({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online: [{ ...ALICE, status: 'active' }] }));
+    act(() => ws.receive({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online_count: 1 }));
     expect(container.querySelectorAll('.message-list .msg')).toHaveLength(3);
     expect(container.ownerDocument.activeElement?.id).toBe('composer');
 

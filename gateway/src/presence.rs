@@ -12,8 +12,12 @@
 //! connections. A user is away in a room while every live entry of theirs is
 //! in it; join, leave and `presence_status.lua` announce a change of that, in
 //! the same atomic step as the change itself.
+//!
+//! A subscribe learns only how many users are online (the join script
+//! counts them); who they are is paged by `presence_page.lua` for the HTTP
+//! API ([`crate::presence_page`]), read by the one client that shows it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -22,9 +26,10 @@ use redis::aio::ConnectionManager;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::presence_page::OnlinePage;
 use crate::relay::live_channel;
 use crate::state::AppState;
-use crate::ws::protocol::{OnlineUser, ServerFrame, Status, UserRef, encode};
+use crate::ws::protocol::{ServerFrame, Status, UserRef, encode};
 
 fn key(room: Uuid) -> String {
     format!("chat:{{{room}}}:presence")
@@ -70,6 +75,7 @@ pub struct Presence {
     leave: Script,
     sweep: Script,
     status: Script,
+    page: Script,
 }
 
 impl std::fmt::Debug for Presence {
@@ -91,6 +97,7 @@ impl Presence {
             leave: Script::new(include_str!("presence_leave.lua")),
             sweep: Script::new(include_str!("presence_sweep.lua")),
             status: Script::new(include_str!("presence_status.lua")),
+            page: Script::new(include_str!("presence_page.lua")),
         }
     }
 
@@ -101,25 +108,45 @@ impl Presence {
         )
     }
 
-    /// Puts the connection online in the room with `status`; returns who is
-    /// online (including the user) with their status.
+    /// Puts the connection online in the room with `status`; returns how
+    /// many users are online there (the user included). Who they are is
+    /// paged by [`Presence::page`], never built per subscribe.
     pub async fn join(
         &self,
         room: Uuid,
         user: &UserRef,
         connection: &str,
         status: Status,
-    ) -> Result<Vec<OnlineUser>, redis::RedisError> {
+    ) -> Result<u64, redis::RedisError> {
         let member = self.member(user, connection);
-        let (live, away): (Vec<String>, Vec<String>) = self
+        let count: u64 = self
             .status_call(&self.join, room, user, &member, status)
             .invoke_async(&mut self.redis.clone())
             .await?;
         self.local
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert((room, member.clone()));
-        Ok(online_users(&member, status, live, &away))
+            .insert((room, member));
+        Ok(count)
+    }
+
+    /// A page of who is online in `room`, by user id, after `after`.
+    pub async fn page(
+        &self,
+        room: Uuid,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<OnlinePage, redis::RedisError> {
+        let values: Vec<String> = self
+            .page
+            .key(key(room))
+            .key(away_key(room))
+            .arg(now_ms())
+            .arg(after.map(|a| a.to_string()).unwrap_or_default())
+            .arg(limit)
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        Ok(OnlinePage::parse(&values))
     }
 
     /// Marks the connection away or active in the room (a no-op for a
@@ -248,42 +275,6 @@ impl Presence {
     }
 }
 
-/// Who is online, from the live entries before `member` joined and the away
-/// set: one per user, away only when every entry of theirs is (the joining
-/// connection counts with `status`). By user id.
-fn online_users(
-    member: &str,
-    status: Status,
-    live: Vec<String>,
-    away: &[String],
-) -> Vec<OnlineUser> {
-    let away: HashSet<&str> = away.iter().map(String::as_str).collect();
-    let mut online: BTreeMap<Uuid, (String, bool)> = BTreeMap::new();
-    let entries = live
-        .iter()
-        .map(|m| (m.as_str(), away.contains(m.as_str())))
-        .chain(std::iter::once((member, status == Status::Away)));
-    for (entry, is_away) in entries {
-        let mut parts = entry.splitn(3, '|');
-        if let (Some(id), Some(name)) = (parts.next().and_then(|i| i.parse().ok()), parts.next()) {
-            let seen = online.entry(id).or_insert_with(|| (name.to_owned(), true));
-            seen.1 &= is_away;
-        }
-    }
-    online
-        .into_iter()
-        .map(|(id, (username, all_away))| OnlineUser {
-            id,
-            username,
-            status: if all_away {
-                Status::Away
-            } else {
-                Status::Active
-            },
-        })
-        .collect()
-}
-
 /// Heartbeats this instance's entries and sweeps the rooms it relays, every third of the TTL.
 pub fn spawn_upkeep(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -303,46 +294,4 @@ pub fn spawn_upkeep(state: AppState) -> JoinHandle<()> {
             }
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_user_is_away_only_when_every_entry_of_theirs_is() {
-        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let live = vec![
-            format!("{a}|alice|gw:1"),
-            format!("{a}|alice|gw:2"),
-            format!("{b}|bob|gw:3"),
-        ];
-        let away = vec![format!("{a}|alice|gw:1"), format!("{b}|bob|gw:3")];
-        let online = online_users(&format!("{a}|alice|gw:9"), Status::Away, live, &away);
-        let status: Vec<_> = online
-            .iter()
-            .map(|u| (u.username.as_str(), u.status))
-            .collect();
-        assert_eq!(status, [("alice", Status::Active), ("bob", Status::Away)]);
-    }
-
-    #[test]
-    fn the_joining_connection_counts_with_its_own_status() {
-        let a = Uuid::from_u128(1);
-        let away = vec![format!("{a}|alice|gw:1")];
-        let online = online_users(
-            &format!("{a}|alice|gw:2"),
-            Status::Away,
-            vec![away[0].clone()],
-            &away,
-        );
-        assert_eq!(online[0].status, Status::Away);
-        let online = online_users(
-            &format!("{a}|alice|gw:2"),
-            Status::Active,
-            vec![away[0].clone()],
-            &away,
-        );
-        assert_eq!(online[0].status, Status::Active);
-    }
 }

@@ -6,7 +6,8 @@
 -- ARGV[7] the "online, away" frame  ARGV[8] "1" when this connection is away
 -- Publishes "online" when the user had no live connection in the room, and
 -- their status when it changes (away only while every connection is away).
--- Returns the live members before this one, and the away set.
+-- Returns how many users are online in the room (the joining one included):
+-- the subscribe's `online_count`, never the list (GET /api/rooms/{id}/online pages it).
 local function standing(live)
   local had, away = false, true
   for _, m in ipairs(live) do
@@ -32,4 +33,12 @@ local now_away = away and was_away
 if not had or now_away ~= was_away then
   redis.call('PUBLISH', ARGV[5], now_away and ARGV[7] or ARGV[6])
 end
-return {live, redis.call('SMEMBERS', KEYS[2])}
+local users, count = {[ARGV[4]] = true}, 1
+for _, m in ipairs(live) do
+  local prefix = string.match(m, '^[^|]*|')
+  if prefix and not users[prefix] then
+    users[prefix] = true
+    count = count + 1
+  end
+end
+return count

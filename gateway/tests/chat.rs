@@ -268,7 +268,14 @@ async fn presence_and_typing_cross_gateways() {
 
     let mut b = bob.connect(west.addr).await;
     let subscribed = b.subscribe(room, None).await;
-    let online: Vec<&str> = subscribed["online"]
+    assert_eq!(subscribed["online_count"], 2, "{subscribed}");
+    let online: Value = bob
+        .get(&format!("/api/rooms/{room}/online"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let online: Vec<&str> = online["online"]
         .as_array()
         .expect("online")
         .iter()

@@ -14,12 +14,13 @@ use chat_gateway::error::{ErrorBody, ErrorDetail};
 use chat_gateway::http::accounts::Session;
 use chat_gateway::http::history::{History, HistoryMessage, Version, Versions};
 use chat_gateway::http::history_view::{ModerationInfo, Reaction, ReplyPreview};
+use chat_gateway::http::online::OnlinePage;
 use chat_gateway::http::preview::{Preview, PreviewMessage, PreviewRoom};
 use chat_gateway::http::rooms::DirectRoom;
 use chat_gateway::http::tickets::Ticket;
+use chat_gateway::presence_page::OnlineUser;
 use chat_gateway::ws::protocol::{
-    ClientFrame, ErrorCode, Limits, MessageFrame, OnlineUser, RemovedReason, ServerFrame, Status,
-    UserRef,
+    ClientFrame, ErrorCode, Limits, MessageFrame, RemovedReason, ServerFrame, Status, UserRef,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -233,18 +234,7 @@ fn server_frames() -> Vec<Value> {
             room,
             epoch: 1_795_000_000_000,
             head_seq: 7,
-            online: vec![
-                OnlineUser {
-                    id: id(1),
-                    username: "alice".into(),
-                    status: Status::Active,
-                },
-                OnlineUser {
-                    id: id(2),
-                    username: "bob".into(),
-                    status: Status::Away,
-                },
-            ],
+            online_count: 2,
         },
         ServerFrame::Unsubscribed { room },
         ServerFrame::Ack {
@@ -420,6 +410,17 @@ fn http() -> Value {
         "my_room": [to_value(&my_room())],
         "member": [to_value(&Member { id: id(1), username: "alice".into(), role: MemberRole::Owner })],
         "direct_room": [to_value(&DirectRoom { room: room(RoomKind::Direct, "bob", None) })],
+        "online": [
+            to_value(&OnlinePage {
+                online: vec![
+                    OnlineUser { id: id(1), username: "alice".into(), status: Status::Active },
+                    OnlineUser { id: id(2), username: "bob".into(), status: Status::Away },
+                ],
+                online_count: 3,
+                next: Some(id(2)),
+            }),
+            to_value(&OnlinePage { online: vec![], online_count: 0, next: None }),
+        ],
         "history": [to_value(&History { messages: history_rows(), has_more: true })],
         "versions": [to_value(&Versions { versions: vec![
             Version { seq: 7, body: "hello <b>world</b>".into(), edited_at: at() },

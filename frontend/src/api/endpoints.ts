@@ -9,6 +9,7 @@ import {
   Member,
   MemberList,
   MyRoomList,
+  OnlinePage,
   Room,
   RoomList,
   Session,
@@ -84,6 +85,15 @@ export class ChatApi {
 
   members(room: string) {
     return this.http.request('GET', `/api/rooms/${id(room)}/members`, MemberList);
+  }
+
+  /** A page of who is online in the room, by user id: the page after `after` (a user id), `limit` at most 200. */
+  online(room: string, query: { after?: string; limit?: number } = {}) {
+    const params = new URLSearchParams();
+    if (query.after !== undefined) params.set('after', query.after);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const q = params.toString();
+    return this.http.request('GET', `/api/rooms/${id(room)}/online${q ? `?${q}` : ''}`, OnlinePage);
   }
 
   invite(room: string, username: string) {

@@ -10,6 +10,7 @@ import type { ChatStore } from './chatStore';
 import type { RoomFeeds } from './feeds';
 import type { Membership } from './membership';
 import type { Outbox } from './outbox';
+import type { PresenceFeed } from './presenceFeed';
 import type { RoomList } from './roomList';
 import { idleFeed } from './state';
 import type { RoomWatch } from './watch';
@@ -22,6 +23,7 @@ export interface ConnectionDeps {
   watch: RoomWatch;
   membership: Membership;
   roomList: RoomList;
+  presence: PresenceFeed;
 }
 
 export class Connection {
@@ -51,6 +53,7 @@ export class Connection {
       this.deps.feeds.reset();
       this.deps.watch.reset();
       this.deps.membership.reset();
+      this.deps.presence.reset();
       // Whatever a draft became meanwhile (sent, cancelled) comes with the resumed feeds, or not at all.
       store.dispatch({ type: 'drafts/cleared' });
       const feeds = Object.fromEntries(

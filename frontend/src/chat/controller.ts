@@ -7,7 +7,8 @@
 // edits, deletes and reactions (actions.ts), the rooms opened, joined and left
 // (membership.ts), the room list and the rooms watched live beside the open
 // ones (roomList.ts, watch.ts), read markers (readMarks.ts), jumps to a message
-// (jump.ts) and the bot's drafts' expiry (draftExpiry.ts).
+// (jump.ts), who is online in the room on screen (presenceFeed.ts) and the bot's
+// drafts' expiry (draftExpiry.ts).
 import type { ChatApi } from '../api/endpoints';
 import type { SocketEvents } from '../api/socket';
 import { selectNextDraftExpiry, selectOldestSeq, selectPending, selectTimeline } from '../store/messages';
@@ -22,6 +23,7 @@ import { FrameHandler } from './frames';
 import { Jumps } from './jump';
 import { Membership } from './membership';
 import { Outbox } from './outbox';
+import { PresenceFeed } from './presenceFeed';
 import { ReadMarks } from './readMarks';
 import { RoomList } from './roomList';
 import { Sending } from './sending';
@@ -71,6 +73,7 @@ export class ChatController {
   private readonly membership: Membership;
   private readonly connection: Connection;
   private readonly sending: Sending;
+  private readonly presence: PresenceFeed;
   private readonly frames: FrameHandler;
   private highlightNonce = 0;
 
@@ -130,6 +133,12 @@ export class ChatController {
     const shown = (room: string) => this.reads.schedule(room);
     this.roomList = new RoomList({ api: this.api, store, watch: this.watch, now, isReady: () => this.connection.isReady() });
     this.membership = new Membership({ api: this.api, store, send, feeds: this.feeds, watch: this.watch, shown });
+    this.presence = new PresenceFeed({
+      api: this.api,
+      store,
+      isOpen: (room) => store.state.openRooms.includes(room),
+      later: (task, ms) => store.later(task, ms),
+    });
     this.connection = new Connection({
       store,
       send,
@@ -138,6 +147,7 @@ export class ChatController {
       watch: this.watch,
       membership: this.membership,
       roomList: this.roomList,
+      presence: this.presence,
     });
     this.sending = new Sending({ store, send, outbox: this.outbox, actions: this.actions, now });
     this.frames = new FrameHandler({
@@ -149,6 +159,7 @@ export class ChatController {
       draftExpiry: this.draftExpiry,
       roomList: this.roomList,
       membership: this.membership,
+      presence: this.presence,
       shown,
       loadMembers: (room) => this.loadMembers(room),
       onLiveMessage: deps.onLiveMessage ?? (() => {}),

@@ -1,9 +1,10 @@
 // The server's frames, each taken to the part it concerns: `subscribed` makes
-// an open room's feed live (or starts a watched room's presence), `message`
+// an open room's feed live and fetches who is online there (presenceFeed.ts;
+// a watched room's only moves its counts), `message`
 // goes to the store and the room's counts (or only the counts of a room not
 // open), `ack` and `error` settle the outbox and message actions (or say why
-// a feed or a watch was refused), `resync` to the feeds, presence and typing
-// to the state, and the user's feed (`room_added`, `room_removed`, `read`)
+// a feed or a watch was refused), `resync` to the feeds, presence to
+// presenceFeed.ts, typing to the state, and the user's feed (`room_added`, `room_removed`, `read`)
 // and the end of a membership to the room list.
 import { selectResendable, selectTimeline } from '../store/messages';
 import { opOf } from '../store/fold';
@@ -15,7 +16,8 @@ import type { DraftExpiry } from './draftExpiry';
 import { RETRY_FEED_MS, type RoomFeeds } from './feeds';
 import type { Membership } from './membership';
 import type { Outbox } from './outbox';
-import { presenceChanged, presenceReplaced, typingStarted, typingStopped } from './presence';
+import { typingStarted, typingStopped } from './presence';
+import type { PresenceFeed } from './presenceFeed';
 import { roomEffect } from './roomEvents';
 import type { RoomList } from './roomList';
 import { messageArrived, roomChanged, roomRead } from './rooms';
@@ -30,6 +32,7 @@ export interface FrameDeps {
   draftExpiry: DraftExpiry;
   roomList: RoomList;
   membership: Membership;
+  presence: PresenceFeed;
   /** A message arrived in the room on screen: its read marker is due (readMarks.ts). */
   shown: (room: string) => void;
   loadMembers: (room: string) => Promise<readonly Member[]>;
@@ -62,7 +65,7 @@ export class FrameHandler {
       case 'resync':
         return void this.deps.feeds.resync(frame.room, frame.reason === 'epoch' ? 'newest' : 'after');
       case 'presence':
-        return store.set({ presence: presenceChanged(this.state.presence, frame.room, frame.user, frame.online, frame.status) });
+        return this.deps.presence.changed(frame.room, frame.user, frame.online, frame.status);
       case 'typing':
         if (frame.user.id === this.state.me.id) return;
         return store.set({ typing: typingStarted(this.state.typing, frame.room, frame.user, this.deps.now()) });
@@ -70,7 +73,7 @@ export class FrameHandler {
         return this.onDraft(frame);
       case 'member_left':
         if (frame.user.id === this.state.me.id) return this.deps.membership.drop(frame.room, `You are no longer a member of ${store.roomName(frame.room)}.`);
-        return store.set({ presence: presenceChanged(this.state.presence, frame.room, frame.user, false) });
+        return this.deps.presence.changed(frame.room, frame.user, false);
       case 'room_added':
         return this.deps.roomList.added(frame.room);
       case 'room_removed':
@@ -93,9 +96,8 @@ export class FrameHandler {
     const { store } = this.deps;
     const { room } = frame;
     if (!this.state.openRooms.includes(room)) {
-      // a watched room: who is online there, nothing to load
+      // a watched room: nothing to load, nobody listed
       if (!this.deps.watch.isWatched(room)) return;
-      store.set({ presence: presenceReplaced(this.state.presence, room, frame.online) });
       // it moved between the list's fetch and this subscription: its counts are fetched again
       const known = this.state.rooms?.find((r) => r.id === room);
       if (known !== undefined && frame.head_seq > known.last_seq) this.deps.roomList.refreshSoon();
@@ -103,7 +105,7 @@ export class FrameHandler {
     }
     const before = selectTimeline(this.state.messages, room).epoch;
     store.dispatch({ type: 'room/subscribed', room, epoch: frame.epoch, headSeq: frame.head_seq });
-    store.set({ presence: presenceReplaced(this.state.presence, room, frame.online) });
+    this.deps.presence.start(room);
     if (!this.deps.feeds.isResyncing(room)) store.setFeed(room, { status: 'live' });
     if (before !== null && before !== 0 && frame.epoch !== before) {
       void this.deps.feeds.resync(room, 'newest');

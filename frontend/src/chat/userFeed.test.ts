@@ -31,14 +31,15 @@ describe('rooms not open', () => {
 
   it('count others’ messages and mentions live, and keep none of them', async () => {
     const t = await started();
-    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 4, online: [{ ...BOB, status: 'active' }] });
+    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 4, online_count: 1 });
     t.frame({ type: 'message', ...message(5, { room: OTHER_ROOM }) });
     t.frame({ type: 'message', ...message(6, { room: OTHER_ROOM, body: 'hi @alice' }) });
     t.frame({ type: 'message', ...message(7, { room: OTHER_ROOM, sender: ALICE }) });
     t.frame({ type: 'message', ...message(8, { room: OTHER_ROOM, op: 'react', target: message(5).id, emoji: '👍', body: '' }) });
     expect(t.room(OTHER_ROOM)).toMatchObject({ unread: 2, mentions: 1, last_seq: 8 });
     expect(selectTimeline(t.controller.getState().messages, OTHER_ROOM).messages).toEqual([]);
-    expect(Object.keys(t.controller.getState().presence[OTHER_ROOM] ?? {})).toEqual([BOB.id]);
+    expect(t.controller.getState().presence[OTHER_ROOM]).toBeUndefined();
+    expect(t.api.online).not.toHaveBeenCalled();
   });
 
   it('are paced: a burst, then a steady rate', async () => {
@@ -150,13 +151,16 @@ describe('away', () => {
     expect(t.sent.at(-1)).toEqual({ type: 'status', status: 'active' });
   });
 
-  it('shows in the room’s presence', async () => {
+  it('shows in the open room’s presence', async () => {
     const t = await started();
-    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 4, online: [{ ...BOB, status: 'active' }] });
-    t.frame({ type: 'presence', room: OTHER_ROOM, user: BOB, online: true, status: 'away' });
-    expect(t.controller.getState().presence[OTHER_ROOM]?.[BOB.id]?.status).toBe('away');
-    t.frame({ type: 'presence', room: OTHER_ROOM, user: BOB, online: false });
-    expect(t.controller.getState().presence[OTHER_ROOM]?.[BOB.id]).toBeUndefined();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'presence', room: ROOM, user: BOB, online: true, status: 'away' });
+    expect(t.controller.getState().presence[ROOM]?.[BOB.id]?.status).toBe('away');
+    t.frame({ type: 'presence', room: ROOM, user: BOB, online: false });
+    expect(t.controller.getState().presence[ROOM]?.[BOB.id]).toBeUndefined();
   });
 });
 
@@ -165,11 +169,11 @@ describe('a watched room that moved before its subscription', () => {
     const t = await started();
     const calls = () => (t.api.myRooms as unknown as { mock: { calls: unknown[] } }).mock.calls.length;
     const before = calls();
-    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 4, online: [] });
+    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 4, online_count: 1 });
     await vi.advanceTimersByTimeAsync(2_000);
     expect(calls()).toBe(before);
-    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 6, online: [] });
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 2, online: [] });
+    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 6, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 2, online_count: 1 });
     await vi.advanceTimersByTimeAsync(2_000);
     expect(calls()).toBe(before + 1);
   });

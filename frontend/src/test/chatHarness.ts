@@ -4,7 +4,7 @@ import { vi } from 'vitest';
 import type { ChatApi } from '../api/endpoints';
 import type { SocketEvents } from '../api/socket';
 import { ChatController, type SocketLike } from '../chat/controller';
-import type { ClientFrame, HistoryPage, MyRoom } from '../wire';
+import type { ClientFrame, HistoryPage, MyRoom, OnlinePage } from '../wire';
 import { ALICE, page, range } from './fixtures';
 import { hello } from './fakeSocket';
 
@@ -23,6 +23,7 @@ export const myRoom = (id: string, name: string, fields: Partial<MyRoom> = {}): 
 export function chatHarness(
   rooms: () => MyRoom[],
   history: (room: string) => HistoryPage = () => page(range(1, 10), false),
+  online: (room: string, after: string | undefined) => Promise<OnlinePage> = async () => ({ online: [], online_count: 0, next: null }),
 ) {
   let events!: SocketEvents;
   const sent: ClientFrame[] = [];
@@ -43,6 +44,7 @@ export function chatHarness(
     myRooms: vi.fn(async () => rooms()),
     markRead: vi.fn(async () => {}),
     leaveRoom: vi.fn(async () => {}),
+    online: vi.fn((room: string, query: { after?: string } = {}) => online(room, query.after)),
   } as unknown as ChatApi;
   const controller = new ChatController({
     api,

@@ -117,3 +117,11 @@ export const ChatMessage = z.object({
   reply_preview: ReplyPreview.nullable().optional(),
 });
 export type ChatMessage = z.infer<typeof ChatMessage>;
+
+/** `chat_wire::client::Status`: whether the person behind a user's connections is at it. */
+export const PresenceStatus = z.enum(['active', 'away']);
+export type PresenceStatus = z.infer<typeof PresenceStatus>;
+
+/** `presence_page::OnlineUser`: away while every connection of theirs in the room is away. */
+export const OnlineUser = UserRef.extend({ status: PresenceStatus });
+export type OnlineUser = z.infer<typeof OnlineUser>;

@@ -1,6 +1,6 @@
 // Bodies of the HTTP API (`/api/...`), as `gateway/src/http` serialises them.
 import { z } from 'zod';
-import { ChatMessage, MemberRole, RoomKind, Seq, Timestamp, UserRef, Uuid } from './common';
+import { ChatMessage, MemberRole, OnlineUser, RoomKind, Seq, Timestamp, UserRef, Uuid } from './common';
 
 /** `db::users::User` (`GET /api/me`). */
 export const User = UserRef;
@@ -55,6 +55,16 @@ export const MyRoom = z.object({
   slow_mode_seconds: z.int().nonnegative().optional(),
 });
 export type MyRoom = z.infer<typeof MyRoom>;
+
+/** `http::online::OnlinePage` (`GET /api/rooms/{id}/online`): users by id. */
+export const OnlinePage = z.object({
+  online: z.array(OnlineUser),
+  /** How many users are online in the room in all. */
+  online_count: z.int().nonnegative(),
+  /** The `after` of the next page; null on the last page. */
+  next: Uuid.nullable(),
+});
+export type OnlinePage = z.infer<typeof OnlinePage>;
 
 /** `db::rooms::Member`. */
 export const Member = z.object({

@@ -19,6 +19,7 @@ export interface WireSamples {
     room: unknown[];
     my_room: unknown[];
     member: unknown[];
+    online: unknown[];
     direct_room: unknown[];
     history: unknown[];
     versions: unknown[];
@@ -37,8 +38,8 @@ export const inlineSamples: WireSamples = {
       heartbeat_ms: 20000,
       limits: { max_body_chars: 4000, max_message_bytes: 32768, messages_per_sec: 5, messages_burst: 20, max_rooms: 100 },
     },
-    { type: 'subscribed', room, epoch, head_seq: 41, online: [{ ...alice, status: 'active' }] },
-    { type: 'subscribed', room, epoch, head_seq: 0, online: [] },
+    { type: 'subscribed', room, epoch, head_seq: 41, online_count: 2 },
+    { type: 'subscribed', room, epoch, head_seq: 0, online_count: 0 },
     { type: 'unsubscribed', room },
     {
       type: 'message',
@@ -180,6 +181,10 @@ export const inlineSamples: WireSamples = {
       },
     ],
     member: [{ ...alice, role: 'member' }],
+    online: [
+      { online: [{ ...alice, status: 'active' }], online_count: 2, next: alice.id },
+      { online: [], online_count: 0, next: null },
+    ],
     direct_room: [{ room: { id: room, name: 'bob', kind: 'direct', created_at: '2026-01-01T00:00:00Z' } }],
     history: [
       {

@@ -1,6 +1,6 @@
 // Frames the server sends (`ws::protocol::ServerFrame` and `MessageFrame`).
 import { z } from 'zod';
-import { ChatMessage, Epoch, Seq, UserRef, Uuid } from './common';
+import { ChatMessage, Epoch, PresenceStatus, Seq, UserRef, Uuid } from './common';
 import { MyRoom } from './http';
 
 /** `ws::protocol::Limits`, sent in `hello`. */
@@ -36,20 +36,13 @@ export const HelloFrame = z.object({
   limits: Limits,
 });
 
-/** `chat_wire::client::Status`: whether the person behind a user's connections is at it. */
-export const PresenceStatus = z.enum(['active', 'away']);
-export type PresenceStatus = z.infer<typeof PresenceStatus>;
-
-/** `ws::protocol::OnlineUser`: away while every connection of theirs is away. */
-export const OnlineUser = UserRef.extend({ status: PresenceStatus });
-export type OnlineUser = z.infer<typeof OnlineUser>;
-
 export const SubscribedFrame = z.object({
   type: z.literal('subscribed'),
   room: Uuid,
   epoch: Epoch,
   head_seq: Seq,
-  online: z.array(OnlineUser),
+  /** How many users are online in the room (you included); who they are is `GET /api/rooms/{id}/online`. */
+  online_count: z.int().nonnegative(),
 });
 
 export const UnsubscribedFrame = z.object({

@@ -4,6 +4,7 @@
 //! - [`accounts`]: sign up, log in, refresh, log out, who am I.
 //! - [`rooms`]: create, list, search, join, leave, members, invite, direct rooms.
 //! - [`blocks`]: users the caller blocks.
+//! - [`online`]: who is online in a room, paged.
 //! - [`history`]: a room's events paged by seq, one message, its versions
 //!   ([`history_view`]: their shapes).
 //! - [`moderation`]: topic, slow mode, roles, kicks and bans.
@@ -26,6 +27,7 @@ pub mod health;
 pub mod history;
 pub mod history_view;
 pub mod moderation;
+pub mod online;
 pub mod openapi;
 pub mod preview;
 pub mod reports;
@@ -71,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(rooms::routes())
         .merge(blocks::routes())
         .merge(history::routes())
+        .merge(online::routes())
         .merge(moderation::routes())
         .merge(reports::routes())
         .merge(search::routes())

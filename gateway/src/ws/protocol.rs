@@ -45,7 +45,9 @@ pub enum ServerFrame<'a> {
         epoch: u64,
         /// The room's latest seq when the subscription started (0: none yet).
         head_seq: i64,
-        online: Vec<OnlineUser>,
+        /// How many users are online in the room (you included); who they
+        /// are is `GET /api/rooms/{id}/online`.
+        online_count: u64,
     },
     Unsubscribed {
         room: Uuid,
@@ -121,14 +123,6 @@ pub enum RemovedReason {
     Left,
     Kicked,
     Banned,
-}
-
-/// Someone online in a room, as `subscribed` lists them.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct OnlineUser {
-    pub id: Uuid,
-    pub username: String,
-    pub status: Status,
 }
 
 /// Limits the client should respect (sent in `hello`).

@@ -110,7 +110,7 @@ pub async fn subscribe(
             "too many resuming subscribes; try again in a moment",
         ));
     }
-    let online = state
+    let online_count = state
         .presence
         .join(room, user, connection, status)
         .await
@@ -121,7 +121,7 @@ pub async fn subscribe(
             room,
             epoch,
             head_seq: head,
-            online,
+            online_count,
         }),
     )
     .await?;

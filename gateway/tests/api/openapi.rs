@@ -22,6 +22,7 @@ async fn the_openapi_document_lists_every_path() {
         ("/api/rooms/{id}/join", "post"),
         ("/api/rooms/{id}/leave", "post"),
         ("/api/rooms/{id}/members", "get"),
+        ("/api/rooms/{id}/online", "get"),
         ("/api/rooms/{id}/invite", "post"),
         ("/api/rooms/{id}/read", "post"),
         ("/api/rooms/{id}/messages", "get"),
@@ -44,6 +45,8 @@ async fn the_openapi_document_lists_every_path() {
         "Room",
         "MyRoom",
         "Member",
+        "OnlinePage",
+        "OnlineUser",
         "History",
         "HistoryMessage",
         "ErrorBody",
@@ -154,7 +157,14 @@ async fn a_created_room_links_to_what_can_be_done_with_it() {
     let document = served_document().await;
 
     let links = &document["paths"]["/api/rooms"]["post"]["responses"]["201"]["links"];
-    for operation in ["join", "leave", "members", "messages", "mark_read"] {
+    for operation in [
+        "join",
+        "leave",
+        "members",
+        "online",
+        "messages",
+        "mark_read",
+    ] {
         let link = links
             .as_object()
             .expect("links")

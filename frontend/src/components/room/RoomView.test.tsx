@@ -29,6 +29,7 @@ async function openRoom(info: MyRoom = general) {
     history: vi.fn(async () => page(range(1, 3), true)),
     myRooms: vi.fn(async () => [info]),
     markRead: vi.fn(async () => {}),
+    online: vi.fn(async () => ({ online: [{ ...ALICE, status: 'active' }, { ...BOB, status: 'away' }], online_count: 2, next: null })),
   } as unknown as ChatApi;
   const controller = new ChatController({
     api,
@@ -45,7 +46,7 @@ async function openRoom(info: MyRoom = general) {
     controller.openRoom(ROOM);
   });
   await act(async () => {
-    events.onFrame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online: [{ ...ALICE, status: 'active' }, { ...BOB, status: 'away' }] });
+    events.onFrame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online_count: 2 });
   });
   const view = render(
     <ChatContext.Provider value={controller}>

@@ -17,10 +17,11 @@ pub struct Links;
 /// handlers' names). Not `invite`: it needs a user too, and its `404` (no
 /// such user) would read as "the linked room is gone". Of moderation, the
 /// lists only (`bans`, `open` reports): the changes publish room events.
-const ROOM_OPERATIONS: [&str; 7] = [
+const ROOM_OPERATIONS: [&str; 8] = [
     "join",
     "leave",
     "members",
+    "online",
     "mark_read",
     "messages",
     "bans",

@@ -52,7 +52,7 @@ const BATCH_FRAMES: usize = 32;
 /// for the next write (a larger frame goes alone). tungstenite's write buffer
 /// keeps the capacity of the largest batch for the connection's life, so
 /// batching adds nothing to a connection that once received a frame of this
-/// size (an idle one's largest is usually `subscribed`, with its `online` list).
+/// size (an idle one's largest is usually `hello` or `subscribed`).
 const BATCH_BYTES: usize = 2048;
 
 /// What the writer does with one item it took.
