@@ -15,9 +15,11 @@
 //! - [`user_feed`]: frames about a user's own rooms, to all their connections on every gateway.
 //! - [`channel`]: a Redis channel every gateway listens on (sessions, room changes, feeds).
 //! - [`state`]: the instance's shared state.
+//! - [`allocator`]: mimalloc's settings, fixed by `main` before the process allocates.
 //!
 //! [`run`] is the whole service; `main` only reads the config and calls it.
 
+pub mod allocator;
 pub mod auth;
 pub mod channel;
 pub mod config;

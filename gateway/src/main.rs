@@ -11,8 +11,18 @@ use tokio_util::sync::CancellationToken;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // the allocator's settings first: this may start the binary again
+    #[cfg(not(feature = "system-allocator"))]
+    chat_gateway::allocator::settle();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?
+        .block_on(serve())
+}
+
+async fn serve() -> anyhow::Result<()> {
     chat_core::telemetry::init("info,librdkafka=warn,rdkafka=warn");
     // crash points from FAILPOINTS, for fault tests only
     #[cfg(feature = "failpoints")]

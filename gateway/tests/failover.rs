@@ -1,6 +1,7 @@
 //! A gateway killed with SIGKILL: its clients reconnect through nginx to the
 //! other gateway and resume without loss; the dead gateway's users drop out
-//! of presence within the presence TTL.
+//! of presence within the presence TTL. And the binary's own start: it runs
+//! with its allocator's settings.
 
 mod common;
 
@@ -110,4 +111,42 @@ fn seq_id(frame: &Value) -> (i64, Uuid) {
         frame["seq"].as_i64().expect("seq"),
         frame["id"].as_str().expect("id").parse().expect("uuid"),
     )
+}
+
+/// The environment a running process was started with.
+fn environ(pid: u32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .expect("read the process's environment")
+        .split(|b| *b == 0)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_gateway_binary_runs_with_its_allocator_settings_and_keeps_an_operators_own() {
+    let stack = Stack::start().await;
+    let ports = [test_support::free_port(), test_support::free_port()];
+    let defaults = spawn_gateway(&stack, ports[0], "defaults");
+    let operator = common::process::spawn_gateway_with(
+        &stack,
+        ports[1],
+        "operator",
+        &[("MIMALLOC_PURGE_DELAY", "25")],
+    );
+    for port in ports {
+        ready(port).await;
+    }
+    let env = environ(defaults.pid());
+    for (name, value) in chat_gateway::allocator::OPTIONS {
+        assert!(
+            env.contains(&format!("{name}={value}")),
+            "{name}={value} not in the running gateway's environment"
+        );
+    }
+    let env = environ(operator.pid());
+    assert!(
+        env.contains(&"MIMALLOC_PURGE_DELAY=25".to_owned()),
+        "the operator's value was replaced"
+    );
+    assert!(env.contains(&"MIMALLOC_ARENA_EAGER_COMMIT=0".to_owned()));
 }

@@ -14,6 +14,11 @@ impl GatewayProcess {
         self.0.try_wait().ok().flatten()
     }
 
+    /// Its process id (the same after the binary starts itself again).
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
     /// SIGKILL, and reap it.
     pub fn kill(&mut self) {
         let _ = self.0.kill();
