@@ -60,7 +60,11 @@ impl Target {
         // Nagle off, as a latency-minded client has it (the gateway too)
         let (mut ws, _) = tokio::time::timeout(
             Duration::from_secs(20),
-            tokio_tungstenite::connect_async_with_config(request, None, true),
+            tokio_tungstenite::connect_async_with_config(
+                request,
+                Some(loadgen::client::ws_config()),
+                true,
+            ),
         )
         .await??;
         ws.send(Message::text(crate::run::subscribe_frame(room)))
