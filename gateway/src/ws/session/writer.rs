@@ -80,6 +80,9 @@ struct Writer {
     /// Frames and bytes fed since the last flush.
     batch_frames: usize,
     batch_bytes: usize,
+    /// When the batch being fed must be written by: one clock reading per
+    /// batch, not one per frame and per flush.
+    batch_deadline: tokio::time::Instant,
     /// Room messages fed since the last flush, counted once per batch.
     delivered: u64,
     delivered_total: metrics::Counter,
@@ -119,6 +122,7 @@ pub(super) async fn write_loop(
         me,
         batch_frames: 0,
         batch_bytes: 0,
+        batch_deadline: tokio::time::Instant::now(),
         delivered: 0,
     };
     // a frame taken that did not fit the last batch: it starts the next
@@ -290,10 +294,13 @@ impl Writer {
 
     /// Queues a frame in the socket's write buffer, without writing it yet.
     async fn feed(&mut self, text: Utf8Bytes) -> bool {
+        if self.batch_frames == 0 {
+            self.batch_deadline = tokio::time::Instant::now() + WRITE_TIMEOUT;
+        }
         self.batch_frames += 1;
         self.batch_bytes += text.len();
         matches!(
-            tokio::time::timeout(WRITE_TIMEOUT, self.sink.feed(Message::Text(text))).await,
+            tokio::time::timeout_at(self.batch_deadline, self.sink.feed(Message::Text(text))).await,
             Ok(Ok(()))
         )
     }
@@ -310,7 +317,7 @@ impl Writer {
                 .increment(std::mem::take(&mut self.delivered));
         }
         matches!(
-            tokio::time::timeout(WRITE_TIMEOUT, self.sink.flush()).await,
+            tokio::time::timeout_at(self.batch_deadline, self.sink.flush()).await,
             Ok(Ok(()))
         )
     }
