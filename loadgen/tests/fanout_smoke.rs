@@ -60,6 +60,33 @@ fn a_small_fanout_run_loses_duplicates_and_reorders_nothing() {
             );
         }
     }
+    // the produce cost: CPU per message of each chat run and of the producer
+    // run beside it, and their ratio (null when a run this short used less
+    // than the one clock tick /proc counts in)
+    for row in rows
+        .iter()
+        .filter(|r| r["target"] == "chat" || r["target"] == "bare producer")
+    {
+        assert!(
+            row["cpu_us_per_message"].as_f64().is_some_and(|v| v >= 0.0),
+            "no cpu_us_per_message in {row}"
+        );
+        if row["target"] == "chat" {
+            let ratio = &row["produce_cost_ratio"];
+            assert!(
+                ratio.is_null() || ratio.as_f64().is_some_and(|v| v > 0.0),
+                "produce_cost_ratio in {row}"
+            );
+        }
+    }
+    assert!(
+        stdout.contains("| produce cost ratio |"),
+        "no produce cost table in:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("| sent_at → row committed (writer) |"),
+        "no writer stage in:\n{stdout}"
+    );
     let chat = rows
         .iter()
         .find(|r| r["target"] == "chat")

@@ -1,5 +1,6 @@
 //! The writer's Prometheus metrics: names, descriptions and the exporter.
 
+use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 pub const BATCHES: &str = "writer_batches_total";
@@ -12,6 +13,7 @@ pub const DLQ_RECORDS: &str = "writer_dlq_records_total";
 pub const RETRIES: &str = "writer_batch_retries_total";
 pub const PARTITIONS_OWNED: &str = "writer_partitions_owned";
 pub const RECORDS_ABANDONED: &str = "writer_records_abandoned_total";
+pub const COMMIT_LAG: &str = "writer_commit_lag_seconds";
 
 /// The process-wide recorder (shared with whatever else runs in the process).
 pub fn handle() -> &'static PrometheusHandle {
@@ -27,9 +29,28 @@ pub fn handle() -> &'static PrometheusHandle {
                     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                 ],
             ),
+            (
+                COMMIT_LAG,
+                &[
+                    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0,
+                    10.0,
+                ],
+            ),
         ],
         describe,
     )
+}
+
+/// Records [`COMMIT_LAG`] for rows whose transaction committed at
+/// `committed`: one sample per row, from the row's `sent_at` (the gateway's
+/// clock, before the produce). A row sent "after" its commit (clocks of two
+/// hosts apart) counts as 0.
+pub fn record_commit_lag(committed: DateTime<Utc>, sent: impl IntoIterator<Item = DateTime<Utc>>) {
+    let histogram = metrics::histogram!(COMMIT_LAG);
+    for sent_at in sent {
+        let lag = (committed - sent_at).to_std().unwrap_or_default();
+        histogram.record(lag.as_secs_f64());
+    }
 }
 
 fn describe() {
@@ -44,6 +65,12 @@ fn describe() {
         INSERT_SECONDS,
         metrics::Unit::Seconds,
         "Insert and commit time per batch"
+    );
+    metrics::describe_histogram!(
+        COMMIT_LAG,
+        metrics::Unit::Seconds,
+        "Per stored message row: from its sent_at (set by the gateway before the produce) \
+         to its Postgres transaction's commit"
     );
     metrics::describe_gauge!(
         CONSUMER_LAG,

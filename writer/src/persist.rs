@@ -117,9 +117,14 @@ impl Persister {
             .zip(&prepared.assigned)
             .map(|(e, a)| (e, a.seq))
             .collect();
+        // positions in `prepared.events` of the rows this batch inserts
+        let inserted: Vec<usize>;
         match store::insert_messages(held.conn(), &rows).await {
             Ok(n) => {
                 outcome.stored = n;
+                // all of them, but for a row stored meanwhile under its id (skipped
+                // by the insert, which does not say which): then the first n stand in
+                inserted = (0..n as usize).collect();
                 effects::apply(held.conn(), &rows).await?;
             }
             Err(e) if is_data_error(&e) => {
@@ -127,8 +132,9 @@ impl Persister {
                 held.rollback().await?;
                 held = self.sequencer.hold_rooms(&rooms).await?;
                 match insert_one_by_one(held.conn(), prepared).await {
-                    Ok((n, rejected)) => {
-                        outcome.stored = n;
+                    Ok((stored, rejected)) => {
+                        outcome.stored = stored.len() as u64;
+                        inserted = stored;
                         let refused: HashSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
                         let kept: Vec<(&ChatEvent, i64)> = rows
                             .iter()
@@ -153,6 +159,10 @@ impl Persister {
         if held.commit(&prepared.assigned).await? == Committed::EpochChanged {
             return Err(WriterError::EpochChanged);
         }
+        m::record_commit_lag(
+            chrono::Utc::now(),
+            inserted.iter().map(|&i| prepared.events[i].sent_at),
+        );
         metrics::histogram!(m::INSERT_SECONDS).record(started.elapsed().as_secs_f64());
         metrics::counter!(m::ROWS_STORED).increment(outcome.stored);
 
@@ -221,26 +231,30 @@ fn decode(records: &[Record]) -> (Vec<(usize, ChatEvent)>, Vec<Rejected>) {
     (decoded, poison)
 }
 
-/// Inserts rows one at a time, each under a savepoint; returns the count inserted
-/// and the records Postgres refused, with its reason. Rows whose seq is taken
-/// (a stale sequencer) are collected and returned as `StaleSequence`.
+/// Inserts rows one at a time, each under a savepoint; returns the positions
+/// (in `prepared.events`) of the rows inserted and the records Postgres
+/// refused, with its reason. Rows whose seq is taken (a stale sequencer) are
+/// collected and returned as `StaleSequence`.
 async fn insert_one_by_one(
     conn: &mut PgConnection,
     prepared: &Prepared,
-) -> Result<(u64, Vec<Rejected>), WriterError> {
-    let mut stored = 0;
+) -> Result<(Vec<usize>, Vec<Rejected>), WriterError> {
+    let mut stored = Vec::new();
     let mut rejected = Vec::new();
     let mut stale = Vec::new();
-    for ((event, assigned), source) in prepared
+    for (position, ((event, assigned), source)) in prepared
         .events
         .iter()
         .zip(&prepared.assigned)
         .zip(&prepared.sources)
+        .enumerate()
     {
         sqlx::query("SAVEPOINT one_row").execute(&mut *conn).await?;
         match store::insert_messages(&mut *conn, &[(event, assigned.seq)]).await {
             Ok(n) => {
-                stored += n;
+                if n > 0 {
+                    stored.push(position);
+                }
                 sqlx::query("RELEASE SAVEPOINT one_row")
                     .execute(&mut *conn)
                     .await?;

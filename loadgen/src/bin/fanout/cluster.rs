@@ -18,6 +18,8 @@ pub const ORIGIN: &str = "http://fanout.bench";
 /// The running services; killed when dropped.
 pub struct Cluster {
     pub bases: Vec<String>,
+    /// The writer's health and metrics (`http://host:port`).
+    pub writer_base: String,
     pub watched: Vec<Watched>,
     _children: Vec<Child>,
     _db: TestDatabase,
@@ -106,7 +108,8 @@ impl Cluster {
             with_children: false,
         });
         children.push(child);
-        ready.push(format!("http://127.0.0.1:{writer_port}/readyz"));
+        let writer_base = format!("http://127.0.0.1:{writer_port}");
+        ready.push(format!("{writer_base}/readyz"));
         if let Some(pid) = redis.pid() {
             watched.push(Watched {
                 name: "redis".into(),
@@ -145,6 +148,7 @@ impl Cluster {
         }
         Ok(Self {
             bases,
+            writer_base,
             watched,
             _children: children,
             _db: db,

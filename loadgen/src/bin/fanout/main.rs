@@ -1,11 +1,15 @@
 //! `fanout`: send → delivery latency and fan-out throughput of the chat
 //! against the same load on a bare WebSocket broadcast server (the ceiling)
 //! and a bare Kafka producer (the floor of the durable path), in one run, with
-//! the CPU seconds and peak memory of every server process. `make bench` runs
-//! it (scripts/fanout.sh); `loadgen/tests/fanout_smoke.rs` runs a small one.
+//! the CPU seconds and peak memory of every server process (the two
+//! baselines in processes of their own), the stages of a send and of its
+//! storage, and the produce cost (the gateways' CPU per message over the bare
+//! producer's per record). `make bench` runs it (scripts/fanout.sh);
+//! `loadgen/tests/fanout_smoke.rs` runs a small one.
 
 mod bare;
 mod cluster;
+mod cost;
 mod procstat;
 mod producer;
 mod report;
@@ -25,7 +29,11 @@ use crate::report::Row;
 use crate::target::Target;
 
 #[derive(Debug, Parser)]
-#[command(about = "Fan-out latency and throughput of the chat against its baselines")]
+#[command(
+    about = "Fan-out latency and throughput of the chat against its baselines",
+    // scripts/fanout.sh passes its defaults first: an option given again wins
+    args_override_self = true
+)]
 struct Args {
     /// WebSocket connections (one user each).
     #[arg(long, default_value_t = 1000)]
@@ -72,6 +80,9 @@ struct Args {
     /// Internal: serve the bare broadcast baseline on this port.
     #[arg(long, hide = true)]
     bare_server: Option<u16>,
+    /// Internal: run the bare producer baseline at this rate for `--seconds`.
+    #[arg(long, hide = true)]
+    bare_producer: Option<f64>,
 }
 
 #[tokio::main]
@@ -79,6 +90,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(port) = args.bare_server {
         return bare::serve(port).await;
+    }
+    if let Some(rate) = args.bare_producer {
+        return producer::serve(rate, Duration::from_secs(args.seconds)).await;
     }
     anyhow::ensure!(
         args.room_size > 0 && args.connections >= args.room_size,
@@ -140,13 +154,15 @@ async fn main() -> anyhow::Result<()> {
         senders_per_room: args.senders_per_room,
         drain: Duration::from_secs(15),
     };
+    // stages read from the gateways themselves (not through nginx) and the writer
+    let chat_metrics = stages::sources(&cluster.bases, Some(&cluster.writer_base));
     let mut rows = Vec::new();
     let mut stage_rows = Vec::new();
     for n in 1..=args.runs {
         for &rate in &args.rates {
             eprintln!("[fanout] run {n}/{}: chat at {rate} messages/s", args.runs);
             let (outcome, costs, stages) =
-                measured(&chat, &users, &plan(rate), &cluster.watched).await?;
+                measured(&chat, &users, &plan(rate), &cluster.watched, &chat_metrics).await?;
             rows.push(Row::chat(n, rate, (outcome, costs)));
             stage_rows.push((n, rate, stages));
             if let Some((port, child)) = &bare {
@@ -162,7 +178,8 @@ async fn main() -> anyhow::Result<()> {
                     pid: child.id().unwrap_or_default(),
                     with_children: false,
                 }];
-                let (outcome, costs, _) = measured(&target, &users, &plan(rate), &watched).await?;
+                let (outcome, costs, _) =
+                    measured(&target, &users, &plan(rate), &watched, &[]).await?;
                 rows.push(Row::bare(n, rate, (outcome, costs)));
             }
             if !args.no_producer {
@@ -170,29 +187,27 @@ async fn main() -> anyhow::Result<()> {
                     "[fanout] run {n}/{}: bare producer at {rate} records/s",
                     args.runs
                 );
-                let outcome = producer::run(rate, Duration::from_secs(args.seconds)).await?;
-                rows.push(Row::producer(n, rate, args.seconds as f64, outcome));
+                let measured = producer::run_apart(rate, args.seconds).await?;
+                rows.push(Row::producer(n, rate, args.seconds as f64, measured));
             }
         }
     }
     report::print(&rows, args.seconds as f64, args.json);
     report::print_stages(&stage_rows);
+    cost::print(&rows);
     Ok(())
 }
 
-/// One run with the processes' cost, and the chat's stage histograms, read
-/// over its measured window.
+/// One run with the processes' cost, and the stage histograms of `metrics`,
+/// read over its measured window.
 async fn measured(
     target: &Target,
     users: &setup::Users,
     plan: &run::Plan,
     watched: &[Watched],
+    metrics: &[stages::Source<'_>],
 ) -> anyhow::Result<(run::Outcome, Vec<procstat::Cost>, Vec<stages::Stage>)> {
     let http = reqwest::Client::new();
-    let bases = match target {
-        Target::Chat { bases, .. } => bases.clone(),
-        Target::Bare { .. } => Vec::new(),
-    };
     let conns = setup::connect(target, users).await?;
     let run = {
         let (target, plan) = (target.clone(), plan.clone());
@@ -206,10 +221,10 @@ async fn measured(
         with_children: false,
     });
     let meter = Meter::start(watched);
-    let before = stages::scrape(&http, &bases).await;
+    let before = stages::scrape(&http, metrics).await;
     tokio::time::sleep(plan.window).await;
     let costs = meter.stop();
-    let after = stages::scrape(&http, &bases).await;
+    let after = stages::scrape(&http, metrics).await;
     Ok((run.await??, costs, stages::window(&before, &after)))
 }
 

@@ -1,93 +1,167 @@
 //! The floor of the durable path: a bare rdkafka producer with the gateway's
 //! settings (`acks=all`, idempotent, lz4, `linger.ms`) sending records the
 //! size of a chat event at the same open-loop rate, timed from when each was
-//! due to its delivery report, and its CPU per record from `/proc/self`.
+//! due to its delivery report. It runs in a process of its own (`fanout
+//! --bare-producer RATE`), so its CPU per record is read from `/proc` like a
+//! server's, apart from the load generator's.
 
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use rdkafka::producer::FutureRecord;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde::{Deserialize, Serialize};
 use test_support::kafka;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::procstat::{Cost, Meter, Watched};
 
 /// What the producer baseline measured.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ProducerOutcome {
     pub sent: u64,
     pub failed: u64,
-    pub latency: Histogram<u64>,
-    pub cpu_seconds: f64,
+    /// Due → delivery report: p50, p99, p99.9, max, in milliseconds.
+    pub latency_ms: [f64; 4],
 }
 
-fn own_cpu_ticks() -> u64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = s[s.rfind(')')? + 2..].to_owned();
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-        })
-        .unwrap_or(0)
-}
+/// The process's cost name in the report.
+pub const NAME: &str = "producer";
 
-/// Produces at `rate` records per second for `window` to a topic of its own.
-pub async fn run(rate: f64, window: Duration) -> anyhow::Result<ProducerOutcome> {
-    let topics = kafka::unique_topics(4).await;
-    let producer = kafka::producer(&topics.brokers);
-    let period = Duration::from_secs_f64(1.0 / rate);
-    let payload = format!(
-        r#"{{"v":1,"id":"{}","room_id":"{}","sender_id":"{}","sender_name":"fanout_user_0001","client_msg_id":"c17-123","kind":"user","body":"b:17:123:1234567","sent_at":"2026-11-30T02:00:00.000000Z"}}"#,
-        uuid::Uuid::now_v7(),
-        uuid::Uuid::now_v7(),
-        uuid::Uuid::now_v7()
+/// Runs the baseline in a child process (this binary with `--bare-producer`)
+/// and returns what it measured and what it cost: CPU from the moment it
+/// starts sending (its topic made, its first record delivered) until its last
+/// delivery report.
+pub async fn run_apart(rate: f64, window_secs: u64) -> anyhow::Result<(ProducerOutcome, Cost)> {
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("--bare-producer")
+        .arg(rate.to_string())
+        .arg("--seconds")
+        .arg(window_secs.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        anyhow::bail!("the producer's pipes");
+    };
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = lines.next_line().await?;
+    anyhow::ensure!(
+        ready.as_deref() == Some(READY),
+        "the producer did not start: {ready:?}"
     );
-    let rooms: Vec<String> = (0..10).map(|_| uuid::Uuid::now_v7().to_string()).collect();
-    // the first record waits for the broker's metadata: not part of the figure
-    producer
-        .send(
-            FutureRecord::to(&topics.topic)
-                .key(&rooms[0])
-                .payload(&payload),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|(e, _)| anyhow::anyhow!("first record: {e}"))?;
-    let ticks_before = own_cpu_ticks();
-    let start = Instant::now();
-    let mut due = start;
-    let mut n = 0usize;
-    let mut inflight = futures::stream::FuturesUnordered::new();
-    let mut latency = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)?;
-    let mut failed = 0;
-    use futures::StreamExt;
-    while due < start + window {
-        tokio::select! {
-            () = tokio::time::sleep_until(due.into()) => {
-                let (producer, payload, key) = (&producer, &payload, &rooms[n % rooms.len()]);
-                let topic = &topics.topic;
-                let was_due = due;
-                inflight.push(async move {
-                    let record = FutureRecord::to(topic).key(key).payload(payload);
-                    let result = producer.send(record, Duration::from_secs(10)).await;
-                    (was_due, result.is_ok())
-                });
-                n += 1;
-                due += period;
-            }
-            Some((was_due, ok)) = inflight.next(), if !inflight.is_empty() => {
-                record(&mut latency, &mut failed, was_due, ok);
+    let meter = Meter::start(vec![Watched {
+        name: NAME.into(),
+        pid: child.id().unwrap_or_default(),
+        with_children: false,
+    }]);
+    stdin.write_all(b"go\n").await?;
+    let outcome = lines
+        .next_line()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the producer ended without its outcome"))?;
+    let cost = meter.stop().pop();
+    child.wait().await?;
+    let cost = cost.ok_or_else(|| anyhow::anyhow!("the producer's cost"))?;
+    Ok((serde_json::from_str(&outcome)?, cost))
+}
+
+/// What the child says once it may start.
+const READY: &str = "ready";
+
+/// The child's side: gets ready, says so, waits for "go" on stdin, produces
+/// at `rate` for `window`, and writes its outcome as one JSON line.
+pub async fn serve(rate: f64, window: Duration) -> anyhow::Result<()> {
+    let ready = Ready::new().await?;
+    println!("{READY}");
+    tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new())).await??;
+    let outcome = ready.run(rate, window).await?;
+    println!("{}", serde_json::to_string(&outcome)?);
+    Ok(())
+}
+
+/// A producer whose topic is made and whose broker metadata is in hand.
+struct Ready {
+    producer: FutureProducer,
+    topic: String,
+    payload: String,
+    rooms: Vec<String>,
+}
+
+impl Ready {
+    async fn new() -> anyhow::Result<Self> {
+        let topics = kafka::unique_topics(4).await;
+        let producer = kafka::producer(&topics.brokers);
+        let payload = format!(
+            r#"{{"v":1,"id":"{}","room_id":"{}","sender_id":"{}","sender_name":"fanout_user_0001","client_msg_id":"c17-123","kind":"user","body":"b:17:123:1234567","sent_at":"2026-11-30T02:00:00.000000Z"}}"#,
+            uuid::Uuid::now_v7(),
+            uuid::Uuid::now_v7(),
+            uuid::Uuid::now_v7()
+        );
+        let rooms: Vec<String> = (0..10).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+        // the first record waits for the broker's metadata: not part of the figure
+        producer
+            .send(
+                FutureRecord::to(&topics.topic)
+                    .key(&rooms[0])
+                    .payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| anyhow::anyhow!("first record: {e}"))?;
+        Ok(Self {
+            producer,
+            topic: topics.topic,
+            payload,
+            rooms,
+        })
+    }
+
+    /// Produces at `rate` records per second for `window`.
+    async fn run(self, rate: f64, window: Duration) -> anyhow::Result<ProducerOutcome> {
+        let Self {
+            producer,
+            topic,
+            payload,
+            rooms,
+        } = self;
+        let period = Duration::from_secs_f64(1.0 / rate);
+        let start = Instant::now();
+        let mut due = start;
+        let mut n = 0usize;
+        let mut inflight = futures::stream::FuturesUnordered::new();
+        let mut latency = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)?;
+        let mut failed = 0;
+        use futures::StreamExt;
+        while due < start + window {
+            tokio::select! {
+                () = tokio::time::sleep_until(due.into()) => {
+                    let (producer, payload, key) = (&producer, &payload, &rooms[n % rooms.len()]);
+                    let topic = &topic;
+                    let was_due = due;
+                    inflight.push(async move {
+                        let record = FutureRecord::to(topic).key(key).payload(payload);
+                        let result = producer.send(record, Duration::from_secs(10)).await;
+                        (was_due, result.is_ok())
+                    });
+                    n += 1;
+                    due += period;
+                }
+                Some((was_due, ok)) = inflight.next(), if !inflight.is_empty() => {
+                    record(&mut latency, &mut failed, was_due, ok);
+                }
             }
         }
+        while let Some((was_due, ok)) = inflight.next().await {
+            record(&mut latency, &mut failed, was_due, ok);
+        }
+        Ok(ProducerOutcome {
+            sent: n as u64,
+            failed,
+            latency_ms: crate::report::quantiles(&latency),
+        })
     }
-    while let Some((was_due, ok)) = inflight.next().await {
-        record(&mut latency, &mut failed, was_due, ok);
-    }
-    let cpu_seconds = own_cpu_ticks().saturating_sub(ticks_before) as f64 / 100.0;
-    Ok(ProducerOutcome {
-        sent: n as u64,
-        failed,
-        latency,
-        cpu_seconds,
-    })
 }
 
 fn record(latency: &mut Histogram<u64>, failed: &mut u64, due: Instant, ok: bool) {

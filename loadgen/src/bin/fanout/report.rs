@@ -8,6 +8,9 @@ use crate::procstat::Cost;
 use crate::producer::ProducerOutcome;
 use crate::run::Outcome;
 
+pub const CHAT: &str = "chat";
+pub const PRODUCER: &str = "bare producer";
+
 /// One run of one target at one rate.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -22,13 +25,16 @@ pub struct Row {
     pub duplicated: u64,
     pub out_of_order: u64,
     pub refused: u64,
+    /// Messages sent during the measured window (records for the producer).
+    pub sent_in_window: u64,
     /// e.g. `unavailable 12, rate_limited 3`.
     pub refused_by_code: String,
     pub resynced: u64,
     pub costs: Vec<Cost>,
 }
 
-fn quantiles(h: &Histogram<u64>) -> [f64; 4] {
+/// p50, p99, p99.9 and max of a histogram of microseconds, in milliseconds.
+pub fn quantiles(h: &Histogram<u64>) -> [f64; 4] {
     let ms = |us: u64| us as f64 / 1000.0;
     [
         ms(h.value_at_quantile(0.5)),
@@ -40,7 +46,7 @@ fn quantiles(h: &Histogram<u64>) -> [f64; 4] {
 
 impl Row {
     pub fn chat(run: usize, rate: f64, (o, costs): (Outcome, Vec<Cost>)) -> Self {
-        Self::from_outcome("chat", run, rate, o, costs)
+        Self::from_outcome(CHAT, run, rate, o, costs)
     }
 
     pub fn bare(run: usize, rate: f64, (o, costs): (Outcome, Vec<Cost>)) -> Self {
@@ -64,6 +70,7 @@ impl Row {
             duplicated: o.duplicated,
             out_of_order: o.out_of_order,
             refused: o.refused + o.sent.saturating_sub(o.acked + o.refused),
+            sent_in_window: o.sent_in_window,
             refused_by_code: o
                 .refused_by_code
                 .iter()
@@ -75,26 +82,39 @@ impl Row {
         }
     }
 
-    pub fn producer(run: usize, rate: f64, window_secs: f64, o: ProducerOutcome) -> Self {
+    pub fn producer(
+        run: usize,
+        rate: f64,
+        window_secs: f64,
+        (o, cost): (ProducerOutcome, Cost),
+    ) -> Self {
         let records_per_sec = o.sent as f64 / window_secs;
         Self {
-            target: "bare producer",
+            target: PRODUCER,
             run,
             rate,
             throughput: records_per_sec,
-            latency_ms: quantiles(&o.latency),
+            latency_ms: o.latency_ms,
             lost: o.failed,
             duplicated: 0,
             out_of_order: 0,
             refused: 0,
+            sent_in_window: o.sent,
             refused_by_code: String::new(),
             resynced: 0,
-            costs: vec![Cost {
-                name: "producer".into(),
-                cpu_seconds: o.cpu_seconds,
-                peak_rss_kib: 0,
-            }],
+            costs: vec![cost],
         }
+    }
+
+    /// CPU-µs per message sent in the window: the gateways' for the chat,
+    /// the process's per record for the bare producer; none for the others.
+    pub fn cpu_us_per_message(&self) -> Option<f64> {
+        let cpu = match self.target {
+            CHAT => self.cpu("gateway"),
+            PRODUCER => self.cpu(crate::producer::NAME),
+            _ => return None,
+        };
+        (self.sent_in_window > 0).then(|| cpu * 1e6 / self.sent_in_window as f64)
     }
 
     fn cpu(&self, prefix: &str) -> f64 {
@@ -111,7 +131,7 @@ impl Row {
     }
 
     fn per_cpu_gateways(&self, window_secs: f64) -> f64 {
-        let gateways = self.cpu("gateway") + self.cpu("bare") + self.cpu("producer");
+        let gateways = self.cpu("gateway") + self.cpu("bare") + self.cpu(crate::producer::NAME);
         self.throughput * window_secs / gateways.max(1e-9)
     }
 }
@@ -179,6 +199,8 @@ pub fn print(rows: &[Row], window_secs: f64, json_lines: bool) {
                     "p50_ms": r.latency_ms[0], "p99_ms": r.latency_ms[1], "p999_ms": r.latency_ms[2],
                     "max_ms": r.latency_ms[3], "lost": r.lost, "duplicated": r.duplicated,
                     "out_of_order": r.out_of_order, "refused": r.refused, "resynced": r.resynced,
+                    "cpu_us_per_message": r.cpu_us_per_message(),
+                    "produce_cost_ratio": crate::cost::ratio_of(rows, r),
                     "costs": r.costs.iter().map(|c| json!({"name": c.name, "cpu_seconds": c.cpu_seconds, "peak_rss_kib": c.peak_rss_kib})).collect::<Vec<_>>(),
                 })
             );
@@ -204,6 +226,7 @@ fn median(runs: &[&Row]) -> Row {
         duplicated: runs.iter().map(|r| r.duplicated).sum(),
         out_of_order: runs.iter().map(|r| r.out_of_order).sum(),
         refused: runs.iter().map(|r| r.refused).sum(),
+        sent_in_window: med(&|r| r.sent_in_window as f64) as u64,
         refused_by_code: String::new(),
         resynced: runs.iter().map(|r| r.resynced).sum(),
         costs: first

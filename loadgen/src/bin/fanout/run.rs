@@ -35,6 +35,9 @@ pub struct Plan {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub sent: u64,
+    /// Sends written during the measured window (the window the servers'
+    /// CPU is read over).
+    pub sent_in_window: u64,
     pub acked: u64,
     pub refused: u64,
     /// Refusals by error code.
@@ -107,13 +110,13 @@ pub async fn run(
             // spread the senders' first sends over one period
             let offset = period.mul_f64((i % senders) as f64 / senders as f64);
             let first = origin + offset;
-            let last = window_end;
             sending.push(tokio::spawn(send_loop(
                 target.clone(),
                 sink,
                 room,
                 i,
-                (first, period, last),
+                (first, period),
+                (window_start, window_end),
                 origin,
                 acks_rx,
                 acked.clone(),
@@ -163,6 +166,7 @@ pub async fn run(
 #[derive(Debug, Default)]
 struct Counters {
     sent: std::sync::atomic::AtomicU64,
+    sent_in_window: std::sync::atomic::AtomicU64,
     acked: std::sync::atomic::AtomicU64,
     refused: std::sync::atomic::AtomicU64,
     codes: Mutex<std::collections::BTreeMap<String, u64>>,
@@ -200,6 +204,7 @@ fn summarise(
     }
     Outcome {
         sent: get(&counters.sent),
+        sent_in_window: get(&counters.sent_in_window),
         acked: get(&counters.acked),
         refused: get(&counters.refused),
         refused_by_code: counters.codes.lock().map(|c| c.clone()).unwrap_or_default(),
@@ -224,7 +229,8 @@ async fn send_loop(
     mut sink: crate::target::Sink,
     room: Uuid,
     conn: usize,
-    (first, period, last): (Instant, Duration, Instant),
+    (first, period): (Instant, Duration),
+    window: (Instant, Instant),
     origin: Instant,
     mut acks: tokio::sync::mpsc::UnboundedReceiver<Value>,
     acked: Acked,
@@ -234,6 +240,7 @@ async fn send_loop(
     let mut due = first;
     let mut n = 0u64;
     let mut outstanding = 0u64;
+    let (window_start, last) = window;
     while due < last {
         tokio::select! {
             () = tokio::time::sleep_until(due.into()) => {
@@ -243,6 +250,9 @@ async fn send_loop(
                     return sink;
                 }
                 add(&counters.sent);
+                if (window_start..last).contains(&Instant::now()) {
+                    add(&counters.sent_in_window);
+                }
                 outstanding += 1;
                 n += 1;
                 // open loop: the next one is due a period after this one was due

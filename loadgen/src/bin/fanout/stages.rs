@@ -1,9 +1,9 @@
 //! Where a send's milliseconds go: the gateways' stage histograms
 //! (`/metrics`: the whole send, its check, dedupe, produce and sequence
-//! stages, and the lag
-//! from `sent_at` to the relay) read before and after a measured window, the
-//! difference summed over the gateways, and each stage's p50 and p99 given
-//! as the bucket bound they fall under.
+//! stages, and the lag from `sent_at` to the relay) and the writer's (from
+//! `sent_at` to the row's commit) read before and after a measured window,
+//! the difference summed over the gateways, and each stage's p50 and p99
+//! given as the bucket bound they fall under.
 
 use std::collections::BTreeMap;
 
@@ -38,10 +38,27 @@ const STAGES: [(&str, &str); 6] = [
     ),
 ];
 
-/// Reads every gateway's histograms, summed.
-pub async fn scrape(http: &reqwest::Client, bases: &[String]) -> Scrape {
+/// The writer's: from an event's `sent_at` to its row's database commit.
+const WRITER_STAGES: [(&str, &str); 1] = [(
+    "writer_commit_lag_seconds_bucket{",
+    "sent_at → row committed (writer)",
+)];
+
+/// A service to read (its base URL) and the stages it serves.
+pub type Source<'a> = (&'a str, &'a [(&'a str, &'a str)]);
+
+/// What to read of the chat: the gateways' stages, and the writer's.
+pub fn sources<'a>(gateways: &'a [String], writer: Option<&'a str>) -> Vec<Source<'a>> {
+    let gateways = gateways.iter().map(|base| (base.as_str(), &STAGES[..]));
+    gateways
+        .chain(writer.map(|w| (w, &WRITER_STAGES[..])))
+        .collect()
+}
+
+/// Reads every source's histograms, summed by stage.
+pub async fn scrape(http: &reqwest::Client, sources: &[Source<'_>]) -> Scrape {
     let mut total = Scrape::default();
-    for base in bases {
+    for &(base, stages) in sources {
         let Ok(text) = async {
             http.get(format!("{base}/metrics"))
                 .send()
@@ -54,7 +71,7 @@ pub async fn scrape(http: &reqwest::Client, bases: &[String]) -> Scrape {
             continue;
         };
         for line in text.lines() {
-            let Some((_, label)) = STAGES.iter().find(|(prefix, _)| line.starts_with(prefix))
+            let Some((_, label)) = stages.iter().find(|(prefix, _)| line.starts_with(prefix))
             else {
                 continue;
             };
@@ -98,6 +115,7 @@ pub struct Stage {
 pub fn window(before: &Scrape, after: &Scrape) -> Vec<Stage> {
     STAGES
         .iter()
+        .chain(&WRITER_STAGES)
         .filter_map(|(_, name)| {
             let after = after.0.get(*name)?;
             let before = before.0.get(*name);
