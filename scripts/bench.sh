@@ -74,6 +74,8 @@ log "memory per idle WebSocket connection, 10,000 connections (loadgen/src/bin/i
 "$ROOT/scripts/idle-memory.sh"
 log "fan-out: the chat against a bare broadcast server and a bare producer (loadgen/src/bin/fanout/)"
 "$ROOT/scripts/fanout.sh"
+log "the send path alone: rooms of one member at 1,000 messages/s, against the bare producer; the writer's commit lag"
+"$ROOT/scripts/fanout.sh" --connections 100 --room-size 1 --senders-per-room 1 --rates 1000 --no-bare
 stop_stack
 trap - EXIT
 log "reconnect storm: a gateway killed under 10,000 connections through nginx (loadgen/src/bin/storm/)"

@@ -10,6 +10,7 @@
 mod bare;
 mod cluster;
 mod cost;
+mod goals;
 mod procstat;
 mod producer;
 mod report;
@@ -195,6 +196,12 @@ async fn main() -> anyhow::Result<()> {
     report::print(&rows, args.seconds as f64, args.json);
     report::print_stages(&stage_rows);
     cost::print(&rows);
+    let shape = format!(
+        "{connections} connections in rooms of {}{}",
+        args.room_size,
+        if args.nginx { ", through nginx" } else { "" }
+    );
+    goals::record_all(&rows, &stage_rows, &shape, args.seconds as f64);
     Ok(())
 }
 

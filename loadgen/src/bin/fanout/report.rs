@@ -126,11 +126,11 @@ impl Row {
     }
 
     /// Deliveries per CPU-second of every server process measured.
-    fn per_cpu_all(&self, window_secs: f64) -> f64 {
+    pub fn per_cpu_all(&self, window_secs: f64) -> f64 {
         self.throughput * window_secs / self.cpu("").max(1e-9)
     }
 
-    fn per_cpu_gateways(&self, window_secs: f64) -> f64 {
+    pub fn per_cpu_gateways(&self, window_secs: f64) -> f64 {
         let gateways = self.cpu("gateway") + self.cpu("bare") + self.cpu(crate::producer::NAME);
         self.throughput * window_secs / gateways.max(1e-9)
     }
@@ -209,7 +209,7 @@ pub fn print(rows: &[Row], window_secs: f64, json_lines: bool) {
 }
 
 /// Each figure's median over the runs (costs by process name).
-fn median(runs: &[&Row]) -> Row {
+pub fn median(runs: &[&Row]) -> Row {
     let med = |f: &dyn Fn(&Row) -> f64| {
         let mut v: Vec<f64> = runs.iter().map(|r| f(r)).collect();
         v.sort_by(f64::total_cmp);
