@@ -11,7 +11,14 @@ use crate::stages::Stage;
 const BARE: &str = "bare broadcast";
 
 /// Records the goals' figures of `rows` (all runs) and `stages` (per chat run).
-pub fn record_all(rows: &[Row], stages: &[(usize, f64, Vec<Stage>)], shape: &str, window: f64) {
+/// `room_size` picks the goals that apply: fan-out's in rooms of many, the
+/// produce cost's in rooms of one (where a gateway's CPU is the send path's).
+pub fn record_all(
+    rows: &[Row],
+    stages: &[(usize, f64, Vec<Stage>)],
+    (shape, room_size): (&str, usize),
+    window: f64,
+) {
     let mut rates: Vec<f64> = rows
         .iter()
         .filter(|r| r.target == CHAT)
@@ -45,12 +52,23 @@ pub fn record_all(rows: &[Row], stages: &[(usize, f64, Vec<Stage>)], shape: &str
                 b.latency_ms[0], b.latency_ms[1]
             )
         });
+        // the goal at 20k deliveries/s is a latency; above it, a rate sustained
+        let at_20k = (15_000.0..25_000.0).contains(&chat.throughput);
         record(&Figure {
             measure: &format!("send → delivery latency ({at})"),
             value: format!("p50 {p50:.1} / p99 {p99:.1} / p99.9 {p999:.1} ms"),
             baseline: bare_latency,
-            goal: "p50 ≤ 2.5, p99 ≤ 5 ms at 20k/s; p99 < 250 ms sustained, no loss",
-            met: clean && p50 <= 2.5 && p99 <= 5.0,
+            goal: if at_20k {
+                "p50 ≤ 2.5, p99 ≤ 5 ms"
+            } else {
+                "p99 < 250 ms, nothing lost (sustained up to 250k/s)"
+            },
+            met: clean
+                && if at_20k {
+                    p50 <= 2.5 && p99 <= 5.0
+                } else {
+                    p99 < 250.0
+                },
         });
         if let Some(bare) = &bare {
             let share = chat.per_cpu_gateways(window) / bare.per_cpu_gateways(window).max(1e-9);
@@ -67,24 +85,26 @@ pub fn record_all(rows: &[Row], stages: &[(usize, f64, Vec<Stage>)], shape: &str
             });
         }
         let all = chat.per_cpu_all(window);
-        record(&Figure {
-            measure: &format!("deliveries per CPU-second of all server processes ({at})"),
-            value: format!("{all:.0}"),
-            baseline: String::new(),
-            goal: "≥ 200,000",
-            met: all >= 200_000.0,
-        });
+        if room_size > 1 {
+            record(&Figure {
+                measure: &format!("deliveries per CPU-second of all server processes ({at})"),
+                value: format!("{all:.0}"),
+                baseline: String::new(),
+                goal: "≥ 200,000",
+                met: all >= 200_000.0,
+            });
+        }
         let ratios: Vec<f64> = crate::cost::produce_costs(rows)
             .iter()
             .filter(|c| c.rate == rate)
             .filter_map(|c| c.ratio())
             .collect();
-        if let Some(ratio) = median(ratios) {
+        if let Some(ratio) = median(ratios).filter(|_| room_size == 1) {
             record(&Figure {
                 measure: &format!("gateway CPU per sent message over the bare producer's ({at})"),
                 value: format!("{ratio:.2}×"),
                 baseline: "bare rdkafka producer, same settings and rate".into(),
-                goal: "≤ 1.5× (rooms of 1: the send path alone)",
+                goal: "≤ 1.5×",
                 met: ratio <= 1.5,
             });
         }
@@ -94,7 +114,8 @@ pub fn record_all(rows: &[Row], stages: &[(usize, f64, Vec<Stage>)], shape: &str
             .flat_map(|(_, _, s)| s.iter().filter(|s| s.name.contains("row committed")))
             .map(|s| s.p99_ms)
             .collect();
-        if let Some(p99) = median(committed) {
+        // the goal's rate: 1,000 messages a second
+        if let Some(p99) = median(committed).filter(|_| rate == 1000.0) {
             record(&Figure {
                 measure: &format!("send → row committed, p99 ({at})"),
                 value: format!("under {p99:.0} ms (histogram bucket)"),

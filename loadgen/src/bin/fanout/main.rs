@@ -201,7 +201,12 @@ async fn main() -> anyhow::Result<()> {
         args.room_size,
         if args.nginx { ", through nginx" } else { "" }
     );
-    goals::record_all(&rows, &stage_rows, &shape, args.seconds as f64);
+    goals::record_all(
+        &rows,
+        &stage_rows,
+        (&shape, args.room_size),
+        args.seconds as f64,
+    );
     Ok(())
 }
 
