@@ -148,8 +148,8 @@ pub async fn open_socket(http: &reqwest::Client, site: &Site, token: &str) -> an
     Ok(ws)
 }
 
-/// The load generator's socket settings: Nagle off, as a latency-minded
-/// client has it, and a small read buffer. tungstenite's default (128 KiB,
+/// The load generator's WebSocket settings: a small read buffer (Nagle is
+/// the caller's, at the connect). tungstenite's default (128 KiB,
 /// zero-filled at the first read) made the storm's client zero 640 MB while
 /// 5,000 connections came back: the largest item of its profile, on the
 /// servers' cores.

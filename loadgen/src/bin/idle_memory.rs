@@ -21,7 +21,6 @@ use loadgen::bench_gateway::BenchGateway;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 const ORIGIN: &str = "http://idle-memory.bench";
 const PASSWORD: &str = "idle memory bench password 0123";
@@ -124,9 +123,7 @@ async fn connect(
         .headers_mut()
         .insert("sec-websocket-protocol", "chat.v1".parse()?);
     // the bench's own sockets small: the machine's memory is for the gateway's
-    let config = WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(0);
+    let config = loadgen::client::ws_config().write_buffer_size(0);
     let (mut ws, _) =
         tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
     let expect = match room {

@@ -4,11 +4,8 @@
 
 use test_support::bench_summary::{Figure, record};
 
-use crate::report::{self, CHAT, Row};
+use crate::report::{self, BARE, CHAT, Row};
 use crate::stages::Stage;
-
-/// The bare broadcast's rows' target name.
-const BARE: &str = "bare broadcast";
 
 /// Records the goals' figures of `rows` (all runs) and `stages` (per chat run).
 /// `room_size` picks the goals that apply: fan-out's in rooms of many, the

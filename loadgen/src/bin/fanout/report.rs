@@ -10,6 +10,7 @@ use crate::run::Outcome;
 
 pub const CHAT: &str = "chat";
 pub const PRODUCER: &str = "bare producer";
+pub const BARE: &str = "bare broadcast";
 
 /// One run of one target at one rate.
 #[derive(Debug, Clone)]
@@ -50,7 +51,7 @@ impl Row {
     }
 
     pub fn bare(run: usize, rate: f64, (o, costs): (Outcome, Vec<Cost>)) -> Self {
-        Self::from_outcome("bare broadcast", run, rate, o, costs)
+        Self::from_outcome(BARE, run, rate, o, costs)
     }
 
     fn from_outcome(
