@@ -1,8 +1,8 @@
 //! The per-room sequencer: the Redis Lua step that gives each message its `seq`.
 //!
-//! One script call per message assigns `seq = room.seq + 1`, remembers id → seq,
-//! appends the record to the room's capped tail and publishes it on the room's
-//! channel, atomically. A repeated call for the same id returns the same seq and
+//! One script call per batch of messages assigns each `seq = room.seq + 1`,
+//! remembers id → seq, appends the record to the room's capped tail and
+//! publishes it on the room's channel, atomically. A repeated call for the same id returns the same seq and
 //! writes nothing, so the gateway (after Kafka's delivery report) and the writer
 //! (for every record it stores) can both call it: whoever is first publishes.
 //!
@@ -44,6 +44,9 @@ const RESTORE_LUA: &str = include_str!("restore_room.lua");
 const REPAIR_LUA: &str = include_str!("repair_room.lua");
 const HEAD_LUA: &str = include_str!("head.lua");
 const CHECK_LUA: &str = include_str!("check_rooms.lua");
+/// Messages sequenced by one script call, at most: the script reads the
+/// server's `run_id` once per call, and Redis runs nothing else meanwhile.
+const SEQUENCE_CHUNK: usize = 64;
 /// Rounds of "restore missing rooms, call again" before a batch gives up.
 const MAX_ROUNDS: usize = 4;
 
@@ -274,28 +277,33 @@ impl Sequencer {
         Ok(assigned)
     }
 
-    /// One pipelined EVALSHA per pending event; loads the script when Redis lost it.
+    /// One EVALSHA per [`SEQUENCE_CHUNK`] pending events, pipelined; loads the
+    /// script when Redis lost it. Replies are in the order of `pending`.
     async fn call_sequence(
         &self,
         events: &[ChatEvent],
         pending: &[usize],
     ) -> Result<Vec<(i64, i64, String)>, SequencerError> {
         let mut pipe = redis::pipe();
-        for &i in pending {
-            let e = &events[i];
-            pipe.cmd("EVALSHA")
+        for chunk in pending.chunks(SEQUENCE_CHUNK) {
+            let cmd = pipe
+                .cmd("EVALSHA")
                 .arg(self.sequence.get_hash())
-                .arg(3)
-                .arg(state_key(e.room_id))
-                .arg(tail_key(e.room_id))
-                .arg(message_key(e.room_id, e.id))
-                .arg(e.encode())
-                .arg(room_channel(e.room_id))
-                .arg(self.tail_len)
-                .arg(self.ttl_secs);
+                .arg(3 * chunk.len());
+            for &i in chunk {
+                let e = &events[i];
+                cmd.arg(state_key(e.room_id))
+                    .arg(tail_key(e.room_id))
+                    .arg(message_key(e.room_id, e.id));
+            }
+            cmd.arg(self.tail_len).arg(self.ttl_secs);
+            for &i in chunk {
+                let e = &events[i];
+                cmd.arg(e.encode()).arg(room_channel(e.room_id));
+            }
         }
         let mut conn = self.redis.clone();
-        match pipe.query_async(&mut conn).await {
+        let replies: Vec<Vec<(i64, i64, String)>> = match pipe.query_async(&mut conn).await {
             Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
                 // Redis restarted or flushed its script cache: load and run again.
                 // Safe because every call is idempotent per message id.
@@ -304,10 +312,19 @@ impl Sequencer {
                     .arg(SEQUENCE_LUA)
                     .query_async::<String>(&mut conn)
                     .await?;
-                Ok(pipe.query_async(&mut conn).await?)
+                pipe.query_async(&mut conn).await?
             }
-            other => Ok(other?),
+            other => other?,
+        };
+        let replies: Vec<_> = replies.into_iter().flatten().collect();
+        if replies.len() != pending.len() {
+            return Err(SequencerError::Protocol(format!(
+                "{} replies for {} messages",
+                replies.len(),
+                pending.len()
+            )));
         }
+        Ok(replies)
     }
 
     /// True when every room of `assigned` still has the epoch its seq was given
