@@ -5,7 +5,7 @@
 //! callbacks only inside a poll: a store stage that is slow or stalled must
 //! not hold up a revoke, or a writer joining the group would wait for its
 //! partitions as long as the stall lasts. While a prepared batch waits for
-//! the store stage, the next one fills; once that one is full too, the
+//! room in the store stage's queue, the next one fills; once that one is full too, the
 //! assigned partitions are paused, so a poll returns no records but still
 //! serves rebalances, and they are resumed after the hand-off.
 
