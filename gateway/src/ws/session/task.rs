@@ -1,7 +1,7 @@
 //! The connection's one task: it owns the socket and selects over the
 //! client's frames, the answer to the last one while it runs, the direct
-//! queue, the rooms' feeds and the timers (pings, the token's expiry, the
-//! session's revocation, the gateway's shutdown).
+//! queue, the rooms' feeds, one timer (pings and the token's expiry), the
+//! session's revocation and the gateway's shutdown.
 //!
 //! A frame that needs an answer (a subscribe and its replay, a status change
 //! in Redis, an `auth`) is answered in a task of its own that holds the
@@ -104,12 +104,14 @@ pub(super) async fn drive(
         revoked,
     } = parts;
     let mut w = Writer::new(socket, state, user, connection);
-    let mut ping = tokio::time::interval(Duration::from_secs(state.config.ws_ping_secs.max(1)));
-    ping.tick().await;
-    // one timer for the token's expiry, moved when an `auth` frame extends it
+    // one timer for pings and the token's expiry, whichever comes first; an
+    // `auth` frame moves the expiry
+    let every = Duration::from_secs(state.config.ws_ping_secs.max(1));
+    let mut next_ping = tokio::time::Instant::now() + every;
     let mut token_exp = reader.token_exp;
-    let token_expired = tokio::time::sleep_until(until_expiry(token_exp));
-    tokio::pin!(token_expired);
+    let mut expires = until_expiry(token_exp);
+    let timer = tokio::time::sleep_until(next_ping.min(expires));
+    tokio::pin!(timer);
     // made once, not at every wake: each one made and dropped is a lock on its notifier
     let shutdown = state.shutdown.cancelled();
     tokio::pin!(shutdown);
@@ -127,7 +129,16 @@ pub(super) async fn drive(
                 () = &mut shutdown => {
                     Step::Stop(Some((close_code::AWAY, "server shutting down; reconnect")))
                 }
-                () = &mut token_expired => Step::Stop(Some((close_code::POLICY, "token expired"))),
+                () = &mut timer => {
+                    let now = tokio::time::Instant::now();
+                    if now >= expires {
+                        Step::Stop(Some((close_code::POLICY, "token expired")))
+                    } else {
+                        next_ping = now + every;
+                        timer.as_mut().reset(next_ping.min(expires));
+                        Step::Ping
+                    }
+                }
                 () = &mut session_ended => Step::Stop(Some((close_code::POLICY, "session ended"))),
                 answered = reading.answered(), if reading.answering() => {
                     let Ok(reader) = answered else {
@@ -137,7 +148,8 @@ pub(super) async fn drive(
                     };
                     if reader.token_exp != token_exp {
                         token_exp = reader.token_exp;
-                        token_expired.as_mut().reset(until_expiry(token_exp));
+                        expires = until_expiry(token_exp);
+                        timer.as_mut().reset(next_ping.min(expires));
                     }
                     reading = if reader.closing {
                         // what is queued (the close frame last) still goes out
@@ -157,7 +169,6 @@ pub(super) async fn drive(
                 }
                 item = out.recv() => w.on_direct(item.map(|item| *item)),
                 Some((room, item)) = w.streams.next() => w.on_room(room, item),
-                _ = ping.tick() => Step::Ping,
             }
         };
         if let Some(close) = w.take(step).await {

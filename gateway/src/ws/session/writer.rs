@@ -7,10 +7,11 @@
 //! write buffer in order and written with one flush, one system call instead
 //! of one per frame.
 
-use std::collections::HashMap;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures::SinkExt;
+use futures::{SinkExt, Stream};
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
@@ -32,6 +33,22 @@ struct Feed {
     /// Told to resync: nothing more is forwarded until the client subscribes again.
     stale: bool,
     _lease: Lease,
+}
+
+/// A room's frames with where the connection stands in them: one entry per
+/// room in the writer's [`StreamMap`] (a list, searched in order, as it is
+/// polled), no map of its own beside it.
+pub(super) struct RoomFeed {
+    frames: BroadcastStream<RoomFrame>,
+    feed: Feed,
+}
+
+impl Stream for RoomFeed {
+    type Item = Result<RoomFrame, BroadcastStreamRecvError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.frames).poll_next(cx)
+    }
 }
 
 /// Frames written to the socket with one flush (one `send` system call), at
@@ -66,8 +83,7 @@ pub(super) type Close = Option<(u16, &'static str)>;
 /// feeds written to it.
 pub(super) struct Writer<'a> {
     pub(super) socket: &'a mut WebSocket,
-    feeds: HashMap<Uuid, Feed>,
-    pub(super) streams: StreamMap<Uuid, BroadcastStream<RoomFrame>>,
+    pub(super) streams: StreamMap<Uuid, RoomFeed>,
     state: &'a AppState,
     user: &'a UserRef,
     connection: &'a str,
@@ -91,7 +107,6 @@ impl<'a> Writer<'a> {
     ) -> Self {
         Self {
             socket,
-            feeds: HashMap::new(),
             streams: StreamMap::new(),
             state,
             user,
@@ -145,21 +160,22 @@ impl<'a> Writer<'a> {
                     epoch,
                     stale,
                 } = *attach;
-                self.streams.insert(room, BroadcastStream::new(receiver));
-                self.feeds.insert(
+                self.streams.insert(
                     room,
-                    Feed {
-                        last_seq,
-                        epoch,
-                        stale,
-                        _lease: lease,
+                    RoomFeed {
+                        frames: BroadcastStream::new(receiver),
+                        feed: Feed {
+                            last_seq,
+                            epoch,
+                            stale,
+                            _lease: lease,
+                        },
                     },
                 );
                 Step::Skip
             }
             Some(Outbound::Detach(room)) => {
                 self.streams.remove(&room);
-                self.feeds.remove(&room);
                 Step::Skip
             }
         }
@@ -178,10 +194,15 @@ impl<'a> Writer<'a> {
             Ok(RoomFrame::Left { user, text }) if user == self.user.id => Step::Left { room, text },
             // nobody is shown their own typing
             Ok(RoomFrame::Typing { user, .. }) if user == self.user.id => Step::Skip,
-            item => match room_frame(&mut self.feeds, room, item, &mut self.delivered) {
-                Some(text) => Step::Write(text),
-                None => Step::Skip,
-            },
+            item => {
+                let feed = self.streams.iter_mut().find(|(r, _)| *r == room);
+                match feed
+                    .and_then(|(_, f)| room_frame(&mut f.feed, room, item, &mut self.delivered))
+                {
+                    Some(text) => Step::Write(text),
+                    None => Step::Skip,
+                }
+            }
         }
     }
 
@@ -192,24 +213,31 @@ impl<'a> Writer<'a> {
             Step::Write(text) => {
                 (!self.feed(text).await).then_some(Some((CLOSE_TOO_SLOW, "too slow")))
             }
-            Step::Left { room, text } => {
-                if !self.feed(text).await || !self.flush().await {
-                    return Some(Some((CLOSE_TOO_SLOW, "too slow")));
-                }
-                self.state.membership.forget(room, self.user.id);
-                self.streams.remove(&room);
-                self.feeds.remove(&room);
-                // boxed: its state is only held while it runs, not by every idle writer
-                let _ = Box::pin(self.state.presence.leave(room, self.user, self.connection)).await;
-                let unsubscribed = encode(&ServerFrame::Unsubscribed { room });
-                (!self.feed(unsubscribed).await).then_some(Some((CLOSE_TOO_SLOW, "too slow")))
-            }
+            // boxed: its state is only held while it runs, not by every idle connection
+            Step::Left { room, text } => Box::pin(self.left(room, text)).await,
             // a ping starts a wake, never joins a batch
             Step::Ping => {
                 (!write(self.socket, Message::Ping(Default::default())).await).then_some(None)
             }
             Step::Stop(close) => Some(close),
         }
+    }
+
+    /// The user's membership of `room` ended: `text` says so, then the room's
+    /// feed and presence entry end and the client is told it is unsubscribed.
+    async fn left(&mut self, room: Uuid, text: Utf8Bytes) -> Option<Close> {
+        if !self.feed(text).await || !self.flush().await {
+            return Some(Some((CLOSE_TOO_SLOW, "too slow")));
+        }
+        self.state.membership.forget(room, self.user.id);
+        self.streams.remove(&room);
+        let _ = self
+            .state
+            .presence
+            .leave(room, self.user, self.connection)
+            .await;
+        let unsubscribed = encode(&ServerFrame::Unsubscribed { room });
+        (!self.feed(unsubscribed).await).then_some(Some((CLOSE_TOO_SLOW, "too slow")))
     }
 
     /// Queues a frame in the socket's write buffer, without writing it yet.
@@ -246,12 +274,11 @@ impl<'a> Writer<'a> {
 
 /// What to write for one item of a room's feed, if anything.
 fn room_frame(
-    feeds: &mut HashMap<Uuid, Feed>,
+    feed: &mut Feed,
     room: Uuid,
     item: Result<RoomFrame, BroadcastStreamRecvError>,
     delivered: &mut u64,
 ) -> Option<Utf8Bytes> {
-    let feed = feeds.get_mut(&room)?;
     match item {
         Ok(
             RoomFrame::Live(text) | RoomFrame::Left { text, .. } | RoomFrame::Typing { text, .. },
