@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, close_code};
 use futures::{FutureExt, StreamExt};
-use tokio::sync::mpsc;
 use tokio::task::JoinError;
 use tokio_util::sync::CancellationToken;
 
@@ -93,7 +92,7 @@ pub(super) struct Parts<'a> {
 /// last answer is done (`None` if an answer's task failed).
 pub(super) async fn drive(
     parts: Parts<'_>,
-    mut out: mpsc::Receiver<Box<Outbound>>,
+    out: flume::Receiver<Box<Outbound>>,
     reader: Box<Reader>,
 ) -> Option<Box<Reader>> {
     let Parts {
@@ -118,11 +117,20 @@ pub(super) async fn drive(
     let session_ended = revoked.cancelled();
     tokio::pin!(session_ended);
     let mut reading = Reading::Idle(reader);
+    // the direct queue, waited on by one stream for the connection's life
+    let mut direct = out.stream();
+    // the client's side ended: what is queued still goes out, then the task stops
+    let mut draining = false;
     // a frame taken that did not fit the last batch: it starts the next
     let mut carried = None;
     let close: Close = 'wakes: loop {
         let step = if let Some(step) = carried.take() {
             step
+        } else if draining {
+            match out.try_recv() {
+                Ok(item) => w.on_direct(Some(*item)),
+                Err(_) => Step::Stop(None),
+            }
         } else {
             tokio::select! {
                 biased;
@@ -153,7 +161,7 @@ pub(super) async fn drive(
                     }
                     reading = if reader.closing {
                         // what is queued (the close frame last) still goes out
-                        out.close();
+                        draining = true;
                         Reading::Ended(reader)
                     } else {
                         Reading::Idle(reader)
@@ -161,13 +169,11 @@ pub(super) async fn drive(
                     continue;
                 }
                 message = w.socket.next(), if reading.idle() => {
-                    if reading.read(message) {
-                        // the client is gone: what is queued still goes out, then the task stops
-                        out.close();
-                    }
+                    // the client is gone: what is queued still goes out, then the task stops
+                    draining = reading.read(message);
                     continue;
                 }
-                item = out.recv() => w.on_direct(item.map(|item| *item)),
+                item = direct.next() => w.on_direct(item.map(|item| *item)),
                 Some((room, item)) = w.streams.next() => w.on_room(room, item),
             }
         };
@@ -179,8 +185,8 @@ pub(super) async fn drive(
         while w.room_for_more() {
             let step = match out.try_recv() {
                 Ok(item) => w.on_direct(Some(*item)),
-                Err(mpsc::error::TryRecvError::Disconnected) => w.on_direct(None),
-                Err(mpsc::error::TryRecvError::Empty) => match w.streams.next().now_or_never() {
+                Err(flume::TryRecvError::Disconnected) => w.on_direct(None),
+                Err(flume::TryRecvError::Empty) => match w.streams.next().now_or_never() {
                     Some(Some((room, item))) => w.on_room(room, item),
                     _ => break,
                 },
@@ -204,6 +210,7 @@ pub(super) async fn drive(
         w.close(code, reason).await;
     }
     // an answer still running finds the queue closed (its frames go nowhere) and ends
+    drop(direct);
     drop(out);
     match reading {
         Reading::Idle(reader) | Reading::Ended(reader) => Some(reader),
