@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -43,7 +42,7 @@ impl std::fmt::Debug for UserFeed {
 #[derive(Default)]
 struct Registry {
     next: u64,
-    users: HashMap<Uuid, HashMap<u64, mpsc::WeakSender<Box<Outbound>>>>,
+    users: HashMap<Uuid, HashMap<u64, flume::WeakSender<Box<Outbound>>>>,
 }
 
 fn lock(registry: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
@@ -208,9 +207,9 @@ mod tests {
     async fn a_frame_reaches_every_live_connection_of_its_user_and_no_other() {
         let feed = UserFeed::default();
         let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
-        let (a1, mut a1_rx) = Outbox::channel(4);
-        let (a2, mut a2_rx) = Outbox::channel(4);
-        let (b1, mut b1_rx) = Outbox::channel(4);
+        let (a1, a1_rx) = Outbox::channel(4);
+        let (a2, a2_rx) = Outbox::channel(4);
+        let (b1, b1_rx) = Outbox::channel(4);
         let _r1 = feed.register(alice, &a1);
         let r2 = feed.register(alice, &a2);
         let _r3 = feed.register(bob, &b1);
@@ -231,11 +230,11 @@ mod tests {
     async fn the_registry_neither_keeps_a_queue_open_nor_outlives_its_connections() {
         let feed = UserFeed::default();
         let user = Uuid::now_v7();
-        let (out, mut rx) = Outbox::channel(1);
+        let (out, rx) = Outbox::channel(1);
         let registration = feed.register(user, &out);
         drop(out);
         assert!(
-            rx.recv().await.is_none(),
+            rx.recv_async().await.is_err(),
             "the queue closed with its last sender"
         );
         assert_eq!(feed.deliver_local(user, &Utf8Bytes::from_static("x")), 0);

@@ -1,18 +1,21 @@
-//! One WebSocket connection: a reader that parses and handles the client's
-//! frames, a writer that owns the socket's sending half, and a send worker that
-//! runs the client's sends one after another (so they keep their order).
+//! One WebSocket connection: one task that owns the socket, reads and
+//! answers the client's frames and writes everything the client receives,
+//! and a send worker that runs the client's sends one after another (so they
+//! keep their order).
 //!
-//! The writer merges three sources: direct frames (hello, acks, errors, replay)
-//! from a bounded queue, the broadcast receivers of the rooms the connection
-//! follows, and timers (pings, token expiry). For each room it remembers the
-//! last seq written and drops anything at or below it; a receiver that lags
-//! behind its room's buffer, or a gap, turns into a `resync` for that room.
+//! The task merges the client's frames with three sources: direct frames
+//! (hello, acks, errors, replay) from a bounded queue, the broadcast
+//! receivers of the rooms the connection follows, and timers (pings, token
+//! expiry). For each room it remembers the last seq written and drops
+//! anything at or below it; a receiver that lags behind its room's buffer, or
+//! a gap, turns into a `resync` for that room.
 //!
+//! - `task`: the connection's select loop.
 //! - `reader`: parses and answers the client's frames, queues its sends.
 //! - `send_worker`: runs the queued sends one after another; started on the
 //!   connection's first send (an idle connection holds no task and no queue
 //!   for it).
-//! - `writer`: the socket's writing half and the per-room feeds.
+//! - `writer`: writes to the socket (batched), the per-room feeds.
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
@@ -20,9 +23,8 @@ use std::time::Duration;
 
 use axum::extract::ws::{Utf8Bytes, WebSocket};
 use futures::StreamExt;
-use futures::stream::SplitStream;
 use governor::{Quota, RateLimiter};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::auth::ticket::TicketHolder;
@@ -34,10 +36,10 @@ use crate::ws::protocol::{Limits, PROTOCOL_VERSION, ServerFrame, UserRef, encode
 
 mod reader;
 mod send_worker;
+mod task;
 mod writer;
 
 use reader::Reader;
-use writer::{Me, write_loop};
 
 /// Close code: the client did not read its frames fast enough.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
@@ -66,13 +68,13 @@ pub enum Outbound {
     Close(u16, &'static str),
 }
 
-/// The writer's queue of direct frames, each boxed in the channel. A tokio
-/// channel allocates a block of 32 slots when it is made, so every connection,
-/// idle or not, holds 32 of them: a pointer each (about 300 bytes) instead of
-/// an [`Outbound`] each (1.3 KiB). The box is an allocation per direct frame
-/// (hello, acks, errors, replayed messages), none per room frame.
+/// The writer's queue of direct frames, each boxed in the channel (a pointer a
+/// slot; an allocation per direct frame, none per room frame). A flume
+/// channel: its state is a small locked queue that grows as frames wait,
+/// where tokio's is cache-padded and allocates a block of 32 slots when made
+/// (0.8 KiB for every connection, idle or not).
 #[derive(Debug, Clone)]
-pub struct Outbox(mpsc::Sender<Box<Outbound>>);
+pub struct Outbox(flume::Sender<Box<Outbound>>);
 
 /// The connection's writer has stopped: nothing more reaches the socket.
 #[derive(Debug, thiserror::Error)]
@@ -81,19 +83,22 @@ pub struct WriterGone;
 
 impl Outbox {
     /// A connection's queue of `capacity` and the writer's end of it.
-    pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<Box<Outbound>>) {
-        let (out, out_rx) = mpsc::channel(capacity);
+    pub fn channel(capacity: usize) -> (Self, flume::Receiver<Box<Outbound>>) {
+        let (out, out_rx) = flume::bounded(capacity);
         (Self(out), out_rx)
     }
 
     /// A handle that does not keep the queue open (the per-user feed's registry).
-    pub fn downgrade(&self) -> mpsc::WeakSender<Box<Outbound>> {
+    pub fn downgrade(&self) -> flume::WeakSender<Box<Outbound>> {
         self.0.downgrade()
     }
 
     /// Queues `item` for the writer, waiting while the queue is full.
     pub async fn send(&self, item: Outbound) -> Result<(), WriterGone> {
-        self.0.send(Box::new(item)).await.map_err(|_| WriterGone)
+        self.0
+            .send_async(Box::new(item))
+            .await
+            .map_err(|_| WriterGone)
     }
 }
 
@@ -120,22 +125,20 @@ struct SendRequest {
 /// Runs the connection until the client leaves, breaks a limit, its token
 /// expires, or the gateway shuts down. `_permit` counts it against the
 /// connection caps until it ends.
-pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _permit: Permit) {
+pub async fn run(mut socket: WebSocket, state: AppState, holder: TicketHolder, _permit: Permit) {
     let connection = crate::auth::ticket::random_secret()[..16].to_owned();
     let user = UserRef {
         id: holder.user_id,
         username: holder.username.clone(),
     };
-    let (sink, mut stream) = socket.split();
     let (out, out_rx) = Outbox::channel(state.config.ws_send_queue.max(8));
-    let (expiry, expiry_rx) = watch::channel(holder.token_exp);
-    let done = state.shutdown.child_token();
     // revoking the login session (logout, a reused refresh token) closes the socket with 1008
     let session = state.sessions.register_socket(holder.sid).await;
     metrics::gauge!(m::CONNECTIONS).increment(1.0);
     tracing::debug!(user.id = %user.id, connection = %connection, "socket open");
 
-    let hello = ServerFrame::Hello {
+    // encoded at once: a frame kept in scope would be kept in the connection's future
+    let hello = encode(&ServerFrame::Hello {
         protocol: PROTOCOL_VERSION,
         server: &state.instance_id,
         session: &connection,
@@ -148,32 +151,19 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
             messages_burst: state.config.ws_messages_burst,
             max_rooms: state.config.ws_max_rooms,
         },
-    };
-    let _ = out.send(Outbound::Text(encode(&hello))).await;
+    });
+    let _ = out.send(Outbound::Text(hello)).await;
     // the user's feed (room_added, room_removed, read) reaches this connection from now on
     let feed = state.user_feed.register(user.id, &out);
 
-    let me = Me {
+    let reader = Box::new(Reader {
+        state: state.clone(),
         user: user.clone(),
-        connection: connection.clone(),
-    };
-    let writer = tokio::spawn(write_loop(
-        sink,
-        out_rx,
-        expiry_rx,
-        session.revoked.clone(),
-        state.clone(),
-        done.clone(),
-        me,
-    ));
-    let mut reader = Reader {
-        state: &state,
-        user: &user,
         sid: holder.sid,
-        connection: &connection,
+        connection: connection.as_str().into(),
         out,
         worker: None,
-        expiry,
+        token_exp: holder.token_exp,
         rooms: HashSet::new(),
         typing: HashMap::new(),
         frames: limiter(quota(FRAMES_PER_SEC, FRAMES_BURST)),
@@ -184,22 +174,26 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
         closing: false,
         status: crate::ws::protocol::Status::Active,
         statuses: limiter(per_minute(STATUS_PER_MIN, STATUS_BURST)),
+    });
+    let parts = task::Parts {
+        socket: &mut socket,
+        state: &state,
+        user: &user,
+        connection: &connection,
+        revoked: &session.revoked,
     };
-    reader.read_loop(&mut stream, &done).await;
-
-    for room in std::mem::take(&mut reader.rooms) {
-        let _ = Box::pin(state.presence.leave(room, &user, &connection)).await;
+    // `None` only if an answer's task panicked (a bug): its rooms' presence entries are
+    // then left behind, as when a panic ended the connection's own task
+    if let Some(mut reader) = task::drive(parts, out_rx, reader).await {
+        for room in std::mem::take(&mut reader.rooms) {
+            let _ = Box::pin(state.presence.leave(room, &user, &connection)).await;
+        }
+        if let Some(worker) = reader.worker.take() {
+            worker.task.abort();
+            let _ = worker.task.await;
+        }
     }
-    // closing the queue lets the writer send what is left (a close frame with its reason) and stop
-    let worker = reader.worker.take();
-    drop(reader);
-    if let Some(worker) = worker {
-        worker.task.abort();
-        let _ = worker.task.await;
-    }
-    let _ = writer.await;
-    finish_close(&mut stream).await;
-    done.cancel();
+    finish_close(&mut socket).await;
     drop(session);
     drop(feed);
     metrics::gauge!(m::CONNECTIONS).decrement(1.0);
@@ -211,7 +205,7 @@ pub async fn run(socket: WebSocket, state: AppState, holder: TicketHolder, _perm
 /// the stream ends, for at most [`CLOSE_GRACE`]. Dropping the TCP connection
 /// with unread data in it would reset it, and a client still writing would
 /// lose our close frame (and its code) to the reset.
-async fn finish_close(stream: &mut SplitStream<WebSocket>) {
+async fn finish_close(stream: &mut WebSocket) {
     let _ = tokio::time::timeout(CLOSE_GRACE, async {
         while let Some(Ok(_)) = stream.next().await {}
     })

@@ -1,17 +1,18 @@
-//! The reading half of a connection: parses the client's frames, applies the
-//! limits, answers `subscribe`, `unsubscribe`, `typing`, `ping`, `auth` and `status`,
-//! and queues sends and room events (edit, delete, react, unreact) for the
-//! send worker.
+//! The client's side of a connection: what to do with each frame read from
+//! the socket. Parses the client's frames, applies the limits, answers
+//! `subscribe`, `unsubscribe`, `typing`, `ping`, `auth` and `status`, and
+//! queues sends and room events (edit, delete, react, unreact) for the send
+//! worker. Answers go to the connection's direct queue ([`Outbox`]), never to
+//! the socket: the connection's task writes them while an answer that waits
+//! (a subscribe's replay, a status change) is still running.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, close_code};
-use futures::StreamExt;
-use futures::stream::SplitStream;
-use tokio::sync::{mpsc, watch};
+use axum::extract::ws::{Message, Utf8Bytes, close_code};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::relay::live_channel;
@@ -61,17 +62,34 @@ pub(super) struct SendWorker {
     pub(super) task: JoinHandle<()>,
 }
 
-/// The reading half and what it needs to answer frames.
-pub(super) struct Reader<'a> {
-    pub(super) state: &'a AppState,
-    pub(super) user: &'a UserRef,
+/// An answer to a frame, running in a task of its own: it owns the reader
+/// and hands it back when done.
+pub(super) type Answer = JoinHandle<Box<Reader>>;
+
+/// What the connection's task does after reading one message.
+pub(super) enum Read {
+    /// Nothing more to do: read the next message.
+    Done(Box<Reader>),
+    /// An answer runs: read nothing until it is done.
+    Answering(Answer),
+    /// The client is gone or closed: read nothing more.
+    Ended(Box<Reader>),
+}
+
+/// What the client's frames need, and the state they change. Boxed where it
+/// is held: moved at every answer, and kept out of the futures that hold it.
+pub(super) struct Reader {
+    pub(super) state: AppState,
+    pub(super) user: UserRef,
     /// The login session the socket was opened for: only its tokens renew it.
     pub(super) sid: Uuid,
-    pub(super) connection: &'a str,
+    pub(super) connection: Arc<str>,
     pub(super) out: Outbox,
     /// The send worker and its queue, once the connection has sent something.
     pub(super) worker: Option<SendWorker>,
-    pub(super) expiry: watch::Sender<u64>,
+    /// When the connection's token expires (seconds since the epoch); an
+    /// `auth` frame moves it.
+    pub(super) token_exp: u64,
     pub(super) rooms: HashSet<Uuid>,
     pub(super) typing: HashMap<Uuid, Instant>,
     pub(super) frames: governor::DefaultDirectRateLimiter,
@@ -85,48 +103,48 @@ pub(super) struct Reader<'a> {
     pub(super) statuses: governor::DefaultDirectRateLimiter,
 }
 
-impl Reader<'_> {
-    pub(super) async fn read_loop(
-        &mut self,
-        stream: &mut SplitStream<WebSocket>,
-        done: &CancellationToken,
-    ) {
-        loop {
-            let message = tokio::select! {
-                () = done.cancelled() => return,
-                message = stream.next() => message,
-            };
-            match message {
-                Some(Ok(Message::Text(text))) => {
-                    // boxed: answering a frame (a subscribe's replay, a send) takes far more
-                    // state than waiting for one, and only while it runs
-                    Box::pin(self.on_text(text.as_str())).await;
-                    if self.closing {
-                        return;
-                    }
-                }
-                Some(Ok(Message::Binary(_))) => {
-                    if !self.count_frame().await {
-                        return;
-                    }
+impl Reader {
+    /// What one read from the socket leads to. Frames that need no answer
+    /// (the client's pings and pongs within the frame rate) are taken here;
+    /// the others start an answer in a task of its own, which runs while the
+    /// connection's task writes (a stuck write holds up no query, no pool
+    /// connection) and holds an answer's state (a subscribe's replay, a
+    /// send's checks) only while it runs.
+    pub(super) fn on_read(
+        mut self: Box<Self>,
+        message: Option<Result<Message, axum::Error>>,
+    ) -> Read {
+        match message {
+            Some(Ok(Message::Text(text))) => Read::Answering(tokio::spawn(async move {
+                self.on_text(text.as_str()).await;
+                self
+            })),
+            Some(Ok(Message::Binary(_))) => Read::Answering(tokio::spawn(async move {
+                if self.count_frame().await {
                     self.error(ErrorCode::BadFrame, "frames are JSON text", None, None)
                         .await;
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
-                    // the library answers pings itself; they count all the same
-                    if !self.count_frame().await {
-                        return;
-                    }
-                }
-                Some(Ok(Message::Close(_))) | None => return,
-                Some(Err(error)) => {
-                    // say why before the socket goes
-                    if let Some((code, reason)) = close_for(&error) {
-                        self.close(code, reason).await;
-                    }
-                    return;
-                }
+                self
+            })),
+            // the library answers pings itself; they count all the same
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) if self.frames.check().is_ok() => {
+                Read::Done(self)
             }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                Read::Answering(tokio::spawn(async move {
+                    self.close(close_code::POLICY, "too many frames").await;
+                    self
+                }))
+            }
+            Some(Ok(Message::Close(_))) | None => Read::Ended(self),
+            Some(Err(error)) => match close_for(&error) {
+                // say why before the socket goes
+                Some((code, reason)) => Read::Answering(tokio::spawn(async move {
+                    self.close(code, reason).await;
+                    self
+                })),
+                None => Read::Ended(self),
+            },
         }
     }
 
@@ -180,7 +198,7 @@ impl Reader<'_> {
                     let _ = self
                         .state
                         .presence
-                        .leave(room, self.user, self.connection)
+                        .leave(room, &self.user, &self.connection)
                         .await;
                     self.text(encode(&ServerFrame::Unsubscribed { room })).await;
                 } else {
@@ -207,7 +225,7 @@ impl Reader<'_> {
                         && claims.sid == self.sid
                         && self.state.sessions.ensure_active(claims.sid).await.is_ok() =>
                 {
-                    let _ = self.expiry.send(claims.exp);
+                    self.token_exp = claims.exp;
                 }
                 _ => {
                     self.error(
@@ -238,10 +256,10 @@ impl Reader<'_> {
             let _ = self.out.send(Outbound::Detach(room)).await;
         }
         match subscribe::subscribe(
-            self.state,
+            &self.state,
             subscribe::Subscriber {
-                user: self.user,
-                connection: self.connection,
+                user: &self.user,
+                connection: &self.connection,
                 status: self.status,
             },
             room,
@@ -260,7 +278,7 @@ impl Reader<'_> {
                 let _ = self
                     .state
                     .presence
-                    .leave(room, self.user, self.connection)
+                    .leave(room, &self.user, &self.connection)
                     .await;
                 self.error(refused.code, refused.message, Some(room), None)
                     .await;
@@ -286,8 +304,14 @@ impl Reader<'_> {
             return;
         }
         self.status = status;
-        crate::ws::status::announce(self.state, self.user, self.connection, &self.rooms, status)
-            .await;
+        crate::ws::status::announce(
+            &self.state,
+            &self.user,
+            &self.connection,
+            &self.rooms,
+            status,
+        )
+        .await;
     }
 
     /// Queues a message or a room event for the send worker, within the send rate.
