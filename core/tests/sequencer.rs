@@ -2,29 +2,14 @@
 
 use std::time::Duration;
 
-use chat_core::sequencer::{SequencerConfig, room_channel};
-use chat_core::{ChatEvent, MessageKind, SequencedEvent, Sequencer};
+use chat_core::sequencer::room_channel;
+use chat_core::{ChatEvent, SequencedEvent, Sequencer};
 use futures::StreamExt;
 use test_support::{RedisServer, TestDatabase};
 use uuid::Uuid;
 
-fn config(redis: &RedisServer) -> SequencerConfig {
-    SequencerConfig {
-        redis_url: redis.url(),
-        tail_len: 100,
-        ttl_secs: 600,
-    }
-}
-
-fn event(room: Uuid, i: usize) -> ChatEvent {
-    ChatEvent::new(
-        room,
-        Uuid::now_v7(),
-        format!("c{i}"),
-        MessageKind::User,
-        format!("m{i}"),
-    )
-}
+mod common;
+use common::{config, event};
 
 #[tokio::test]
 async fn concurrent_callers_for_one_room_get_distinct_contiguous_seqs_published_in_seq_order() {

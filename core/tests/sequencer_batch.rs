@@ -2,20 +2,12 @@
 //! each call reads the Redis server's run_id (`INFO server`) once, not once a
 //! message.
 
-use chat_core::sequencer::SequencerConfig;
-use chat_core::{ChatEvent, MessageKind, Sequencer};
+use chat_core::Sequencer;
 use test_support::{RedisServer, TestDatabase};
 use uuid::Uuid;
 
-fn event(room: Uuid, i: usize) -> ChatEvent {
-    ChatEvent::new(
-        room,
-        Uuid::now_v7(),
-        format!("c{i}"),
-        MessageKind::User,
-        format!("m{i}"),
-    )
-}
+mod common;
+use common::{config, event};
 
 /// How many times Redis has run `INFO` since it started.
 async fn info_calls(redis: &RedisServer) -> u64 {
@@ -40,12 +32,7 @@ async fn info_calls(redis: &RedisServer) -> u64 {
 async fn a_batch_over_several_rooms_keeps_each_rooms_order_and_reads_the_run_id_once_a_chunk() {
     let db = TestDatabase::new().await;
     let redis = RedisServer::start();
-    let config = SequencerConfig {
-        redis_url: redis.url(),
-        tail_len: 100,
-        ttl_secs: 600,
-    };
-    let sequencer = Sequencer::new(&config, db.pool.clone()).expect("sequencer");
+    let sequencer = Sequencer::new(&config(&redis), db.pool.clone()).expect("sequencer");
     let rooms = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
     // interleaved: room i % 3, so each room's messages are spread over the batch
     let events: Vec<_> = (0..300).map(|i| event(rooms[i % 3], i)).collect();
