@@ -1,6 +1,7 @@
 //! Sessions end: logout and a reused refresh token refuse the login's access
 //! tokens, its tickets and its sockets (on every gateway); racing refreshes
-//! both succeed; the cookie endpoints refuse cross-site requests.
+//! both succeed; the cookie endpoints refuse cross-site requests; an `auth`
+//! frame moves a socket's expiry to its new token's.
 
 use reqwest::StatusCode;
 use reqwest::header::COOKIE;
@@ -255,5 +256,56 @@ async fn an_auth_frame_renews_a_socket_only_with_a_token_of_its_own_live_session
     assert_eq!(
         refused["code"], "unauthenticated",
         "a token of an ended session renews nothing: {refused}"
+    );
+}
+
+/// When an access token expires (seconds since the epoch), read from its claims.
+fn expiry_of(token: &str) -> u64 {
+    let claims: serde_json::Value =
+        jsonwebtoken::dangerous::insecure_decode_claims(token).expect("a JWT");
+    claims["exp"].as_u64().expect("exp")
+}
+
+#[tokio::test]
+async fn an_auth_frame_keeps_the_socket_open_past_the_old_tokens_expiry_until_the_new_ones() {
+    let stack = Stack::start().await;
+    let mut config = stack.gateway_config();
+    config.access_ttl_secs = 3;
+    let gateway = Gateway::start(config).await;
+    let (access, refresh) = session_of(sign_up(&gateway, &unique("ines"), PASSWORD).await).await;
+    let first_expiry = expiry_of(&access);
+    let mut socket = Socket::open(gateway.addr, &ticket_of(&gateway, &access).await, ORIGIN)
+        .await
+        .expect("socket");
+
+    // renewed in the first token's last second, so the new one outlives it
+    test_support::wait_until("the first token's last second", WAIT, || async {
+        (now_secs() + 1 >= first_expiry).then_some(())
+    })
+    .await;
+    let renewed = json_of(refresh_with(&gateway, &refresh).await).await["access_token"]
+        .as_str()
+        .expect("a renewed access token")
+        .to_owned();
+    let second_expiry = expiry_of(&renewed);
+    assert!(
+        second_expiry > first_expiry + 1,
+        "the renewed token lives longer"
+    );
+    socket.send(json!({"type": "auth", "token": renewed})).await;
+
+    // past the first token's expiry the socket still answers
+    test_support::wait_until("the first token's expiry to pass", WAIT, || async {
+        (now_secs() > first_expiry).then_some(())
+    })
+    .await;
+    socket.send(json!({"type": "ping", "nonce": 1})).await;
+    socket.next_of("pong").await;
+
+    // and it is closed when the renewed one expires
+    assert_eq!(close_code(&mut socket).await, Some(1008));
+    assert!(
+        now_secs() >= second_expiry,
+        "closed at the renewed token's expiry, not before"
     );
 }
