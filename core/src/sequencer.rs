@@ -1,10 +1,11 @@
 //! The per-room sequencer: the Redis Lua step that gives each message its `seq`.
 //!
-//! One script call per batch of messages assigns each `seq = room.seq + 1`,
-//! remembers id → seq, appends the record to the room's capped tail and
-//! publishes it on the room's channel, atomically. A repeated call for the same id returns the same seq and
-//! writes nothing, so the gateway (after Kafka's delivery report) and the writer
-//! (for every record it stores) can both call it: whoever is first publishes.
+//! One script call per batch of messages (up to 64) assigns
+//! each `seq = room.seq + 1`, remembers id → seq, appends the record to the
+//! room's capped tail and publishes it on the room's channel, atomically. A
+//! repeated call for the same id returns the same seq and writes nothing, so
+//! the gateway (after Kafka's delivery report) and the writer (for every
+//! record it stores) can both call it: whoever is first publishes.
 //!
 //! Redis keys (all of one room share a hash tag, so they live on one slot):
 //! `chat:{room}:state` (hash: `seq`, `epoch`, `run`: the Redis server's run_id
