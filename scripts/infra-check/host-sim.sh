@@ -107,6 +107,22 @@ rm -rf "$base"
 mkdir -p "$base"
 bundle_paths="$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["env"]["BUNDLE_PATHS"])' \
   "${CHECK_WORKFLOWS_DIR:-.github/workflows}/deploy.yml")"
+# The recorders themselves: several at once (CD's early deploy runs beside
+# the bootstrap) must still log one whole line per call, or a check below
+# reads a torn record as a call that never happened.
+selfcheck="$base/recorder-selfcheck"
+mkdir -p "$selfcheck/bin"
+ln -s "$SIM_HOME/recorder.sh" "$selfcheck/bin/wipefs"
+for p in 1 2 3 4; do
+  (for i in $(seq 1 100); do SIM_DIR="$selfcheck" "$selfcheck/bin/wipefs" "p$p" "$i" /dev/disk/sim-nvme1n1 --all --force; done) &
+done
+wait
+torn="$(awk -F'\t' 'NF != 8 || $1 != "wipefs"' "$selfcheck/events.tsv" | wc -l)"
+calls="$(wc -l <"$selfcheck/events.tsv")"
+((torn == 0 && calls == 400)) ||
+  die "the recorders tear their log when run at once: $torn bad of $calls lines (400 calls)"
+log "recorders: 400 calls from 4 processes at once, 400 whole lines"
+
 failed=0
 for scenario in replacement private-images; do
   sim="$base/$scenario"

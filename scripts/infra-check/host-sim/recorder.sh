@@ -11,11 +11,11 @@ state="$SIM_DIR/state"
 mkdir -p "$state"
 deploy_sh=absent
 [[ -x /opt/chat/deploy.sh ]] && deploy_sh=present
-{
-  printf '%s\t%s\t%s' "$name" "$PWD" "$deploy_sh"
-  printf '\t%s' "$@"
-  printf '\n'
-} >>"$SIM_DIR/events.tsv"
+# One write(2) per record: recorders run at once (CD's early deploy beside
+# the bootstrap), and O_APPEND keeps only whole writes from interleaving.
+printf -v record '%s\t%s\t%s' "$name" "$PWD" "$deploy_sh"
+(($#)) && printf -v args '\t%s' "$@" && record+=$args
+printf '%s\n' "$record" >>"$SIM_DIR/events.tsv"
 
 has() {
   local want=$1 a
@@ -105,7 +105,8 @@ case "$name" in
     fi
     # What compose would find, from this directory with these arguments.
     paths="$("$SIM_PYTHON" "$SIM_HOME/compose_paths.py" "$PWD" "$@" | tr '\n' ';')"
-    printf 'compose-paths\t%s\t-\t%s\n' "$PWD" "$paths" >>"$SIM_DIR/events.tsv"
+    printf -v record 'compose-paths\t%s\t-\t%s' "$PWD" "$paths"
+    printf '%s\n' "$record" >>"$SIM_DIR/events.tsv"
     while (($#)); do
       case "$1" in
         -f | --file | --project-directory | -p | --project-name | --env-file | --profile) shift 2 ;;
