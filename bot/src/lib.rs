@@ -102,7 +102,7 @@ async fn answer_mentions(
             },
         }
     }
-    let redis = chat_core::sequencer::redis_connection(&config.sequencer.redis_url)?;
+    let redis = chat_core::redis_client::managed(&config.sequencer.redis_url)?;
     let sequencer = Sequencer::new(&config.sequencer, pool.clone())?;
     let producer = chat_core::kafka::durable_producer(&config.kafka.brokers).create()?;
     let limits = limits::Limits::new(

@@ -10,6 +10,7 @@
 //!   may be stored (its stored seq wins), or hold rooms while inserting.
 //! - [`live`]: a room's ephemeral channel and the bot's `draft` frame.
 //! - [`db`]: the Postgres pool and the embedded migrations.
+//! - [`redis_client`]: Redis clients and connections, Nagle's algorithm off.
 //! - [`kafka`]: Kafka client settings shared by producers and consumers, and
 //!   the group consumer scaffolding of the writer and the bot (partition
 //!   ownership by generation, lag metrics, closing off the runtime).
@@ -21,6 +22,7 @@ pub mod db;
 pub mod health;
 pub mod kafka;
 pub mod live;
+pub mod redis_client;
 pub mod sequencer;
 pub mod shutdown;
 pub mod telemetry;

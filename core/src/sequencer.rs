@@ -26,9 +26,8 @@
 //! never waits for inserts into other rooms.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::{ErrorKind, Script, ServerErrorKind};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -137,21 +136,11 @@ impl std::fmt::Debug for Sequencer {
     }
 }
 
-/// A Redis connection that reconnects by itself and does not connect before first use.
-pub fn redis_connection(url: &str) -> Result<ConnectionManager, redis::RedisError> {
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(2)))
-        .set_response_timeout(Some(Duration::from_secs(5)))
-        .set_number_of_retries(2)
-        .set_max_delay(Duration::from_secs(1));
-    redis::Client::open(url)?.get_connection_manager_lazy(config)
-}
-
 impl Sequencer {
     /// A sequencer over `config.redis_url` that restores rooms from `pool`.
     pub fn new(config: &SequencerConfig, pool: PgPool) -> Result<Self, SequencerError> {
         Ok(Self {
-            redis: redis_connection(&config.redis_url)?,
+            redis: crate::redis_client::managed(&config.redis_url)?,
             pool,
             sequence: Script::new(SEQUENCE_LUA),
             restore: Script::new(RESTORE_LUA),

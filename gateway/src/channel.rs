@@ -32,7 +32,7 @@ pub fn spawn<L: Listener>(
     listener: L,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, redis::RedisError> {
-    let client = redis::Client::open(redis_url)?;
+    let client = chat_core::redis_client::client(redis_url)?;
     Ok(tokio::spawn(async move {
         let mut backoff = Duration::from_millis(100);
         while !shutdown.is_cancelled() {

@@ -80,7 +80,7 @@ pub fn build_state(
     config.validate()?;
     metrics::handle();
     let pool = chat_core::db::lazy_pool(&config.database_url, config.db_max_connections)?;
-    let redis = chat_core::sequencer::redis_connection(&config.sequencer.redis_url)?;
+    let redis = chat_core::redis_client::managed(&config.sequencer.redis_url)?;
     let sequencer = chat_core::Sequencer::new(&config.sequencer, pool.clone())?;
     let membership = membership::Membership::new(pool.clone());
     let producer = chat_core::kafka::durable_producer(&config.kafka.brokers)

@@ -136,7 +136,7 @@ pub struct RelayDown;
 impl Relay {
     /// Starts the relay's Redis connection task.
     pub fn start(redis_url: &str, shutdown: CancellationToken) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(redis_url)?;
+        let client = chat_core::redis_client::client(redis_url)?;
         let (commands, receiver) = mpsc::unbounded_channel();
         let relay = Self {
             inner: Arc::new(Inner {
