@@ -97,18 +97,17 @@ pub async fn run(
     }
     let senders = sender_slots.iter().filter(|s| **s).count().max(1);
     let period = Duration::from_secs_f64(senders as f64 / plan.rate);
+    let offsets = first_sends(&sender_slots, period);
     let counters = Arc::new(Counters::default());
     // client message ids of this run only: the same users run again, and a
     // reused id is a resend (answered with the first message's place)
     let nonce: Arc<str> = Uuid::new_v4().simple().to_string()[..8].into();
     let mut readers = Vec::new();
     let mut sending = Vec::new();
-    for (i, ((room, conn), is_sender)) in conns.into_iter().zip(sender_slots).enumerate() {
+    for (i, ((room, conn), offset)) in conns.into_iter().zip(offsets).enumerate() {
         let (sink, stream) = conn.split();
         let (acks_tx, acks_rx) = tokio::sync::mpsc::unbounded_channel();
-        if is_sender {
-            // spread the senders' first sends over one period
-            let offset = period.mul_f64((i % senders) as f64 / senders as f64);
+        if let Some(offset) = offset {
             let first = origin + offset;
             sending.push(tokio::spawn(send_loop(
                 target.clone(),
@@ -161,6 +160,24 @@ pub async fn run(
     }
     drop(sinks);
     Ok(summarise(seen, &acked, &counters, plan.window))
+}
+
+/// When each sender's first message is due, from the run's start (`None`
+/// for a connection that only receives): the senders' first sends spread
+/// evenly over one period, by their rank among the senders, so the open-loop
+/// rate is steady rather than a burst each period.
+fn first_sends(sender_slots: &[bool], period: Duration) -> Vec<Option<Duration>> {
+    let senders = sender_slots.iter().filter(|s| **s).count().max(1);
+    let mut rank = 0;
+    sender_slots
+        .iter()
+        .map(|&sends| {
+            sends.then(|| {
+                rank += 1;
+                period.mul_f64((rank - 1) as f64 / senders as f64)
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Default)]
@@ -404,4 +421,39 @@ fn caught_up(seen: &Seen, room: Uuid, acked: &Acked) -> bool {
 /// The `subscribe` frame of the chat protocol.
 pub fn subscribe_frame(room: Uuid) -> String {
     json!({"type": "subscribe", "room": room}).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_senders_first_sends_are_spread_evenly_over_a_period() {
+        // the goal's shape: 1,000 connections in rooms of 100 (connection i in
+        // room i / 100), the first 10 of each room sending
+        let slots: Vec<bool> = (0..1000).map(|i| i % 100 < 10).collect();
+        let period = Duration::from_millis(500);
+        let mut offsets: Vec<Duration> =
+            first_sends(&slots, period).into_iter().flatten().collect();
+        assert_eq!(offsets.len(), 100);
+        offsets.sort();
+        let step = period / 100;
+        for (k, offset) in offsets.iter().enumerate() {
+            assert_eq!(*offset, step * k as u32, "sender {k} of 100");
+        }
+    }
+
+    #[test]
+    fn receivers_get_no_send_time() {
+        let offsets = first_sends(&[false, true, false, true], Duration::from_millis(10));
+        assert_eq!(
+            offsets,
+            vec![
+                None,
+                Some(Duration::ZERO),
+                None,
+                Some(Duration::from_millis(5))
+            ]
+        );
+    }
 }
