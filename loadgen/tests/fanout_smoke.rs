@@ -54,6 +54,16 @@ fn a_small_fanout_run_loses_duplicates_and_reorders_nothing() {
                 row["throughput"].as_f64().is_some_and(|t| t > 0.0),
                 "{target}: {row}"
             );
+            if target != "bare producer" {
+                // the open-loop rate, every message to its room's 10 members:
+                // 20 a second over 4 senders, each due 10 times (±1) in the
+                // 2 s window
+                let delivered = row["throughput"].as_f64().unwrap_or_default();
+                assert!(
+                    (180.0..=220.0).contains(&delivered),
+                    "{target}: {delivered} deliveries/s, not 20 messages/s × 10 members: {row}"
+                );
+            }
             assert!(
                 row["p99_ms"].as_f64().is_some_and(|t| t > 0.0),
                 "{target}: {row}"

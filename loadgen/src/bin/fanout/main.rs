@@ -11,6 +11,7 @@ mod bare;
 mod cluster;
 mod cost;
 mod goals;
+mod pacer;
 mod procstat;
 mod producer;
 mod report;

@@ -102,20 +102,22 @@ pub async fn run(
     // client message ids of this run only: the same users run again, and a
     // reused id is a resend (answered with the first message's place)
     let nonce: Arc<str> = Uuid::new_v4().simple().to_string()[..8].into();
+    let firsts = offsets.iter().flatten().map(|o| origin + *o).collect();
+    let (clock, ticks) = crate::pacer::start(firsts, period, window_end);
+    let mut ticks = ticks.into_iter();
     let mut readers = Vec::new();
     let mut sending = Vec::new();
     for (i, ((room, conn), offset)) in conns.into_iter().zip(offsets).enumerate() {
         let (sink, stream) = conn.split();
         let (acks_tx, acks_rx) = tokio::sync::mpsc::unbounded_channel();
-        if let Some(offset) = offset {
-            let first = origin + offset;
+        if let Some(ticks) = offset.and_then(|_| ticks.next()) {
             sending.push(tokio::spawn(send_loop(
                 target.clone(),
                 sink,
                 room,
                 i,
-                (first, period),
-                (window_start, window_end),
+                ticks,
+                window_start,
                 origin,
                 acks_rx,
                 acked.clone(),
@@ -140,6 +142,8 @@ pub async fn run(
     for s in sending {
         sinks.push(s.await?);
     }
+    // the clock has told every due message by now (or its senders stopped)
+    let _ = tokio::task::spawn_blocking(move || clock.join()).await;
     phase_tx.send(Phase::Draining)?;
     let drain_deadline = tokio::time::Instant::now() + plan.drain;
     let mut seen = Vec::with_capacity(readers.len());
@@ -239,41 +243,41 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid constant bounds")
 }
 
-/// Sends at the planned times; reads its acks from the reader (same socket).
+/// Sends when the clock says a message is due, until it stops; reads its
+/// acks from the reader (same socket).
 #[allow(clippy::too_many_arguments)]
 async fn send_loop(
     target: Target,
     mut sink: crate::target::Sink,
     room: Uuid,
     conn: usize,
-    (first, period): (Instant, Duration),
-    window: (Instant, Instant),
+    mut ticks: tokio::sync::mpsc::UnboundedReceiver<Instant>,
+    window_start: Instant,
     origin: Instant,
     mut acks: tokio::sync::mpsc::UnboundedReceiver<Value>,
     acked: Acked,
     counters: Arc<Counters>,
     nonce: Arc<str>,
 ) -> crate::target::Sink {
-    let mut due = first;
     let mut n = 0u64;
     let mut outstanding = 0u64;
-    let (window_start, last) = window;
-    while due < last {
+    loop {
         tokio::select! {
-            () = tokio::time::sleep_until(due.into()) => {
+            tick = ticks.recv() => {
+                // open loop: the clock tells each due instant, whether or not
+                // the previous send has been answered
+                let Some(due) = tick else { break };
                 let body = format!("b:{conn}:{n}:{}", due.duration_since(origin).as_micros());
                 let frame = target.send_frame(room, &format!("c{nonce}-{conn}-{n}"), &body);
                 if sink.send(Message::text(frame)).await.is_err() {
                     return sink;
                 }
                 add(&counters.sent);
-                if (window_start..last).contains(&Instant::now()) {
+                if due >= window_start {
                     add(&counters.sent_in_window);
                 }
                 outstanding += 1;
                 n += 1;
-                // open loop: the next one is due a period after this one was due
-                due += period;
             }
             Some(answer) = acks.recv() => {
                 outstanding = outstanding.saturating_sub(1);
