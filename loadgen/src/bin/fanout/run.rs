@@ -35,8 +35,8 @@ pub struct Plan {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub sent: u64,
-    /// Sends written during the measured window (the window the servers'
-    /// CPU is read over).
+    /// Sends due in the measured window (the window the servers' CPU is
+    /// read over), each written once due.
     pub sent_in_window: u64,
     pub acked: u64,
     pub refused: u64,
