@@ -11,17 +11,32 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-/// Starts the clock. Sender `k`'s messages are due at `firsts[k]`, then every
-/// `period`, while before `last`; its receiver gets each due instant once
+/// Starts the clock. Connection `k`, if `firsts[k]` is set, sends at that
+/// instant, then every `period`, while before `last`; its receiver (at `k`
+/// of the answer, `None` where `firsts[k]` is) gets each due instant once
 /// that instant has passed, in order, and closes after the last one.
 pub fn start(
-    firsts: Vec<Instant>,
+    firsts: &[Option<Instant>],
     period: Duration,
     last: Instant,
-) -> (JoinHandle<()>, Vec<mpsc::UnboundedReceiver<Instant>>) {
-    let (senders, receivers): (Vec<_>, Vec<_>) =
-        firsts.iter().map(|_| mpsc::unbounded_channel()).unzip();
-    let thread = std::thread::spawn(move || run(firsts, period, last, senders));
+) -> (
+    JoinHandle<()>,
+    Vec<Option<mpsc::UnboundedReceiver<Instant>>>,
+) {
+    let mut schedule = Vec::new();
+    let mut senders = Vec::new();
+    let receivers = firsts
+        .iter()
+        .map(|first| {
+            first.map(|first| {
+                let (sender, receiver) = mpsc::unbounded_channel();
+                schedule.push(first);
+                senders.push(sender);
+                receiver
+            })
+        })
+        .collect();
+    let thread = std::thread::spawn(move || run(schedule, period, last, senders));
     (thread, receivers)
 }
 
@@ -58,13 +73,18 @@ mod tests {
     fn each_sender_is_told_its_due_instants_in_order_once_they_have_passed() {
         let origin = Instant::now();
         let period = Duration::from_millis(10);
-        let firsts = vec![
+        let firsts = [
             origin,
             origin + Duration::from_millis(3),
             origin + Duration::from_millis(6),
         ];
         let last = origin + Duration::from_millis(45);
-        let (thread, mut receivers) = start(firsts.clone(), period, last);
+        // a receiving connection between the senders gets no clock
+        let slots = [Some(firsts[0]), None, Some(firsts[1]), Some(firsts[2])];
+        let (thread, receivers) = start(&slots, period, last);
+        assert!(receivers[1].is_none());
+        let mut receivers: Vec<_> = receivers.into_iter().flatten().collect();
+        assert_eq!(receivers.len(), 3);
         for (k, receiver) in receivers.iter_mut().enumerate() {
             let mut told = Vec::new();
             while let Some(due) = receiver.blocking_recv() {
@@ -85,7 +105,8 @@ mod tests {
         let origin = Instant::now();
         let period = Duration::from_millis(5);
         let last = origin + Duration::from_millis(30);
-        let (thread, mut receivers) = start(vec![origin, origin], period, last);
+        let (thread, receivers) = start(&[Some(origin), Some(origin)], period, last);
+        let mut receivers: Vec<_> = receivers.into_iter().flatten().collect();
         drop(receivers.remove(0));
         let mut told = 0;
         while receivers[0].blocking_recv().is_some() {

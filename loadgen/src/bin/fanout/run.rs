@@ -102,15 +102,14 @@ pub async fn run(
     // client message ids of this run only: the same users run again, and a
     // reused id is a resend (answered with the first message's place)
     let nonce: Arc<str> = Uuid::new_v4().simple().to_string()[..8].into();
-    let firsts = offsets.iter().flatten().map(|o| origin + *o).collect();
-    let (clock, ticks) = crate::pacer::start(firsts, period, window_end);
-    let mut ticks = ticks.into_iter();
+    let firsts: Vec<_> = offsets.iter().map(|o| o.map(|o| origin + o)).collect();
+    let (clock, ticks) = crate::pacer::start(&firsts, period, window_end);
     let mut readers = Vec::new();
     let mut sending = Vec::new();
-    for (i, ((room, conn), offset)) in conns.into_iter().zip(offsets).enumerate() {
+    for (i, ((room, conn), ticks)) in conns.into_iter().zip(ticks).enumerate() {
         let (sink, stream) = conn.split();
         let (acks_tx, acks_rx) = tokio::sync::mpsc::unbounded_channel();
-        if let Some(ticks) = offset.and_then(|_| ticks.next()) {
+        if let Some(ticks) = ticks {
             sending.push(tokio::spawn(send_loop(
                 target.clone(),
                 sink,
