@@ -11,6 +11,8 @@
 //! `chat:{room}:state` (hash: `seq`, `epoch`, `run`: the Redis server's run_id
 //! when it was written), `chat:{room}:tail` (sorted set),
 //! `chat:{room}:msg:{id}` (the message's seq). Channel: `chat:room:{room}`.
+//! A batch's script call names the keys of several rooms, so it needs one
+//! Redis server, not a Redis Cluster (whose scripts stay within one slot).
 //!
 //! The protocol is this type's: [`Sequencer::sequence_new`] for an event minted
 //! for this send, [`Sequencer::sequence_maybe_stored`] for one that may be
