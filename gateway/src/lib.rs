@@ -101,7 +101,7 @@ pub fn build_state(
         .unwrap_or_else(|| format!("gw-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
     let relay = relay::Relay::start(&config.sequencer.redis_url, shutdown.clone())?;
     let presence = presence::Presence::new(redis.clone(), &instance_id, config.presence_ttl_secs);
-    let slow_mode = ws::slow_mode::SlowMode::new(pool.clone(), redis.clone());
+    let slow_mode = ws::slow_mode::SlowMode::new(redis.clone());
     Ok(AppState(Arc::new(App {
         tokens: auth::TokenKeys::new(&config),
         passwords,

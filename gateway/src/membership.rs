@@ -2,8 +2,10 @@
 //! outage this instance's recent confirmations stand, so that sends keep
 //! being acknowledged while Kafka, the durable step, is up (G1, G6).
 //!
-//! - A member confirmed by Postgres within [`GRACE`] is remembered; a "no"
-//!   forgets them at once.
+//! - One read gives the sender's [`Standing`]: member or not, their role and
+//!   the room's slow mode, so a change of either is in force at the next send.
+//! - A member confirmed by Postgres within [`GRACE`] is remembered with their
+//!   standing as read; a "no" forgets them at once.
 //! - When Postgres fails to answer, the instance is in an outage for
 //!   [`PROBE_EVERY`]: remembered members are answered from memory without
 //!   waiting for the pool, anyone else gets the error. After that, the next
@@ -11,7 +13,8 @@
 //! - Bounded: at most [`MAX_REMEMBERED`] pairs; past it the memory starts over.
 //!
 //! The price: a member removed by another instance shortly before an outage
-//! may still send here until Postgres answers again (at most [`GRACE`]).
+//! may still send here until Postgres answers again (at most [`GRACE`]), and
+//! slow mode holds them as it was when last read.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,6 +24,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db;
+use crate::domain::MemberRole;
 
 /// How long a confirmation can stand in for Postgres during an outage.
 pub const GRACE: Duration = Duration::from_secs(600);
@@ -28,6 +32,23 @@ pub const GRACE: Duration = Duration::from_secs(600);
 pub const PROBE_EVERY: Duration = Duration::from_secs(2);
 /// Remembered (room, user) pairs at most.
 pub const MAX_REMEMBERED: usize = 100_000;
+
+/// A member's place in a room, as the send path needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub role: MemberRole,
+    /// The room's slow mode interval (0: off).
+    pub slow_mode_seconds: u32,
+}
+
+impl Standing {
+    /// The interval slow mode holds this member to: none for owners and
+    /// moderators, or when it is off.
+    pub fn slow_mode(&self) -> Option<u32> {
+        (self.role == MemberRole::Member && self.slow_mode_seconds > 0)
+            .then_some(self.slow_mode_seconds)
+    }
+}
 
 /// The send path's membership check.
 #[derive(Debug)]
@@ -38,15 +59,16 @@ pub struct Membership {
 
 #[derive(Debug, Default)]
 struct Memory {
-    confirmed: HashMap<(Uuid, Uuid), Instant>,
+    confirmed: HashMap<(Uuid, Uuid), (Instant, Standing)>,
     outage_until: Option<Instant>,
 }
 
 impl Memory {
-    fn recent(&self, room: Uuid, user: Uuid) -> bool {
+    fn recent(&self, room: Uuid, user: Uuid) -> Option<Standing> {
         self.confirmed
             .get(&(room, user))
-            .is_some_and(|at| at.elapsed() < GRACE)
+            .filter(|(at, _)| at.elapsed() < GRACE)
+            .map(|(_, standing)| *standing)
     }
 
     fn in_outage(&self) -> bool {
@@ -63,51 +85,54 @@ impl Membership {
         }
     }
 
-    /// True when `user` is a member of `room`; Postgres' error when it cannot
-    /// answer and this instance has no recent confirmation.
-    pub async fn is_member(&self, room: Uuid, user: Uuid) -> Result<bool, sqlx::Error> {
+    /// `user`'s standing in `room`, `None` when not a member; Postgres' error
+    /// when it cannot answer and this instance has no recent confirmation.
+    pub async fn standing(&self, room: Uuid, user: Uuid) -> Result<Option<Standing>, sqlx::Error> {
         {
             let mut memory = self.memory();
-            if memory.in_outage() && memory.recent(room, user) {
-                return Ok(true);
+            if memory.in_outage()
+                && let Some(standing) = memory.recent(room, user)
+            {
+                return Ok(Some(standing));
             }
             if memory.outage_until.is_some() {
                 // this caller asks Postgres; the others keep answering from memory
                 memory.outage_until = Some(Instant::now() + PROBE_EVERY);
             }
         }
-        let answer = db::rooms::is_member(&self.pool, room, user).await;
+        let answer = db::moderation::send_standing(&self.pool, room, user).await;
         let mut memory = self.memory();
         match answer {
-            Ok(true) => {
+            Ok(Some((role, seconds))) => {
+                let standing = Standing {
+                    role,
+                    slow_mode_seconds: u32::try_from(seconds).unwrap_or(0),
+                };
                 memory.outage_until = None;
                 if memory.confirmed.len() >= MAX_REMEMBERED {
                     memory.confirmed.clear();
                 }
-                memory.confirmed.insert((room, user), Instant::now());
-                Ok(true)
+                memory
+                    .confirmed
+                    .insert((room, user), (Instant::now(), standing));
+                Ok(Some(standing))
             }
-            Ok(false) => {
+            Ok(None) => {
                 memory.outage_until = None;
                 memory.confirmed.remove(&(room, user));
-                Ok(false)
+                Ok(None)
             }
             Err(error) => {
                 memory.outage_until = Some(Instant::now() + PROBE_EVERY);
-                if memory.recent(room, user) {
-                    tracing::warn!(%error, "membership from memory: Postgres does not answer");
-                    Ok(true)
-                } else {
-                    Err(error)
+                match memory.recent(room, user) {
+                    Some(standing) => {
+                        tracing::warn!(%error, "membership from memory: Postgres does not answer");
+                        Ok(Some(standing))
+                    }
+                    None => Err(error),
                 }
             }
         }
-    }
-
-    /// True while this instance takes Postgres as down (a check failed less
-    /// than [`PROBE_EVERY`] ago): other per-send reads should not wait for it.
-    pub fn in_outage(&self) -> bool {
-        self.memory().in_outage()
     }
 
     /// Forgets a confirmation of `user` in `room` (they were kicked or banned,

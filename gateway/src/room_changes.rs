@@ -1,10 +1,9 @@
-//! Room changes every gateway learns at once: a member removed (kick, ban),
-//! a room's slow mode or a role changed. One Redis channel for all rooms;
-//! each gateway's listener forgets what it cached: the membership it
-//! remembered for Postgres outages ([`crate::membership`]) and the slow mode
-//! settings ([`crate::ws::slow_mode`]). Best effort: when a notice is lost
-//! (Redis pub/sub down), the caches' own bounds hold (slow mode's 2 s; the
-//! membership memory only answers during a Postgres outage).
+//! Room changes every gateway learns at once: a member removed (kick, ban).
+//! One Redis channel for all rooms; each gateway's listener forgets the
+//! membership it remembered for Postgres outages ([`crate::membership`]).
+//! Best effort: when a notice is lost (Redis pub/sub down), the memory's own
+//! bound holds (it only answers during a Postgres outage). A room's slow mode
+//! and its members' roles need no notice: each send reads them.
 
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -15,13 +14,14 @@ use crate::state::AppState;
 /// The channel every gateway listens on.
 pub const CHANNEL: &str = "chat:rooms:changed";
 
-/// What changed in a room.
+/// What changed in a room. (Gateways before 2026-11-30 also announced slow
+/// mode and role changes, without `removed`: those do not parse, and need
+/// nothing forgotten.)
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Change {
     pub room: Uuid,
     /// A member who is not one any more.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub removed: Option<Uuid>,
+    pub removed: Uuid,
 }
 
 /// Applies `change` here and tells every other gateway.
@@ -41,10 +41,7 @@ pub async fn announce(state: &AppState, change: Change) {
 }
 
 fn forget(state: &AppState, change: Change) {
-    if let Some(user) = change.removed {
-        state.membership.forget(change.room, user);
-    }
-    state.slow_mode.forget_room(change.room);
+    state.membership.forget(change.room, change.removed);
 }
 
 /// Listens on [`CHANNEL`] until shutdown (see [`crate::channel`]).

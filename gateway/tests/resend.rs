@@ -56,6 +56,20 @@ async fn expire_keys(stack: &Stack, pattern: &str) {
         .expect("del");
 }
 
+/// The dedupe claims in Redis.
+async fn claims(stack: &Stack) -> Vec<String> {
+    let client = redis::Client::open(stack.redis.url()).expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    redis::cmd("KEYS")
+        .arg("chat:dedupe:*")
+        .query_async(&mut conn)
+        .await
+        .expect("keys")
+}
+
 /// Sends until the answer is not `unavailable`: right after a Redis restart the
 /// gateway's first commands on its broken connections fail, and a client
 /// resends then, as the protocol says.
@@ -100,6 +114,42 @@ async fn a_resend_after_its_redis_keys_expired_gets_the_stored_id_and_seq() {
     wait_stored(&stack, room, 2).await;
     assert_eq!(produced(&stack), 2, "the resend was not produced again");
     assert_eq!(stored_count(&stack, room).await, 2);
+}
+
+/// A plain message's claim is made while its membership is read: a send that
+/// is refused, or answered from its row, takes it back.
+#[tokio::test]
+async fn a_send_refused_or_answered_from_its_row_leaves_no_claim() {
+    let stack = Stack::start().await;
+    let gateway = stack.gateway().await;
+    let alice = User::sign_up(&gateway, "alice").await;
+    let bob = User::sign_up(&gateway, "bob").await;
+    let room = alice.create_room("claims", "public").await;
+    let mut socket = bob.connect(gateway.addr).await;
+
+    let refused = socket.send_message(room, "c1", "before joining").await;
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+    assert_eq!(claims(&stack).await, Vec::<String>::new());
+    // so the client message id is free: a member's send with it is a new message
+    bob.join(room).await;
+    let first = socket.send_message(room, "c1", "after joining").await;
+    assert_eq!(first["type"], "ack", "{first}");
+    wait_stored(&stack, room, 1).await;
+    let body: String = sqlx::query_scalar("SELECT body FROM messages WHERE room_id = $1")
+        .bind(room)
+        .fetch_one(&stack.db.pool)
+        .await
+        .expect("body");
+    assert_eq!(body, "after joining");
+
+    expire_keys(&stack, "chat:dedupe:*").await;
+    let again = socket.send_message(room, "c1", "after joining").await;
+    assert_same_message(&again, &first);
+    assert_eq!(
+        claims(&stack).await,
+        Vec::<String>::new(),
+        "a resend answered from its row claims nothing"
+    );
 }
 
 #[tokio::test]

@@ -173,14 +173,6 @@ pub async fn set_slow_mode(
     lock.set_slow_mode(body.seconds).await?;
     let updated = lock.room(user.id).await?;
     lock.commit().await?;
-    room_changes::announce(
-        &state,
-        Change {
-            room,
-            removed: None,
-        },
-    )
-    .await;
     let moderation = Moderation {
         action: ModAction::SlowMode,
         user: None,
@@ -225,14 +217,6 @@ pub async fn set_role(
     };
     lock.set_role(target.id, role).await?;
     lock.commit().await?;
-    room_changes::announce(
-        &state,
-        Change {
-            room,
-            removed: None,
-        },
-    )
-    .await;
     let mut moderation = rules::on_user(ModAction::Role, &user_ref(&target));
     moderation.role = Some(name.to_owned());
     rules::publish_moderation(&state, &actor_ref(&user), room, moderation).await?;
@@ -363,7 +347,7 @@ pub async fn bans(
 }
 
 /// After a kick or a ban is committed: every gateway forgets the membership
-/// it remembered and its slow mode cache of the room, ends the user's feeds of the room (`member_left`), and the
+/// it remembered, ends the user's feeds of the room (`member_left`), and the
 /// room gets the moderation event.
 async fn removed(
     state: &AppState,
@@ -374,7 +358,7 @@ async fn removed(
 ) -> Result<(), ApiError> {
     let change = Change {
         room,
-        removed: Some(target.id),
+        removed: target.id,
     };
     room_changes::announce(state, change).await;
     let reason = match action {

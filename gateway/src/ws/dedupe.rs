@@ -22,8 +22,10 @@
 //! its id but maybe another seq.
 //!
 //! So the claim only has to live until its message is stored: the writer's
-//! lag, minutes. It is never released: whatever happened to the first try, a
-//! resend carries the same id. A resend whose content differs from the
+//! lag, minutes. Once anything may have been produced it is never released:
+//! whatever happened to the first try, a resend carries the same id. A claim
+//! made beside the send's reads, for a send then refused (not a member, slow
+//! mode) or found stored, is released ([`Dedupe::release`]). A resend whose content differs from the
 //! original's (op, target, emoji, reply_to or body: a client message id reused
 //! for another event) is refused ([`DedupeError::OtherBody`]): the claim keeps
 //! a digest of the content, never the text, so a deleted message's text is not
@@ -144,15 +146,6 @@ impl<'a> Dedupe<'a> {
         }
     }
 
-    /// Resolves `fresh` (a validated event with a new id): a stored message,
-    /// a pending one claimed before, or a new claim.
-    pub async fn resolve(&self, fresh: ChatEvent) -> Result<Resolved, DedupeError> {
-        match self.stored(&fresh).await? {
-            Some(stored) => Ok(Resolved::Stored(stored)),
-            None => self.claim(fresh).await,
-        }
-    }
-
     /// Step 1 alone: the stored message `fresh` is a resend of, if Postgres
     /// answers in time and has one; `OtherBody` if it holds other content.
     pub async fn stored(&self, fresh: &ChatEvent) -> Result<Option<Stored>, DedupeError> {
@@ -197,6 +190,27 @@ impl<'a> Dedupe<'a> {
         }))
     }
 
+    /// Step 1 and 2 together: the stored message `fresh` may be a resend
+    /// of, and, unless `claim` is false, the claim, made at once. The claim
+    /// is not looked at until the stored lookup has answered.
+    pub async fn look_up_and_claim(
+        &self,
+        fresh: &ChatEvent,
+        claim: bool,
+    ) -> (
+        Result<Option<Stored>, DedupeError>,
+        Option<Result<Resolved, DedupeError>>,
+    ) {
+        let claimed = async {
+            if claim {
+                Some(self.claim(fresh.clone()).await)
+            } else {
+                None
+            }
+        };
+        tokio::join!(self.stored(fresh), claimed)
+    }
+
     /// Step 2 alone: claims `fresh`'s client message id in Redis, or finds the
     /// claim of the message it is a resend of (not stored yet).
     pub async fn claim(&self, fresh: ChatEvent) -> Result<Resolved, DedupeError> {
@@ -221,7 +235,35 @@ impl<'a> Dedupe<'a> {
             Some(bytes) => Ok(Resolved::Pending(Claim::decode(&bytes)?.event_for(fresh)?)),
         }
     }
+
+    /// Takes back the claim of `event` (the first send's, [`Resolved::New`])
+    /// when nothing was produced: a refused send, or one found stored. Only
+    /// that very claim is deleted. A failure leaves it to its expiry (a later
+    /// send with this client message id is then taken for a resend of it).
+    pub async fn release(&self, event: &ChatEvent) {
+        let Ok(bytes) = Claim::of(event).encode() else {
+            return;
+        };
+        let released: Result<i64, _> = RELEASE
+            .key(dedupe_key(event.sender_id, &event.client_msg_id))
+            .arg(bytes)
+            .invoke_async(&mut self.redis.clone())
+            .await;
+        if let Err(error) = released {
+            tracing::warn!(%error, "a dedupe claim was not released");
+        }
+    }
 }
+
+/// Deletes a claim if it still holds the given bytes.
+static RELEASE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        ",
+    )
+});
 
 /// True when the stored row is the event `fresh` describes: same op, target,
 /// emoji, reply and text (a deleted text cannot be compared, and is not).

@@ -2,7 +2,9 @@
 //! gets its seq from the shared sequencer (G4), and a resend with the same
 //! client message id gets the same id and seq (G2).
 //!
-//! 1. Validate and check membership (with the lookup of step 2, at once).
+//! 1. Validate; read membership (with the room's slow mode) and the lookup of
+//!    step 2 at once, and for a plain message make step 2's claim with them
+//!    (taken back if the send is refused or found stored).
 //! 2. Dedupe ([`super::dedupe`]): a resend of a stored message is answered from
 //!    its row; otherwise a room event's own checks run ([`super::events`]:
 //!    target, permission, mentions); a resend of one not stored yet goes on
@@ -19,6 +21,7 @@ use rdkafka::producer::FutureRecord;
 use uuid::Uuid;
 
 use crate::crash::crash_point;
+use crate::membership::Standing;
 use crate::metrics as m;
 use crate::state::AppState;
 use crate::ws::dedupe::{Dedupe, DedupeError, Resolved, Stored};
@@ -79,7 +82,7 @@ async fn send_inner(
     client_msg_id: &str,
     action: Action,
 ) -> Result<Accepted, Refused> {
-    let mut fresh = action.into_event(room, sender, client_msg_id);
+    let fresh = action.into_event(room, sender, client_msg_id);
     fresh.validate().map_err(|e| match e {
         event::InvalidEvent::BadClientMsgId => {
             Refused::new(ErrorCode::Invalid, "client_msg_id must be 1 to 64 bytes")
@@ -95,36 +98,47 @@ async fn send_inner(
             "the message is empty or contains invalid characters",
         ),
     })?;
+    // the reads a send needs do not depend on each other, so they wait
+    // together: the sender's standing (membership, role, slow mode), the
+    // stored message this may be a resend of, and, for a plain message (no
+    // other check goes first), the claim. Nothing is decided from the others
+    // before membership is.
     let stage = std::time::Instant::now();
-    // the membership check and the lookup of a stored message with this
-    // client message id are two Postgres reads that do not depend on each
-    // other: one round trip's wait instead of two. Nothing is decided from
-    // the lookup before membership is.
     let dedupe = Dedupe::new(state);
-    let (member, stored) =
-        tokio::join!(check_member(state, room, sender.id), dedupe.stored(&fresh));
-    member?;
-    // slow mode paces new messages; edits, deletes and reactions are not held back
-    if fresh.op() == chat_core::event::EventOp::Message {
-        super::slow_mode::enforce(state, room, sender.id, client_msg_id).await?;
-    }
+    let claim_early = !needs_check(&fresh);
+    let (standing, (stored, claimed)) = tokio::join!(
+        state.membership.standing(room, sender.id),
+        dedupe.look_up_and_claim(&fresh, claim_early),
+    );
     record_stage("check", stage);
-
-    // 2. a resend of a stored message is answered from its row, whatever
-    // became of its target since; then the event's own checks (its target,
-    // who may act on it, its mentions); then the original of a resend not
-    // stored yet, or a claim for this send
+    // an early claim this send made: taken back unless the send goes on with it
+    let early = match &claimed {
+        Some(Ok(Resolved::New(event))) => Some(event.clone()),
+        _ => None,
+    };
     let stage = std::time::Instant::now();
-    let resolved = match stored.map_err(dedupe_refusal)? {
-        Some(stored) => Resolved::Stored(stored),
-        None => {
-            if needs_check(&fresh) {
-                events::check(state, &mut fresh).await?;
+    let reads = Reads {
+        standing,
+        stored,
+        claimed,
+    };
+    let resolved = resolve(state, sender, room, client_msg_id, fresh, reads).await;
+    record_stage("dedupe", stage);
+    let resolved = match resolved {
+        Ok(Resolved::Stored(stored)) => {
+            if let Some(early) = &early {
+                dedupe.release(early).await;
             }
-            dedupe.claim(fresh).await.map_err(dedupe_refusal)?
+            Resolved::Stored(stored)
+        }
+        Ok(resolved) => resolved,
+        Err(refused) => {
+            if let Some(early) = &early {
+                dedupe.release(early).await;
+            }
+            return Err(refused);
         }
     };
-    record_stage("dedupe", stage);
     if resolved.room() != room {
         // A client message id names one message of its sender. Reused in
         // another room it is not a resend: refused, never answered with the
@@ -155,6 +169,56 @@ async fn send_inner(
         }
     }
     Ok(accepted)
+}
+
+/// What a send's first step read, all at once.
+struct Reads {
+    standing: Result<Option<Standing>, sqlx::Error>,
+    stored: Result<Option<Stored>, DedupeError>,
+    /// The early claim, when one was made.
+    claimed: Option<Result<Resolved, DedupeError>>,
+}
+
+/// Decides a send from its reads: a member (held to slow mode for a new
+/// message), then a stored resend, then the event's own checks and the claim
+/// (the early one, when it was made).
+async fn resolve(
+    state: &AppState,
+    sender: &UserRef,
+    room: Uuid,
+    client_msg_id: &str,
+    mut fresh: ChatEvent,
+    reads: Reads,
+) -> Result<Resolved, Refused> {
+    let Reads {
+        standing,
+        stored,
+        claimed,
+    } = reads;
+    let standing = member(standing)?;
+    // slow mode paces new messages; edits, deletes and reactions are not held back
+    if fresh.op() == EventOp::Message {
+        super::slow_mode::enforce(state, room, sender.id, client_msg_id, standing).await?;
+    }
+    // a resend of a stored message is answered from its row, whatever became
+    // of its target since; then the event's own checks (its target, who may
+    // act on it, its mentions); then the original of a resend not stored
+    // yet, or a claim for this send
+    if let Some(stored) = stored.map_err(dedupe_refusal)? {
+        return Ok(Resolved::Stored(stored));
+    }
+    match claimed {
+        Some(claimed) => claimed.map_err(dedupe_refusal),
+        None => {
+            if needs_check(&fresh) {
+                events::check(state, &mut fresh).await?;
+            }
+            Dedupe::new(state)
+                .claim(fresh)
+                .await
+                .map_err(dedupe_refusal)
+        }
+    }
 }
 
 /// Whether `event` needs [`events::check`]: a plain message without a reply
@@ -247,9 +311,14 @@ pub(crate) fn unavailable() -> Refused {
 
 /// Refuses a sender who is not a member of `room`.
 async fn check_member(state: &AppState, room: Uuid, user: Uuid) -> Result<(), Refused> {
-    match state.membership.is_member(room, user).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(Refused::new(
+    member(state.membership.standing(room, user).await).map(drop)
+}
+
+/// A member's standing from the membership read, or the refusal.
+fn member(standing: Result<Option<Standing>, sqlx::Error>) -> Result<Standing, Refused> {
+    match standing {
+        Ok(Some(standing)) => Ok(standing),
+        Ok(None) => Err(Refused::new(
             ErrorCode::Forbidden,
             "not a member of this room",
         )),

@@ -1,8 +1,8 @@
 //! Slow mode across gateways: a plain member's second message within the
 //! interval is refused with `rate_limited` and `retry_after_ms`; owners and
 //! moderators are exempt; a resend of the message that took the slot is not
-//! a second message; a gateway that had read the old setting learns the new
-//! one at once (the room change is announced to every gateway).
+//! a second message; a gateway that had read the old setting uses the new one
+//! at once (each send reads it with the sender's membership).
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -66,16 +66,10 @@ async fn slow_mode_refuses_a_second_message_on_any_gateway_and_exempts_moderator
     )
     .await;
     assert_eq!(off.status(), StatusCode::OK);
-    // the other gateway learns it within its cache's bound (2 s)
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let cmid = format!("b-{}", uuid::Uuid::now_v7());
-        let answer = b_west.send_message(room, &cmid, "free again").await;
-        if answer["type"] == "ack" {
-            break;
-        }
-        assert_eq!(answer["code"], "rate_limited", "{answer}");
-        assert!(std::time::Instant::now() < deadline, "slow mode still on");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    // every gateway reads the setting with each send: off at once; and the
+    // refused message claimed nothing, so its client message id is free
+    let later = b_west
+        .send_message(room, "b-2", "second, in its own time")
+        .await;
+    assert_eq!(later["type"], "ack", "{later}");
 }
