@@ -18,11 +18,11 @@ const STAGES: [(&str, &str); 6] = [
     ),
     (
         "gateway_send_stage_seconds_bucket{stage=\"check\"",
-        "check (membership ‖ stored lookup, slow mode)",
+        "check (membership ‖ stored lookup ‖ a plain message's claim)",
     ),
     (
         "gateway_send_stage_seconds_bucket{stage=\"dedupe\"",
-        "dedupe (claim)",
+        "dedupe (slow mode slot; else event checks, claim)",
     ),
     (
         "gateway_send_stage_seconds_bucket{stage=\"produce\"",
