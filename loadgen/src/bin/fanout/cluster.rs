@@ -22,7 +22,7 @@ pub struct Cluster {
     pub writer_base: String,
     pub watched: Vec<Watched>,
     _children: Vec<Child>,
-    _db: TestDatabase,
+    db: TestDatabase,
     _redis: RedisServer,
 }
 
@@ -151,9 +151,38 @@ impl Cluster {
             writer_base,
             watched,
             _children: children,
-            _db: db,
+            db,
             _redis: redis,
         })
+    }
+}
+
+impl Cluster {
+    /// Stores `per_room` earlier messages in each room (seqs from 1, sent a
+    /// day ago), then analyses the table, as a service that has been running
+    /// has both. On an empty, never analysed table the writer's per-batch
+    /// lookups are planned as sequential scans, and the table a run fills
+    /// made each one slower. Call it before any message is sent.
+    pub async fn store_history(&self, per_room: u32) -> anyhow::Result<()> {
+        let stored = sqlx::query(
+            "INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, kind, body, sent_at)
+             SELECT gen_random_uuid(), r.room_id, g, r.sender_id,
+                    'history-' || r.room_id || '-' || g, 'user',
+                    'an earlier message of this room, number ' || g,
+                    now() - interval '1 day' + g * interval '1 millisecond'
+             FROM (SELECT room_id, min(user_id::text)::uuid AS sender_id
+                   FROM room_members GROUP BY room_id) r,
+                  generate_series(1, $1::int) g",
+        )
+        .bind(i32::try_from(per_room)?)
+        .execute(&self.db.pool)
+        .await?;
+        sqlx::query("ANALYZE").execute(&self.db.pool).await?;
+        anyhow::ensure!(
+            stored.rows_affected() > 0 || per_room == 0,
+            "no room to store history in"
+        );
+        Ok(())
     }
 }
 

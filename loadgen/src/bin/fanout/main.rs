@@ -55,6 +55,10 @@ struct Args {
     /// Sending seconds before the measured window.
     #[arg(long, default_value_t = 2)]
     warmup: u64,
+    /// Messages of history stored in each room before the first run (a
+    /// running service's table, analysed), 0 for none.
+    #[arg(long, default_value_t = 10_000)]
+    history: u32,
     /// Runs per rate, the chat and the bare server alternating.
     #[arg(long, default_value_t = 1)]
     runs: usize,
@@ -143,6 +147,13 @@ async fn main() -> anyhow::Result<()> {
         args.room_size
     );
     let users = setup::users(&chat, connections, rooms).await?;
+    if args.history > 0 {
+        eprintln!(
+            "[fanout] storing {} messages of history in each room",
+            args.history
+        );
+        cluster.store_history(args.history).await?;
+    }
 
     let bare = if args.no_bare {
         None
