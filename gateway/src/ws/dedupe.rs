@@ -25,8 +25,8 @@
 //! lag, minutes. Once anything may have been produced it is never released:
 //! whatever happened to the first try, a resend carries the same id. A claim
 //! made beside the send's reads, for a send then refused (not a member, slow
-//! mode) or found stored, is released ([`Dedupe::release`]). A resend whose content differs from the
-//! original's (op, target, emoji, reply_to or body: a client message id reused
+//! mode) or found stored, is released ([`Dedupe::release`]). A resend whose
+//! content differs from the original's (op, target, emoji, reply_to or body: a client message id reused
 //! for another event) is refused ([`DedupeError::OtherBody`]): the claim keeps
 //! a digest of the content, never the text, so a deleted message's text is not
 //! in its claim either.
@@ -191,8 +191,8 @@ impl<'a> Dedupe<'a> {
     }
 
     /// Step 1 and 2 together: the stored message `fresh` may be a resend
-    /// of, and, unless `claim` is false, the claim, made at once. The claim
-    /// is not looked at until the stored lookup has answered.
+    /// of, and, unless `claim` is false, the claim, made at once. A stored
+    /// message decides before the claim does (the caller's order).
     pub async fn look_up_and_claim(
         &self,
         fresh: &ChatEvent,

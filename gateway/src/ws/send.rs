@@ -111,34 +111,14 @@ async fn send_inner(
         dedupe.look_up_and_claim(&fresh, claim_early),
     );
     record_stage("check", stage);
-    // an early claim this send made: taken back unless the send goes on with it
-    let early = match &claimed {
-        Some(Ok(Resolved::New(event))) => Some(event.clone()),
-        _ => None,
-    };
     let stage = std::time::Instant::now();
     let reads = Reads {
         standing,
         stored,
         claimed,
     };
-    let resolved = resolve(state, sender, room, client_msg_id, fresh, reads).await;
+    let resolved = resolve(state, &dedupe, sender, room, client_msg_id, fresh, reads).await?;
     record_stage("dedupe", stage);
-    let resolved = match resolved {
-        Ok(Resolved::Stored(stored)) => {
-            if let Some(early) = &early {
-                dedupe.release(early).await;
-            }
-            Resolved::Stored(stored)
-        }
-        Ok(resolved) => resolved,
-        Err(refused) => {
-            if let Some(early) = &early {
-                dedupe.release(early).await;
-            }
-            return Err(refused);
-        }
-    };
     if resolved.room() != room {
         // A client message id names one message of its sender. Reused in
         // another room it is not a resend: refused, never answered with the
@@ -181,9 +161,11 @@ struct Reads {
 
 /// Decides a send from its reads: a member (held to slow mode for a new
 /// message), then a stored resend, then the event's own checks and the claim
-/// (the early one, when it was made).
+/// (the early one, when it was made). An early claim is taken back when the
+/// send is refused here or found stored: nothing was produced under it.
 async fn resolve(
     state: &AppState,
+    dedupe: &Dedupe<'_>,
     sender: &UserRef,
     room: Uuid,
     client_msg_id: &str,
@@ -195,16 +177,24 @@ async fn resolve(
         stored,
         claimed,
     } = reads;
-    let standing = member(standing)?;
-    // slow mode paces new messages; edits, deletes and reactions are not held back
-    if fresh.op() == EventOp::Message {
-        super::slow_mode::enforce(state, room, sender.id, client_msg_id, standing).await?;
+    let admitted = admit(
+        state,
+        sender.id,
+        room,
+        client_msg_id,
+        &fresh,
+        standing,
+        stored,
+    )
+    .await;
+    if let (Err(_) | Ok(Some(_)), Some(Ok(Resolved::New(early)))) = (&admitted, &claimed) {
+        dedupe.release(early).await;
     }
     // a resend of a stored message is answered from its row, whatever became
     // of its target since; then the event's own checks (its target, who may
     // act on it, its mentions); then the original of a resend not stored
     // yet, or a claim for this send
-    if let Some(stored) = stored.map_err(dedupe_refusal)? {
+    if let Some(stored) = admitted? {
         return Ok(Resolved::Stored(stored));
     }
     match claimed {
@@ -213,12 +203,28 @@ async fn resolve(
             if needs_check(&fresh) {
                 events::check(state, &mut fresh).await?;
             }
-            Dedupe::new(state)
-                .claim(fresh)
-                .await
-                .map_err(dedupe_refusal)
+            dedupe.claim(fresh).await.map_err(dedupe_refusal)
         }
     }
+}
+
+/// A member (held to slow mode for a new message), and the stored message
+/// this send is a resend of, if any.
+async fn admit(
+    state: &AppState,
+    user: Uuid,
+    room: Uuid,
+    client_msg_id: &str,
+    fresh: &ChatEvent,
+    standing: Result<Option<Standing>, sqlx::Error>,
+    stored: Result<Option<Stored>, DedupeError>,
+) -> Result<Option<Stored>, Refused> {
+    let standing = member(standing)?;
+    // slow mode paces new messages; edits, deletes and reactions are not held back
+    if fresh.op() == EventOp::Message {
+        super::slow_mode::enforce(state, room, user, client_msg_id, standing).await?;
+    }
+    stored.map_err(dedupe_refusal)
 }
 
 /// Whether `event` needs [`events::check`]: a plain message without a reply
