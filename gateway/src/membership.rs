@@ -4,6 +4,8 @@
 //!
 //! - One read gives the sender's [`Standing`]: member or not, their role and
 //!   the room's slow mode, so a change of either is in force at the next send.
+//!   The send path reads more in that round trip (the stored message a send
+//!   may be a resend of: [`Membership::standing_read_with`]).
 //! - A member confirmed by Postgres within [`GRACE`] is remembered with their
 //!   standing as read; a "no" forgets them at once.
 //! - When Postgres fails to answer, the instance is in an outage for
@@ -32,6 +34,10 @@ pub const GRACE: Duration = Duration::from_secs(600);
 pub const PROBE_EVERY: Duration = Duration::from_secs(2);
 /// Remembered (room, user) pairs at most.
 pub const MAX_REMEMBERED: usize = 100_000;
+
+/// What Postgres says of a sender: their role and the room's slow mode
+/// interval in seconds, `None` when they are not a member.
+pub type StandingRow = Option<(MemberRole, i32)>;
 
 /// A member's place in a room, as the send path needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,22 +94,41 @@ impl Membership {
     /// `user`'s standing in `room`, `None` when not a member; Postgres' error
     /// when it cannot answer and this instance has no recent confirmation.
     pub async fn standing(&self, room: Uuid, user: Uuid) -> Result<Option<Standing>, sqlx::Error> {
+        let pool = &self.pool;
+        let read = async move {
+            let row = db::moderation::send_standing(pool, room, user).await?;
+            Ok((row, ()))
+        };
+        let (standing, _) = self.standing_read_with(room, user, read).await?;
+        Ok(standing)
+    }
+
+    /// [`standing`](Self::standing), with Postgres asked by `read`, which
+    /// may read more in the same round trip: its `T` comes back when
+    /// Postgres answered, `None` when the standing came from memory (`read`
+    /// was not polled, or failed).
+    pub async fn standing_read_with<T>(
+        &self,
+        room: Uuid,
+        user: Uuid,
+        read: impl Future<Output = Result<(StandingRow, T), sqlx::Error>>,
+    ) -> Result<(Option<Standing>, Option<T>), sqlx::Error> {
         {
             let mut memory = self.memory();
             if memory.in_outage()
                 && let Some(standing) = memory.recent(room, user)
             {
-                return Ok(Some(standing));
+                return Ok((Some(standing), None));
             }
             if memory.outage_until.is_some() {
                 // this caller asks Postgres; the others keep answering from memory
                 memory.outage_until = Some(Instant::now() + PROBE_EVERY);
             }
         }
-        let answer = db::moderation::send_standing(&self.pool, room, user).await;
+        let answer = read.await;
         let mut memory = self.memory();
         match answer {
-            Ok(Some((role, seconds))) => {
+            Ok((Some((role, seconds)), more)) => {
                 let standing = Standing {
                     role,
                     slow_mode_seconds: u32::try_from(seconds).unwrap_or(0),
@@ -115,19 +140,19 @@ impl Membership {
                 memory
                     .confirmed
                     .insert((room, user), (Instant::now(), standing));
-                Ok(Some(standing))
+                Ok((Some(standing), Some(more)))
             }
-            Ok(None) => {
+            Ok((None, more)) => {
                 memory.outage_until = None;
                 memory.confirmed.remove(&(room, user));
-                Ok(None)
+                Ok((None, Some(more)))
             }
             Err(error) => {
                 memory.outage_until = Some(Instant::now() + PROBE_EVERY);
                 match memory.recent(room, user) {
                     Some(standing) => {
                         tracing::warn!(%error, "membership from memory: Postgres does not answer");
-                        Ok(Some(standing))
+                        Ok((Some(standing), None))
                     }
                     None => Err(error),
                 }

@@ -1,12 +1,15 @@
 //! Stored messages: reading a room's log by seq for resume, the range of a
 //! history page ([`PageRange`], read by `db::history`), and finding a
-//! sender's message by its client message id (resends).
+//! sender's message by its client message id with their standing in the
+//! room (the send path's one read).
 
 use chat_core::event::{EventExt, EventOp};
 use chat_core::{ChatEvent, MessageKind, SequencedEvent};
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgPool, Row as _};
 use uuid::Uuid;
+
+use crate::domain::MemberRole;
 
 /// Most messages one query returns.
 pub const PAGE_MAX: i64 = 100;
@@ -124,7 +127,7 @@ pub enum PageRange {
 }
 
 /// A stored message as a resend of it needs it: its place and its content.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct SentMessage {
     pub id: Uuid,
     pub room_id: Uuid,
@@ -140,21 +143,48 @@ pub struct SentMessage {
     pub scrubbed: bool,
 }
 
-/// The message `sender` sent with `client_msg_id`, if it is stored (the unique
-/// `(sender_id, client_msg_id)` index finds it).
-pub async fn by_client_msg_id(
+/// The send path's one read: `user`'s role in `room` and the room's slow mode
+/// interval (`None`: not a member), and the message `user` sent with
+/// `client_msg_id` if it is stored (the unique `(sender_id, client_msg_id)`
+/// index finds it). One round trip, one row whatever is found.
+pub async fn standing_and_sent(
     pool: &PgPool,
-    sender: Uuid,
+    room: Uuid,
+    user: Uuid,
     client_msg_id: &str,
-) -> Result<Option<SentMessage>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, room_id, seq, op, target_id, reply_to, emoji,
-                coalesce(original_body, body) AS body,
-                (deleted_at IS NOT NULL OR (op = 'edit' AND body = '')) AS scrubbed
-         FROM messages WHERE sender_id = $1 AND client_msg_id = $2",
+) -> Result<(Option<(MemberRole, i32)>, Option<SentMessage>), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT s.role, s.slow_mode_seconds,
+                x.id, x.room_id, x.seq, x.op, x.target_id, x.reply_to, x.emoji, x.body, x.scrubbed
+         FROM (VALUES (1)) AS one (n)
+         LEFT JOIN (SELECT m.role, r.slow_mode_seconds
+                    FROM room_members m JOIN rooms r ON r.id = m.room_id
+                    WHERE m.room_id = $1 AND m.user_id = $2) s ON true
+         LEFT JOIN (SELECT id, room_id, seq, op, target_id, reply_to, emoji,
+                           coalesce(original_body, body) AS body,
+                           (deleted_at IS NOT NULL OR (op = 'edit' AND body = '')) AS scrubbed
+                    FROM messages WHERE sender_id = $2 AND client_msg_id = $3) x ON true",
     )
-    .bind(sender)
+    .bind(room)
+    .bind(user)
     .bind(client_msg_id)
-    .fetch_optional(pool)
-    .await
+    .fetch_one(pool)
+    .await?;
+    let role: Option<MemberRole> = row.try_get("role")?;
+    let seconds: Option<i32> = row.try_get("slow_mode_seconds")?;
+    let sent = match row.try_get::<Option<Uuid>, _>("id")? {
+        None => None,
+        Some(id) => Some(SentMessage {
+            id,
+            room_id: row.try_get("room_id")?,
+            seq: row.try_get("seq")?,
+            op: row.try_get("op")?,
+            target_id: row.try_get("target_id")?,
+            reply_to: row.try_get("reply_to")?,
+            emoji: row.try_get("emoji")?,
+            body: row.try_get("body")?,
+            scrubbed: row.try_get("scrubbed")?,
+        }),
+    };
+    Ok((role.zip(seconds), sent))
 }

@@ -16,9 +16,11 @@
 //! remembers (Redis lost the claim before the writer stored the message) is
 //! the same message: the same id, stored once, sequenced once.
 //!
-//! While Postgres cannot be read (an error, or no answer within 200 ms; the
-//! lookup is then skipped for 2 s), the claim alone decides (sends go on: Kafka
-//! is the durable step), so a resend older than its claim in that window gets
+//! Step 1 is read in the same round trip as the sender's membership
+//! ([`Dedupe::standing_and_stored`]). While Postgres cannot be read (an
+//! error, or no answer within 200 ms; the lookup is then skipped for 2 s and
+//! membership read alone), the claim alone decides (sends go on: Kafka is
+//! the durable step), so a resend older than its claim in that window gets
 //! its id but maybe another seq.
 //!
 //! So the claim only has to live until its message is stored: the writer's
@@ -37,6 +39,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db;
+use crate::membership::{Membership, Standing};
 use crate::state::AppState;
 
 mod claim;
@@ -146,24 +149,37 @@ impl<'a> Dedupe<'a> {
         }
     }
 
-    /// Step 1 alone: the stored message `fresh` is a resend of, if Postgres
-    /// answers in time and has one; `OtherBody` if it holds other content.
-    pub async fn stored(&self, fresh: &ChatEvent) -> Result<Option<Stored>, DedupeError> {
-        // Postgres down (the writer waits it out): sends go on with the claim
-        // alone. A resend older than the claim, in that window, still names
-        // the same id (stored once) but may be given another seq.
-        let stored = if self.breaker.should_try() {
-            let lookup =
-                db::messages::by_client_msg_id(self.pool, fresh.sender_id, &fresh.client_msg_id);
-            match tokio::time::timeout(STORED_LOOKUP_TIMEOUT, lookup).await {
-                Ok(Ok(stored)) => {
+    /// The sender's standing in `fresh`'s room and step 1 (the stored
+    /// message `fresh` may be a resend of; `OtherBody` if it holds other
+    /// content), in one round trip to Postgres.
+    ///
+    /// Postgres down or stalled, or the messages table locked (the writer
+    /// waits it out): sends go on with the claim alone, the standing read
+    /// alone or answered from the membership's memory.
+    pub async fn standing_and_stored(
+        &self,
+        membership: &Membership,
+        fresh: &ChatEvent,
+    ) -> (
+        Result<Option<Standing>, sqlx::Error>,
+        Result<Option<Stored>, DedupeError>,
+    ) {
+        let (room, sender) = (fresh.room_id, fresh.sender_id);
+        if !self.breaker.should_try() {
+            return (membership.standing(room, sender).await, Ok(None));
+        }
+        let read = async {
+            let both =
+                db::messages::standing_and_sent(self.pool, room, sender, &fresh.client_msg_id);
+            match tokio::time::timeout(STORED_LOOKUP_TIMEOUT, both).await {
+                Ok(Ok((standing, sent))) => {
                     self.breaker.answered();
-                    stored
+                    Ok((standing, sent))
                 }
                 Ok(Err(error)) => {
                     self.breaker.failed();
                     tracing::warn!(%error, "stored messages not readable; deduplicating in Redis only");
-                    None
+                    Err(error)
                 }
                 Err(_) => {
                     self.breaker.failed();
@@ -171,44 +187,15 @@ impl<'a> Dedupe<'a> {
                         timeout_ms = STORED_LOOKUP_TIMEOUT.as_millis() as u64,
                         "stored messages not read in time; deduplicating in Redis only"
                     );
-                    None
+                    let standing = db::moderation::send_standing(self.pool, room, sender).await?;
+                    Ok((standing, None))
                 }
             }
-        } else {
-            None
         };
-        let Some(stored) = stored else {
-            return Ok(None);
-        };
-        if !same_content(&stored, fresh) {
-            return Err(DedupeError::OtherBody);
+        match membership.standing_read_with(room, sender, read).await {
+            Err(error) => (Err(error), Ok(None)),
+            Ok((standing, sent)) => (Ok(standing), answer(sent.flatten(), fresh)),
         }
-        Ok(Some(Stored {
-            id: stored.id,
-            room: stored.room_id,
-            seq: stored.seq,
-        }))
-    }
-
-    /// Step 1 and 2 together: the stored message `fresh` may be a resend
-    /// of, and, unless `claim` is false, the claim, made at once. A stored
-    /// message decides before the claim does (the caller's order).
-    pub async fn look_up_and_claim(
-        &self,
-        fresh: &ChatEvent,
-        claim: bool,
-    ) -> (
-        Result<Option<Stored>, DedupeError>,
-        Option<Result<Resolved, DedupeError>>,
-    ) {
-        let claimed = async {
-            if claim {
-                Some(self.claim(fresh.clone()).await)
-            } else {
-                None
-            }
-        };
-        tokio::join!(self.stored(fresh), claimed)
     }
 
     /// Step 2 alone: claims `fresh`'s client message id in Redis, or finds the
@@ -264,6 +251,25 @@ static RELEASE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(||
         ",
     )
 });
+
+/// A resend's answer from the stored row it names, if any: `OtherBody` when
+/// the row holds other content.
+fn answer(
+    sent: Option<db::messages::SentMessage>,
+    fresh: &ChatEvent,
+) -> Result<Option<Stored>, DedupeError> {
+    let Some(sent) = sent else {
+        return Ok(None);
+    };
+    if !same_content(&sent, fresh) {
+        return Err(DedupeError::OtherBody);
+    }
+    Ok(Some(Stored {
+        id: sent.id,
+        room: sent.room_id,
+        seq: sent.seq,
+    }))
+}
 
 /// True when the stored row is the event `fresh` describes: same op, target,
 /// emoji, reply and text (a deleted text cannot be compared, and is not).

@@ -3,8 +3,8 @@
 //! client message id gets the same id and seq (G2).
 //!
 //! 1. Validate; read membership (with the room's slow mode) and the lookup of
-//!    step 2 at once, and for a plain message make step 2's claim with them
-//!    (taken back if the send is refused or found stored).
+//!    step 2 in one Postgres round trip, and for a plain message make step 2's
+//!    claim meanwhile (taken back if the send is refused or found stored).
 //! 2. Dedupe ([`super::dedupe`]): a resend of a stored message is answered from
 //!    its row; otherwise a room event's own checks run ([`super::events`]:
 //!    target, permission, mentions); a resend of one not stored yet goes on
@@ -99,16 +99,21 @@ async fn send_inner(
         ),
     })?;
     // the reads a send needs do not depend on each other, so they wait
-    // together: the sender's standing (membership, role, slow mode), the
-    // stored message this may be a resend of, and, for a plain message (no
-    // other check goes first), the claim. Nothing is decided from the others
-    // before membership is.
+    // together: the sender's standing (membership, role, slow mode) and the
+    // stored message this may be a resend of (one Postgres round trip), and,
+    // for a plain message (no other check goes first), the claim. Nothing is
+    // decided from the others before membership is.
     let stage = std::time::Instant::now();
     let dedupe = Dedupe::new(state);
-    let claim_early = !needs_check(&fresh);
-    let (standing, (stored, claimed)) = tokio::join!(
-        state.membership.standing(room, sender.id),
-        dedupe.look_up_and_claim(&fresh, claim_early),
+    let early = (!needs_check(&fresh)).then(|| fresh.clone());
+    let ((standing, stored), claimed) = tokio::join!(
+        dedupe.standing_and_stored(&state.membership, &fresh),
+        async {
+            match early {
+                Some(early) => Some(dedupe.claim(early).await),
+                None => None,
+            }
+        },
     );
     record_stage("check", stage);
     let stage = std::time::Instant::now();
