@@ -55,7 +55,8 @@ pub struct SocketRegistration {
     inner: Arc<Inner>,
     sid: Uuid,
     id: u64,
-    /// Cancelled when the socket's session is revoked.
+    /// Cancelled when the socket's session is revoked, or when the server
+    /// shuts down (a child of its shutdown token).
     pub revoked: CancellationToken,
 }
 
@@ -135,9 +136,14 @@ impl Sessions {
 
     /// Registers a socket of session `sid`; its `revoked` token is cancelled
     /// when the session ends (already cancelled if it has ended, or if Redis
-    /// cannot say).
-    pub async fn register_socket(&self, sid: Uuid) -> SocketRegistration {
-        let revoked = CancellationToken::new();
+    /// cannot say) or when `shutdown` is. One token for both: a connection
+    /// waits on its own token, never on the one all connections share.
+    pub async fn register_socket(
+        &self,
+        sid: Uuid,
+        shutdown: &CancellationToken,
+    ) -> SocketRegistration {
+        let revoked = shutdown.child_token();
         let id = self.inner.next_socket.fetch_add(1, Ordering::Relaxed);
         self.inner
             .sockets

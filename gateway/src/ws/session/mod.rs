@@ -133,7 +133,10 @@ pub async fn run(mut socket: WebSocket, state: AppState, holder: TicketHolder, _
     };
     let (out, out_rx) = Outbox::channel(state.config.ws_send_queue.max(8));
     // revoking the login session (logout, a reused refresh token) closes the socket with 1008
-    let session = state.sessions.register_socket(holder.sid).await;
+    let session = state
+        .sessions
+        .register_socket(holder.sid, &state.shutdown)
+        .await;
     metrics::gauge!(m::CONNECTIONS).increment(1.0);
     tracing::debug!(user.id = %user.id, connection = %connection, "socket open");
 

@@ -111,11 +111,12 @@ pub(super) async fn drive(
     let mut expires = until_expiry(token_exp);
     let timer = tokio::time::sleep_until(next_ping.min(expires));
     tokio::pin!(timer);
-    // made once, not at every wake: each one made and dropped is a lock on its notifier
-    let shutdown = state.shutdown.cancelled();
-    tokio::pin!(shutdown);
-    let session_ended = revoked.cancelled();
-    tokio::pin!(session_ended);
+    // made once, not at every wake: each one made and dropped is a lock on
+    // its notifier. It is this connection's own (its session's, a child of
+    // the shutdown token): every poll locks it, and with one shared by all
+    // connections every wake of every connection took the same two locks.
+    let ended = revoked.cancelled();
+    tokio::pin!(ended);
     let mut reading = Reading::Idle(reader);
     // the direct queue, waited on by one stream for the connection's life
     let mut direct = out.stream();
@@ -134,9 +135,11 @@ pub(super) async fn drive(
         } else {
             tokio::select! {
                 biased;
-                () = &mut shutdown => {
-                    Step::Stop(Some((close_code::AWAY, "server shutting down; reconnect")))
-                }
+                () = &mut ended => Step::Stop(Some(if state.shutdown.is_cancelled() {
+                    (close_code::AWAY, "server shutting down; reconnect")
+                } else {
+                    (close_code::POLICY, "session ended")
+                })),
                 () = &mut timer => {
                     let now = tokio::time::Instant::now();
                     if now >= expires {
@@ -147,7 +150,6 @@ pub(super) async fn drive(
                         Step::Ping
                     }
                 }
-                () = &mut session_ended => Step::Stop(Some((close_code::POLICY, "session ended"))),
                 answered = reading.answered(), if reading.answering() => {
                     let Ok(reader) = answered else {
                         // the answer's task panicked: the connection ends as if its task had
