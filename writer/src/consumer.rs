@@ -36,23 +36,9 @@ pub fn create_consumer(config: &WriterConfig) -> Result<StreamConsumer<GroupCont
             client_id: "chat-writer",
         },
     );
-    client
-        .set("enable.auto.commit", "false")
-        // the broker holds a fetch until a batch's linger has passed (or
-        // FETCH_MIN_BYTES are there) instead of answering each produce with
-        // a fetch of its own: a thousand fetches a second were a fifth of
-        // the broker's CPU at 1,000 messages/s (BENCHMARKS.md)
-        .set(
-            "fetch.wait.max.ms",
-            config.batch_linger_ms.max(1).to_string(),
-        )
-        .set("fetch.min.bytes", FETCH_MIN_BYTES.to_string());
+    client.set("enable.auto.commit", "false");
     Ok(group::subscribe(client, &config.kafka.topic, METRICS)?)
 }
-
-/// Bytes that end a fetch's wait at once. Below librdkafka's per-partition
-/// fetch size (1 MiB), so a backlog is read at full speed.
-const FETCH_MIN_BYTES: usize = 256 * 1024;
 
 /// The writer's names for its consumer's metrics.
 const METRICS: GroupMetrics = GroupMetrics {
