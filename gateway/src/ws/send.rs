@@ -105,15 +105,10 @@ async fn send_inner(
     // decided from the others before membership is.
     let stage = std::time::Instant::now();
     let dedupe = Dedupe::new(state);
-    let early = (!needs_check(&fresh)).then(|| fresh.clone());
+    let early = (!needs_check(&fresh)).then(|| dedupe.claim(fresh.clone()));
     let ((standing, stored), claimed) = tokio::join!(
         dedupe.standing_and_stored(&state.membership, &fresh),
-        async {
-            match early {
-                Some(early) => Some(dedupe.claim(early).await),
-                None => None,
-            }
-        },
+        futures::future::OptionFuture::from(early),
     );
     record_stage("check", stage);
     let stage = std::time::Instant::now();

@@ -19,11 +19,7 @@ async fn a_stalled_messages_table_delays_storage_but_not_acks_and_loses_nothing(
     load.wait_for_acks(50).await;
 
     // every insert now waits behind this transaction
-    let mut lock = stack.db.pool.begin().await.expect("begin");
-    sqlx::query("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *lock)
-        .await
-        .expect("lock the messages table");
+    let lock = lock_messages(&stack).await;
     let pool = &stack.db.pool;
     test_support::wait_until("the writer waits for the lock", WAIT, || async move {
         let waiting: i64 = sqlx::query_scalar(
@@ -63,11 +59,7 @@ async fn a_locked_messages_table_still_leaves_membership_to_postgres() {
     let first = alice_socket.send_message(room, "a-0", "first").await;
     assert_eq!(first["type"], "ack", "{first}");
 
-    let mut lock = stack.db.pool.begin().await.expect("begin");
-    sqlx::query("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *lock)
-        .await
-        .expect("lock the messages table");
+    let lock = lock_messages(&stack).await;
 
     let refused = bob_socket.send_message(room, "b-1", "not a member").await;
     assert_eq!(refused["code"], "forbidden", "{refused}");
@@ -76,4 +68,15 @@ async fn a_locked_messages_table_still_leaves_membership_to_postgres() {
 
     lock.commit().await.expect("release the lock");
     gateway.stop().await;
+}
+
+/// Holds `ACCESS EXCLUSIVE` on `messages` until the transaction ends: every
+/// read and write of the table waits behind it.
+async fn lock_messages(stack: &Stack) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut lock = stack.db.pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .expect("lock the messages table");
+    lock
 }
