@@ -23,6 +23,17 @@ pub const CLIENT: &str = "loadgen";
 /// which the kernel fixes at 100 for user space whatever its own tick rate.
 const TICKS_PER_SECOND: f64 = 100.0;
 
+/// How often resident memory is sampled.
+const SAMPLE_EVERY: Duration = Duration::from_millis(200);
+
+/// A group's memory (Postgres's backends) is sampled once every this many
+/// samples. Its `Pss` comes from `smaps_rollup`, which walks each backend's
+/// page tables under the backend's memory map lock: read every 200 ms it was
+/// a fifth of the load generator's CPU (`perf`: `smaps_account`,
+/// `smaps_pte_range`), taken from the cores the servers share, and a
+/// backend that faulted a page meanwhile waited on the walk.
+const GROUP_EVERY: u64 = 10;
+
 /// `(ppid, utime + stime ticks)` of a process, `None` once it is gone.
 fn stat(pid: u32) -> Option<(u32, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -99,7 +110,8 @@ pub struct Cost {
 }
 
 impl Meter {
-    /// Starts counting now; resident memory is sampled every 200 ms, on a
+    /// Starts counting now; resident memory is sampled every
+    /// [`SAMPLE_EVERY`] (a group's every [`GROUP_EVERY`] samples), on a
     /// thread of its own: a sweep of `/proc` blocks, and on the runtime's
     /// workers it would hold up the deliveries being timed.
     pub fn start(watched: Vec<Watched>) -> Self {
@@ -109,22 +121,28 @@ impl Meter {
         let sampler = {
             let (watched, peaks, stop) = (watched.clone(), peaks.clone(), stop.clone());
             std::thread::spawn(move || {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let now: Vec<u64> = watched
+                for tick in 0u64.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let groups_too = tick % GROUP_EVERY == 0;
+                    let now: Vec<Option<u64>> = watched
                         .iter()
                         .map(|w| {
-                            group(w.pid, w.with_children)
-                                .into_iter()
-                                .map(|pid| memory_kib(pid, w.with_children))
-                                .sum()
+                            (groups_too || !w.with_children).then(|| {
+                                group(w.pid, w.with_children)
+                                    .into_iter()
+                                    .map(|pid| memory_kib(pid, w.with_children))
+                                    .sum()
+                            })
                         })
                         .collect();
                     if let Ok(mut peaks) = peaks.lock() {
                         for (peak, now) in peaks.iter_mut().zip(now) {
-                            *peak = (*peak).max(now);
+                            *peak = (*peak).max(now.unwrap_or(0));
                         }
                     }
-                    std::thread::sleep(Duration::from_millis(200));
+                    std::thread::sleep(SAMPLE_EVERY);
                 }
             })
         };
