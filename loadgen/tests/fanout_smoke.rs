@@ -27,6 +27,9 @@ fn a_small_fanout_run_loses_duplicates_and_reorders_nothing() {
             "2",
             "--warmup",
             "1",
+            // the priming's path, briefly (its default is a minute)
+            "--prime",
+            "1",
             "--runs",
             "2",
             "--json",

@@ -55,6 +55,12 @@ struct Args {
     /// Sending seconds before the measured window.
     #[arg(long, default_value_t = 2)]
     warmup: u64,
+    /// Seconds of sending at the highest rate before the first run, not
+    /// measured: a broker that has just started, or met a new producer,
+    /// spends its first minutes compiling (the JVM's JIT) and its CPU then
+    /// is not the steady state's. 0 for none.
+    #[arg(long, default_value_t = 60)]
+    prime: u64,
     /// Messages of history stored in each room before the first run (a
     /// running service's table, analysed), 0 for none.
     #[arg(long, default_value_t = 10_000)]
@@ -169,6 +175,22 @@ async fn main() -> anyhow::Result<()> {
     };
     // stages read from the gateways themselves (not through nginx) and the writer
     let chat_metrics = stages::sources(&cluster.bases, Some(&cluster.writer_base));
+    if args.prime > 0 {
+        let rate = args.rates.iter().copied().fold(0.0, f64::max);
+        eprintln!(
+            "[fanout] priming: the chat at {rate} messages/s for {} s, not measured",
+            args.prime
+        );
+        prime(
+            &chat,
+            &users,
+            &run::Plan {
+                window: Duration::from_secs(args.prime),
+                ..plan(rate)
+            },
+        )
+        .await?;
+    }
     let mut rows = Vec::new();
     let mut stage_rows = Vec::new();
     for n in 1..=args.runs {
@@ -250,6 +272,21 @@ async fn measured(
     let costs = meter.stop();
     let after = stages::scrape(&http, metrics).await;
     Ok((run.await??, costs, stages::window(&before, &after)))
+}
+
+/// Sends at `plan`'s rate for its window without measuring; fails if
+/// anything acknowledged went missing (the runs after it would not say).
+async fn prime(target: &Target, users: &setup::Users, plan: &run::Plan) -> anyhow::Result<()> {
+    let conns = setup::connect(target, users).await?;
+    let outcome = run::run(target, conns, plan).await?;
+    anyhow::ensure!(
+        outcome.lost == 0 && outcome.duplicated == 0 && outcome.out_of_order == 0,
+        "priming lost {}, duplicated {} and reordered {} deliveries",
+        outcome.lost,
+        outcome.duplicated,
+        outcome.out_of_order
+    );
+    Ok(())
 }
 
 /// This binary again as the bare broadcast server, on a free port.
