@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures::{SinkExt, Stream};
+use futures::{FutureExt, SinkExt, Stream};
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
@@ -90,9 +90,10 @@ pub(super) struct Writer<'a> {
     /// Frames and bytes fed since the last flush.
     batch_frames: usize,
     batch_bytes: usize,
-    /// When the batch being fed must be written by: one clock reading per
-    /// batch, not one per frame and per flush.
-    batch_deadline: tokio::time::Instant,
+    /// When the batch being fed must be written by, read from the clock the
+    /// first time one of its writes has to wait (most never do: a clock
+    /// reading per batch was 0.5 % of a gateway's samples at 20k deliveries/s).
+    batch_deadline: Option<tokio::time::Instant>,
     /// Room messages fed since the last flush, counted once per batch.
     delivered: u64,
     delivered_total: metrics::Counter,
@@ -113,7 +114,7 @@ impl<'a> Writer<'a> {
             connection,
             batch_frames: 0,
             batch_bytes: 0,
-            batch_deadline: tokio::time::Instant::now(),
+            batch_deadline: None,
             delivered: 0,
             delivered_total: metrics::counter!(m::FRAMES_DELIVERED),
         }
@@ -243,15 +244,15 @@ impl<'a> Writer<'a> {
     /// Queues a frame in the socket's write buffer, without writing it yet.
     async fn feed(&mut self, text: Utf8Bytes) -> bool {
         if self.batch_frames == 0 {
-            self.batch_deadline = tokio::time::Instant::now() + WRITE_TIMEOUT;
+            self.batch_deadline = None;
         }
         self.batch_frames += 1;
         self.batch_bytes += text.len();
-        matches!(
-            tokio::time::timeout_at(self.batch_deadline, self.socket.feed(Message::Text(text)))
-                .await,
-            Ok(Ok(()))
+        within(
+            &mut self.batch_deadline,
+            self.socket.feed(Message::Text(text)),
         )
+        .await
     }
 
     /// Writes what was fed, within the write timeout; false when the socket is gone or stuck.
@@ -265,11 +266,23 @@ impl<'a> Writer<'a> {
             self.delivered_total
                 .increment(std::mem::take(&mut self.delivered));
         }
-        matches!(
-            tokio::time::timeout_at(self.batch_deadline, self.socket.flush()).await,
-            Ok(Ok(()))
-        )
+        within(&mut self.batch_deadline, self.socket.flush()).await
     }
+}
+
+/// Runs one write of a batch, within [`WRITE_TIMEOUT`] of the first of its
+/// writes that had to wait; false when the socket is gone or stuck.
+async fn within(
+    deadline: &mut Option<tokio::time::Instant>,
+    write: impl Future<Output = Result<(), axum::Error>>,
+) -> bool {
+    let mut write = std::pin::pin!(write);
+    // polled once before any clock is read: a write to a socket with room completes at once
+    if let Some(done) = write.as_mut().now_or_never() {
+        return done.is_ok();
+    }
+    let at = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + WRITE_TIMEOUT);
+    matches!(tokio::time::timeout_at(at, write).await, Ok(Ok(())))
 }
 
 /// What to write for one item of a room's feed, if anything.
@@ -318,4 +331,45 @@ async fn write(socket: &mut WebSocket, message: Message) -> bool {
         tokio::time::timeout(WRITE_TIMEOUT, socket.send(message)).await,
         Ok(Ok(()))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::{pending, ready};
+
+    use tokio::time::{Duration, Instant};
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_that_completes_at_once_sets_no_deadline() {
+        let mut deadline = None;
+        assert!(within(&mut deadline, ready(Ok(()))).await);
+        assert!(!within(&mut deadline, ready(Err(axum::Error::new("gone")))).await);
+        assert_eq!(deadline, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stuck_write_fails_at_the_write_timeout() {
+        let mut deadline = None;
+        let started = Instant::now();
+        assert!(!within(&mut deadline, pending()).await);
+        assert_eq!(started.elapsed(), WRITE_TIMEOUT);
+        assert_eq!(deadline, Some(started + WRITE_TIMEOUT));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_writes_of_one_batch_share_one_deadline() {
+        let mut deadline = None;
+        let started = Instant::now();
+        // the first write waits a second, then completes
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok(())
+        };
+        assert!(within(&mut deadline, slow).await);
+        // the next one gets what is left of the batch's time, not a new timeout
+        assert!(!within(&mut deadline, pending()).await);
+        assert_eq!(started.elapsed(), WRITE_TIMEOUT);
+    }
 }
