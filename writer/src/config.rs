@@ -37,7 +37,11 @@ pub struct WriterConfig {
     #[arg(long, env = "WRITER_BATCH_MAX_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub batch_max_bytes: usize,
     /// How long the first record of a batch waits for others, in milliseconds.
-    #[arg(long, env = "WRITER_BATCH_LINGER_MS", default_value_t = 20)]
+    /// Each batch costs about seven statements, a Redis pipeline and an offset
+    /// commit whatever its size: at 200 messages/s, 100 ms instead of 20 took
+    /// 15 % off all servers' CPU (BENCHMARKS.md, session 13). Nobody waits
+    /// for the row: live delivery, resume and a target's checks read Redis.
+    #[arg(long, env = "WRITER_BATCH_LINGER_MS", default_value_t = 100)]
     pub batch_linger_ms: u64,
     /// Longest pause between two tries of a batch while a dependency is down, in milliseconds.
     #[arg(long, env = "WRITER_RETRY_MAX_BACKOFF_MS", default_value_t = 5_000)]
