@@ -16,6 +16,8 @@
 //!   connection's first send (an idle connection holds no task and no queue
 //!   for it).
 //! - `writer`: writes to the socket (batched), the per-room feeds.
+//! - `gated`: a future the task polls only after it woke the task (the
+//!   session's revocation).
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
@@ -34,6 +36,7 @@ use crate::state::AppState;
 use crate::ws::caps::Permit;
 use crate::ws::protocol::{Limits, PROTOCOL_VERSION, ServerFrame, UserRef, encode};
 
+mod gated;
 mod reader;
 mod send_worker;
 mod task;

@@ -22,6 +22,7 @@ use crate::auth::token::now_secs;
 use crate::state::AppState;
 use crate::ws::protocol::UserRef;
 
+use super::gated::Gated;
 use super::reader::{Answer, Read, Reader};
 use super::writer::{Close, Step, Writer};
 use super::{CLOSE_TOO_SLOW, Outbound};
@@ -113,10 +114,12 @@ pub(super) async fn drive(
     tokio::pin!(timer);
     // made once, not at every wake: each one made and dropped is a lock on
     // its notifier. It is this connection's own (its session's, a child of
-    // the shutdown token): every poll locks it, and with one shared by all
-    // connections every wake of every connection took the same two locks.
+    // the shutdown token): with one shared by all connections every wake of
+    // every connection took the same two locks. Gated, it is polled only
+    // after it woke the task, not at every frame.
     let ended = revoked.cancelled();
     tokio::pin!(ended);
+    let mut ended = Gated::new(ended);
     let mut reading = Reading::Idle(reader);
     // the direct queue, waited on by one stream for the connection's life
     let mut direct = out.stream();
