@@ -10,6 +10,8 @@
 -- ARGV[2]   the new epoch
 -- ARGV[3]   the epoch the caller found stale, or '' for any: when the room has
 --           another epoch by now, someone repaired it first and nothing is done
+-- The counter's new value is also the epoch's `base` (restore_room.lua): a
+-- message that kept a seq at or below it is sequenced again (sequence.lua).
 -- Returns the counter's value.
 local state = redis.call('HMGET', KEYS[1], 'seq', 'epoch')
 local current = tonumber(state[1] or '0')
@@ -19,7 +21,7 @@ end
 local floor = tonumber(ARGV[1])
 if current > floor then floor = current end
 local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
-redis.call('HSET', KEYS[1], 'seq', floor, 'epoch', ARGV[2], 'run', run)
+redis.call('HSET', KEYS[1], 'seq', floor, 'epoch', ARGV[2], 'run', run, 'base', floor)
 redis.call('DEL', KEYS[2])
 for i = 3, #KEYS do
   redis.call('DEL', KEYS[i])

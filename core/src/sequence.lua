@@ -3,8 +3,9 @@
 -- ARGV[1]  how many records a room's tail keeps
 -- ARGV[2]  seconds a message's seq and a room's tail are remembered
 -- For the i-th message (in order; several may share a room):
---   KEYS[3i-2]  its room's state hash: fields `seq` (last assigned), `epoch`
---               and `run` (the run_id of the Redis server that wrote the state)
+--   KEYS[3i-2]  its room's state hash: fields `seq` (last assigned), `epoch`,
+--               `run` (the run_id of the Redis server that wrote the state)
+--               and `base` (the counter the epoch started from, restore_room.lua)
 --   KEYS[3i-1]  its room's tail: sorted set of sequenced records scored by seq
 --   KEYS[3i]    its assigned seq
 --   ARGV[2i+1]  its event's JSON (produced by serde, always a valid JSON object)
@@ -12,7 +13,9 @@
 --
 -- Returns {status, seq, epoch} for each message, flattened:
 --   status 1: assigned now (and appended to the tail and published)
---   status 0: assigned before; nothing is written or published again
+--   status 0: assigned before; nothing is written or published again (a seq
+--             at or below the epoch's base was given in an earlier epoch and
+--             never stored: the message is sequenced again, as status 1)
 --   status 2: the room has no state here (new room, or Redis lost its data):
 --             the caller restores it from Postgres and calls again
 --   status 3: the state was written by an earlier run of this server (Redis
@@ -25,7 +28,7 @@ local run = nil
 local out = {}
 for i = 1, #KEYS / 3 do
   local state_key, tail_key, msg_key = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
-  local state = redis.call('HMGET', state_key, 'epoch', 'run')
+  local state = redis.call('HMGET', state_key, 'epoch', 'run', 'base')
   local epoch = state[1]
   if not epoch then
     table.insert(out, {2, 0, ''})
@@ -36,9 +39,9 @@ for i = 1, #KEYS / 3 do
     if state[2] ~= run then
       table.insert(out, {3, 0, epoch})
     else
-      local known = redis.call('GET', msg_key)
-      if known then
-        table.insert(out, {0, tonumber(known), epoch})
+      local known = tonumber(redis.call('GET', msg_key) or '0')
+      if known > tonumber(state[3] or '0') then
+        table.insert(out, {0, known, epoch})
       else
         local seq = redis.call('HINCRBY', state_key, 'seq', 1)
         redis.call('SET', msg_key, seq, 'EX', ARGV[2])

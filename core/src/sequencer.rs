@@ -85,6 +85,19 @@ pub struct Assigned {
     pub stored: bool,
 }
 
+/// Where a room stands: its last seq, its epoch, and the epoch's base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// The last seq handed out.
+    pub seq: i64,
+    pub epoch: u64,
+    /// The counter the epoch started from (a restore or a repair; 0 for a new
+    /// room). Every seq at or below it is final: stored in Postgres, or never
+    /// to be (its message was lost from Redis before it was stored and got a
+    /// seq above the base), so a hole at or below it is not a gap.
+    pub base: i64,
+}
+
 /// Why a message could not be sequenced. All of these are transient.
 #[derive(Debug, thiserror::Error)]
 pub enum SequencerError {
@@ -249,7 +262,7 @@ impl Sequencer {
                     let epoch = match epochs.get(&event.room_id) {
                         Some(&epoch) => epoch,
                         None => {
-                            let (_, epoch) = self.head(event.room_id).await?;
+                            let epoch = self.head(event.room_id).await?.epoch;
                             epochs.insert(event.room_id, epoch);
                             epoch
                         }
@@ -346,17 +359,23 @@ impl Sequencer {
         Ok(unchanged == 1)
     }
 
-    /// The room's latest seq and epoch, restoring its state from Postgres if
-    /// Redis has none, repairing it if an earlier run of Redis wrote it.
-    pub async fn head(&self, room: Uuid) -> Result<(i64, u64), SequencerError> {
+    /// The room's latest seq, epoch and base, restoring its state from Postgres
+    /// if Redis has none, repairing it if an earlier run of Redis wrote it.
+    pub async fn head(&self, room: Uuid) -> Result<Head, SequencerError> {
         for _ in 0..MAX_ROUNDS {
-            let (status, seq, epoch): (i64, i64, String) = self
+            let (status, seq, epoch, base): (i64, i64, String, i64) = self
                 .head
                 .key(state_key(room))
                 .invoke_async(&mut self.redis.clone())
                 .await?;
             match status {
-                0 => return Ok((seq, parse_epoch(&epoch)?)),
+                0 => {
+                    return Ok(Head {
+                        seq,
+                        epoch: parse_epoch(&epoch)?,
+                        base,
+                    });
+                }
                 2 => self.restore_room(room).await?,
                 3 => self.repair_room(room, Some(parse_epoch(&epoch)?)).await?,
                 other => return Err(SequencerError::Protocol(format!("status {other}"))),

@@ -225,8 +225,8 @@ async fn a_writer_holding_one_rooms_counters_blocks_restoring_that_room_only() {
         .expect("task")
         .expect("head of A");
 
-    assert_eq!(head_b.0, 0);
-    assert_eq!(head_a.0, 0);
+    assert_eq!(head_b.seq, 0);
+    assert_eq!(head_a.seq, 0);
 }
 
 #[tokio::test]
@@ -262,7 +262,9 @@ async fn a_redis_restarted_from_an_old_snapshot_reuses_no_seq_under_the_same_epo
         .sequence_new(&events[5..])
         .await
         .expect("sequenced");
-    let (head, epoch) = sequencer.head(room).await.expect("head");
+    let chat_core::sequencer::Head {
+        seq: head, epoch, ..
+    } = sequencer.head(room).await.expect("head");
 
     let mut places = std::collections::HashMap::new();
     for a in kept.iter().chain(&lost).chain(&after).chain(&again) {

@@ -107,7 +107,7 @@ describe('App', () => {
       { type: 'subscribe', room: ROOM },
       { type: 'subscribe', room: ROOM, last_seq: 3, epoch: EPOCH },
     ]);
-    act(() => ws.receive({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online_count: 1 }));
+    act(() => ws.receive({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, base_seq: 0, online_count: 1 }));
     expect(container.querySelectorAll('.message-list .msg')).toHaveLength(3);
     expect(container.ownerDocument.activeElement?.id).toBe('composer');
 

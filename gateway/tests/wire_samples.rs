@@ -234,6 +234,7 @@ fn server_frames() -> Vec<Value> {
             room,
             epoch: 1_795_000_000_000,
             head_seq: 7,
+            base_seq: 0,
             online_count: 2,
         },
         ServerFrame::Unsubscribed { room },

@@ -89,7 +89,7 @@ describe('opening a room', () => {
     expect(t.subscribes()).toEqual([{ type: 'subscribe', room: ROOM, last_seq: 10, epoch: EPOCH }]);
     expect(t.controller.getState().feeds[ROOM]?.status).toBe('subscribing');
 
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 12, online_count: 2 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 12, base_seq: 0, online_count: 2 });
     expect(t.controller.getState().feeds[ROOM]?.status).toBe('live');
     await vi.advanceTimersByTimeAsync(0);
     expect(t.api.online).toHaveBeenCalledWith(ROOM, { limit: 200 });
@@ -113,7 +113,7 @@ describe('live messages for notifications', () => {
     t.connect();
     t.controller.openRoom(ROOM);
     await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     t.frame({ type: 'message', ...message(11) });
     t.frame({ type: 'message', ...message(4, { room: OTHER_ROOM }) });
     expect(seen.map((m) => [m.room, m.seq])).toEqual([
@@ -131,7 +131,7 @@ describe('reconnecting', () => {
     t.controller.openRoom(ROOM);
     t.controller.openRoom(OTHER_ROOM);
     await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     t.frame({ type: 'message', ...message(11) });
     t.frame({ type: 'message', ...message(12) });
 
@@ -149,7 +149,7 @@ describe('reconnecting', () => {
     t.connect();
     t.controller.openRoom(ROOM);
     await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     t.controller.send(ROOM, 'hello');
     const [first] = t.sends();
     expect(first).toMatchObject({ type: 'send', room: ROOM, body: 'hello' });
@@ -158,7 +158,7 @@ describe('reconnecting', () => {
     await vi.advanceTimersByTimeAsync(SEND_TIMEOUT_MS * 2);
     expect(selectTimeline(t.controller.getState().messages, ROOM).pending[0]?.state).toBe('sending');
     t.connect();
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     const resent = t.sends();
     expect(resent).toHaveLength(2);
     expect(resent[1]).toEqual(first);
@@ -169,7 +169,7 @@ describe('reconnecting', () => {
     t.connect();
     t.controller.openRoom(ROOM);
     await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     t.controller.send(ROOM, 'hello');
     const [first] = t.sends();
     // The connection died unnoticed: no ack in time.
@@ -179,7 +179,7 @@ describe('reconnecting', () => {
 
     t.disconnect();
     t.connect();
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     expect(t.sends()).toEqual([first, first]);
     expect(pending()[0]?.state).toBe('sending');
     const id = (first as { client_msg_id: string }).client_msg_id;
@@ -194,13 +194,13 @@ describe('reconnecting', () => {
     t.connect();
     t.controller.openRoom(ROOM);
     await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     t.controller.send(ROOM, 'hello');
     const id = (t.sends()[0] as { client_msg_id: string }).client_msg_id;
     t.frame({ type: 'error', code: 'invalid', message: 'no', room: ROOM, client_msg_id: id });
     t.disconnect();
     t.connect();
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     expect(t.sends()).toHaveLength(1);
   });
 
@@ -235,7 +235,7 @@ describe('resync', () => {
     t.connect();
     t.controller.openRoom(ROOM);
     await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     t.sent.length = 0;
 
     t.frame({ type: 'resync', room: ROOM, reason: 'lagging' });
@@ -251,13 +251,13 @@ describe('resync', () => {
     t.connect();
     t.controller.openRoom(ROOM);
     await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
 
     t.disconnect();
     epoch = EPOCH + 1;
     t.connect();
     t.sent.length = 0;
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH + 1, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH + 1, head_seq: 10, base_seq: 0, online_count: 1 });
     t.frame({ type: 'resync', room: ROOM, reason: 'epoch' });
     await vi.advanceTimersByTimeAsync(0);
     expect(t.api.history).toHaveBeenLastCalledWith(ROOM, { limit: 50 });
@@ -272,7 +272,7 @@ describe('own messages', () => {
     t.connect();
     t.controller.openRoom(ROOM);
     await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     return t;
   }
   const pendingOf = (t: Awaited<ReturnType<typeof live>>) => selectTimeline(t.controller.getState().messages, ROOM).pending;
@@ -391,7 +391,7 @@ describe('bot drafts', () => {
     t.connect();
     for (const room of rooms) t.controller.openRoom(room);
     await vi.advanceTimersByTimeAsync(0);
-    for (const room of rooms) t.frame({ type: 'subscribed', room, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    for (const room of rooms) t.frame({ type: 'subscribed', room, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     return t;
   }
   const draftsOf = (t: ReturnType<typeof setup>, room = ROOM) =>
@@ -450,7 +450,7 @@ describe('bot drafts', () => {
     t.frame({ type: 'resync', room: ROOM, reason: 'lagging' });
     expect(draftsOf(t)).toEqual([]);
     await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     t.frame(draft('Two plus two'));
     expect(draftsOf(t)).toEqual(['Two plus two']);
     t.disconnect();

@@ -39,8 +39,8 @@ async function live() {
   controller.openRoom(OTHER_ROOM);
   controller.openRoom(ROOM);
   await vi.advanceTimersByTimeAsync(0);
-  events.onFrame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
-  events.onFrame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+  events.onFrame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
+  events.onFrame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
   return { controller, sent, frame: (f: Parameters<SocketEvents['onFrame']>[0]) => events.onFrame(f), state: () => controller.getState() };
 }
 

@@ -104,7 +104,13 @@ export class FrameHandler {
       return;
     }
     const before = selectTimeline(this.state.messages, room).epoch;
-    store.dispatch({ type: 'room/subscribed', room, epoch: frame.epoch, headSeq: frame.head_seq });
+    store.dispatch({
+      type: 'room/subscribed',
+      room,
+      epoch: frame.epoch,
+      headSeq: frame.head_seq,
+      baseSeq: frame.base_seq,
+    });
     this.deps.presence.start(room);
     if (!this.deps.feeds.isResyncing(room)) store.setFeed(room, { status: 'live' });
     if (before !== null && before !== 0 && frame.epoch !== before) {

@@ -45,7 +45,7 @@ describe('who is online in the open room', () => {
     const fetch = deferred();
     const t = await openRoom(fetch.online);
     expect(fetch.waiting).toHaveLength(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 2 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 2 });
     expect(fetch.waiting).toHaveLength(1);
 
     // while the list is on its way: bob goes away, carol comes online
@@ -63,7 +63,7 @@ describe('who is online in the open room', () => {
   it('follows `next` until the last page', async () => {
     const fetch = deferred();
     const t = await openRoom(fetch.online);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 3 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 3 });
     fetch.waiting[0]?.resolve({ online: [active(ALICE), active(BOB)], online_count: 3, next: BOB.id });
     await vi.advanceTimersByTimeAsync(0);
     expect(fetch.waiting[1]?.after).toBe(BOB.id);
@@ -76,11 +76,11 @@ describe('who is online in the open room', () => {
   it('is fetched again after a reconnect, and a late answer of the old connection is dropped', async () => {
     const fetch = deferred();
     const t = await openRoom(fetch.online);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 2 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 2 });
     t.disconnect();
     t.connect();
     await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     expect(fetch.waiting).toHaveLength(2);
     fetch.waiting[0]?.resolve({ online: [active(ALICE), active(BOB)], online_count: 2, next: null });
     await vi.advanceTimersByTimeAsync(0);
@@ -97,7 +97,7 @@ describe('who is online in the open room', () => {
       if (calls === 1) throw new Error('unavailable');
       return { online: [active(ALICE)], online_count: 1, next: null };
     });
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     await vi.advanceTimersByTimeAsync(0);
     t.frame({ type: 'presence', room: ROOM, user: BOB, online: true, status: 'active' });
     expect(shown(t)).toEqual([]);
@@ -111,7 +111,7 @@ describe('rooms not open', () => {
   it('fetch nothing and keep no presence', async () => {
     const fetch = deferred();
     const t = await openRoom(fetch.online);
-    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 0, online_count: 2 });
+    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 0, base_seq: 0, online_count: 2 });
     t.frame({ type: 'presence', room: OTHER_ROOM, user: BOB, online: true, status: 'active' });
     expect(fetch.waiting).toHaveLength(0);
     expect(t.controller.getState().presence[OTHER_ROOM]).toBeUndefined();
@@ -124,7 +124,7 @@ describe('an open room off screen', () => {
     const t = await openRoom(fetch.online);
     t.controller.openRoom(OTHER_ROOM);
     await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 2 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 2 });
     t.frame({ type: 'presence', room: ROOM, user: BOB, online: true, status: 'active' });
     expect(fetch.waiting).toHaveLength(0);
     expect(t.controller.getState().presence[ROOM]).toBeUndefined();

@@ -31,7 +31,7 @@ describe('rooms not open', () => {
 
   it('count others’ messages and mentions live, and keep none of them', async () => {
     const t = await started();
-    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 4, online_count: 1 });
+    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 4, base_seq: 0, online_count: 1 });
     t.frame({ type: 'message', ...message(5, { room: OTHER_ROOM }) });
     t.frame({ type: 'message', ...message(6, { room: OTHER_ROOM, body: 'hi @alice' }) });
     t.frame({ type: 'message', ...message(7, { room: OTHER_ROOM, sender: ALICE }) });
@@ -155,7 +155,7 @@ describe('away', () => {
     const t = await started();
     t.controller.openRoom(ROOM);
     await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
     await vi.advanceTimersByTimeAsync(0);
     t.frame({ type: 'presence', room: ROOM, user: BOB, online: true, status: 'away' });
     expect(t.controller.getState().presence[ROOM]?.[BOB.id]?.status).toBe('away');
@@ -169,11 +169,11 @@ describe('a watched room that moved before its subscription', () => {
     const t = await started();
     const calls = () => (t.api.myRooms as unknown as { mock: { calls: unknown[] } }).mock.calls.length;
     const before = calls();
-    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 4, online_count: 1 });
+    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 4, base_seq: 0, online_count: 1 });
     await vi.advanceTimersByTimeAsync(2_000);
     expect(calls()).toBe(before);
-    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 6, online_count: 1 });
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 2, online_count: 1 });
+    t.frame({ type: 'subscribed', room: OTHER_ROOM, epoch: EPOCH, head_seq: 6, base_seq: 0, online_count: 1 });
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 2, base_seq: 0, online_count: 1 });
     await vi.advanceTimersByTimeAsync(2_000);
     expect(calls()).toBe(before + 1);
   });

@@ -74,6 +74,16 @@ describe('resume point', () => {
     expect(selectResumePoint(filled, ROOM).lastSeq).toBe(13);
   });
 
+  it('passes a hole at or below the epoch\'s base, which never existed, and no other', () => {
+    const history: MessagesAction = { type: 'history/loaded', room: ROOM, page: page([8, 9, 11, 14], true), direction: 'newest' };
+    expect(selectResumePoint(run(history), ROOM).lastSeq).toBe(9);
+    const based = run(history, { type: 'room/subscribed', room: ROOM, epoch: EPOCH, headSeq: 14, baseSeq: 12 });
+    expect(selectResumePoint(based, ROOM).lastSeq).toBe(11);
+    expect(selectResumePoint(messagesReducer(based, live(13)), ROOM).lastSeq).toBe(14);
+    const later = messagesReducer(run(history, live(15)), { type: 'room/subscribed', room: ROOM, epoch: EPOCH, headSeq: 15, baseSeq: 13 });
+    expect(selectResumePoint(later, ROOM).lastSeq).toBe(15);
+  });
+
   it('does not move when older pages are prepended', () => {
     const state = run(
       { type: 'history/loaded', room: ROOM, page: page(range(51, 100), true), direction: 'newest' },

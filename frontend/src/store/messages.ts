@@ -43,6 +43,11 @@ export interface RoomTimeline {
    * here, without a hole. Null when nothing is known yet.
    */
   readonly lastSeq: number | null;
+  /**
+   * The seq the room's epoch started from (`subscribed`'s `base_seq`): a seq at
+   * or below it that is not here never existed, so the resume point passes it.
+   */
+  readonly base: number;
   /** Whether older messages than the first loaded one may exist. */
   readonly hasOlder: boolean;
   /** The caller's own messages, in the order written. */
@@ -65,7 +70,7 @@ export type MessagesAction =
   /** `me`: the caller's id, for the `me` flag of reactions folded in. */
   | { type: 'history/loaded'; room: string; page: HistoryPage; direction: HistoryDirection; me?: string }
   | { type: 'message/received'; message: ChatMessage; me?: string }
-  | { type: 'room/subscribed'; room: string; epoch: number; headSeq: number }
+  | { type: 'room/subscribed'; room: string; epoch: number; headSeq: number; baseSeq?: number }
   | { type: 'room/forgotten'; room: string }
   | { type: 'send/queued'; room: string; clientMsgId: string; body: string; sender: UserRef; at: number; replyTo?: string | undefined }
   | { type: 'send/acked'; room: string; clientMsgId: string; id: string; seq: number }
@@ -89,6 +94,7 @@ export const emptyTimeline: RoomTimeline = {
   messages: [],
   ids: new Set(),
   lastSeq: null,
+  base: 0,
   hasOlder: true,
   pending: [],
   drafts: [],
@@ -102,7 +108,10 @@ export function messagesReducer(state: MessagesState, action: MessagesAction): M
       return update(state, action.message.room, (t) => merge(withEpoch(t, action.message.epoch), [action.message], action.me));
     case 'room/subscribed':
       return update(state, action.room, (t) => {
-        const next = withEpoch(t, action.epoch);
+        const epochal = withEpoch(t, action.epoch);
+        const base = action.baseSeq ?? 0;
+        const next =
+          base === epochal.base ? epochal : { ...epochal, base, lastSeq: advance(epochal.messages, epochal.lastSeq, base) };
         // Subscribed without a resume point: the feed starts after head_seq.
         return next.lastSeq === null ? { ...next, lastSeq: action.headSeq } : next;
       });
@@ -325,7 +334,7 @@ function merge(t: RoomTimeline, incoming: readonly ChatMessage[], me?: string): 
   const pending = t.pending.some(delivered) ? t.pending.filter((p) => !delivered(p)) : t.pending;
   // A bot reply takes the place of its draft.
   const drafts = draftsDelivered(t.drafts, new Set(fresh.map((m) => m.id)));
-  return { ...t, messages, ids, pending, drafts, lastSeq: advance(messages, t.lastSeq) };
+  return { ...t, messages, ids, pending, drafts, lastSeq: advance(messages, t.lastSeq, t.base) };
 }
 
 function isAscending(messages: readonly ChatMessage[]): boolean {
@@ -337,15 +346,18 @@ function isAscending(messages: readonly ChatMessage[]): boolean {
 
 /**
  * The resume point: from `lastSeq` (or just before the first loaded message),
- * forward over consecutive seqs. A hole stops it, so a resume replays the hole.
+ * forward over consecutive seqs. A hole stops it, so a resume replays the hole,
+ * unless the hole lies at or below the epoch's `base` (it never existed).
  */
-function advance(messages: readonly ChatMessage[], lastSeq: number | null): number | null {
+function advance(messages: readonly ChatMessage[], lastSeq: number | null, base: number): number | null {
   const first = messages[0];
   if (first === undefined) return lastSeq;
   let frontier = lastSeq ?? first.seq - 1;
   let i = firstIndexAfter(messages, frontier);
-  while (i < messages.length && (messages[i] as ChatMessage).seq === frontier + 1) {
-    frontier += 1;
+  while (i < messages.length) {
+    const seq = (messages[i] as ChatMessage).seq;
+    if (seq !== frontier + 1 && seq - 1 > base) break;
+    frontier = seq;
     i += 1;
   }
   return frontier;

@@ -38,8 +38,8 @@ export const inlineSamples: WireSamples = {
       heartbeat_ms: 20000,
       limits: { max_body_chars: 4000, max_message_bytes: 32768, messages_per_sec: 5, messages_burst: 20, max_rooms: 100 },
     },
-    { type: 'subscribed', room, epoch, head_seq: 41, online_count: 2 },
-    { type: 'subscribed', room, epoch, head_seq: 0, online_count: 0 },
+    { type: 'subscribed', room, epoch, head_seq: 41, base_seq: 0, online_count: 2 },
+    { type: 'subscribed', room, epoch, head_seq: 0, base_seq: 0, online_count: 0 },
     { type: 'unsubscribed', room },
     {
       type: 'message',

@@ -41,6 +41,8 @@ export const SubscribedFrame = z.object({
   room: Uuid,
   epoch: Epoch,
   head_seq: Seq,
+  /** The seq the room's epoch started from: one at or below it that history lacks never existed. */
+  base_seq: Seq,
   /** How many users are online in the room (you included); who they are is `GET /api/rooms/{id}/online`. */
   online_count: z.int().nonnegative(),
 });

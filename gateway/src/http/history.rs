@@ -192,7 +192,7 @@ pub async fn versions(
 /// (history is Postgres' and stays available without Redis).
 async fn current_epoch(state: &AppState, room: Uuid) -> u64 {
     match tokio::time::timeout(EPOCH_WAIT, state.sequencer.head(room)).await {
-        Ok(Ok((_, epoch))) => epoch,
+        Ok(Ok(head)) => head.epoch,
         Ok(Err(error)) => {
             tracing::warn!(%error, room.id = %room, "room epoch unavailable; history answers with epoch 0");
             0

@@ -380,7 +380,7 @@ pub async fn mark_read(
 /// included); 0 when it cannot say in time, and the stored head decides.
 async fn live_head(state: &AppState, room: Uuid) -> i64 {
     match tokio::time::timeout(HEAD_WAIT, state.sequencer.head(room)).await {
-        Ok(Ok((seq, _))) => seq,
+        Ok(Ok(head)) => head.seq,
         Ok(Err(error)) => {
             tracing::warn!(%error, room.id = %room, "room head unavailable; the read marker stops at the stored head");
             0

@@ -45,6 +45,9 @@ pub enum ServerFrame<'a> {
         epoch: u64,
         /// The room's latest seq when the subscription started (0: none yet).
         head_seq: i64,
+        /// The seq the room's epoch started from: a seq at or below it that
+        /// history does not hold will never exist (no gap).
+        base_seq: i64,
         /// How many users are online in the room (you included); who they
         /// are is `GET /api/rooms/{id}/online`.
         online_count: u64,

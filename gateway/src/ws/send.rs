@@ -337,10 +337,15 @@ fn member(standing: Result<Option<Standing>, sqlx::Error>) -> Result<Standing, R
 
 /// A resend of a stored message: its row's place, in the room's current epoch.
 async fn answer_stored(state: &AppState, stored: Stored) -> Result<Accepted, Refused> {
-    let (_, epoch) = state.sequencer.head(stored.room).await.map_err(|error| {
-        tracing::warn!(%error, "sequencer unavailable for a stored resend");
-        unavailable()
-    })?;
+    let epoch = state
+        .sequencer
+        .head(stored.room)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "sequencer unavailable for a stored resend");
+            unavailable()
+        })?
+        .epoch;
     Ok(Accepted {
         room: stored.room,
         id: stored.id,

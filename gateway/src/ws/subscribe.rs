@@ -15,6 +15,8 @@
 use axum::extract::ws::Utf8Bytes;
 use uuid::Uuid;
 
+use chat_core::sequencer::Head;
+
 use crate::db;
 use crate::state::AppState;
 use crate::ws::protocol::{ErrorCode, ServerFrame, Status, UserRef, encode, message_frame};
@@ -73,13 +75,13 @@ pub async fn subscribe(
         Err(_) => return Err(unavailable()),
     }
     let (receiver, lease) = state.relay.join(room).await.map_err(|_| unavailable())?;
-    let (mut head, mut epoch) = state
+    let mut at = state
         .sequencer
         .head(room)
         .await
         .map_err(|_| unavailable())?;
-    if last_seq.is_some_and(|n| n > head)
-        && client_epoch == Some(epoch)
+    if last_seq.is_some_and(|n| n > at.seq)
+        && client_epoch == Some(at.epoch)
         && first_ahead_repair(state, room)
             .await
             .map_err(|_| unavailable())?
@@ -87,18 +89,19 @@ pub async fn subscribe(
         // The client holds seqs of this epoch that the room's state no longer
         // has: Redis rolled back. Those seqs would be handed out again, so the
         // room gets a new epoch and everyone reloads.
-        tracing::warn!(room.id = %room, head, "a client is ahead of the room's head: repairing");
+        tracing::warn!(room.id = %room, head = at.seq, "a client is ahead of the room's head: repairing");
         state
             .sequencer
-            .repair_room(room, Some(epoch))
+            .repair_room(room, Some(at.epoch))
             .await
             .map_err(|_| unavailable())?;
-        (head, epoch) = state
+        at = state
             .sequencer
             .head(room)
             .await
             .map_err(|_| unavailable())?;
     }
+    let (head, epoch) = (at.seq, at.epoch);
     let same_epoch = client_epoch.is_none_or(|e| e == epoch);
     let behind = last_seq
         .filter(|&n| same_epoch && n < head)
@@ -121,6 +124,7 @@ pub async fn subscribe(
             room,
             epoch,
             head_seq: head,
+            base_seq: at.base,
             online_count,
         }),
     )
@@ -152,7 +156,7 @@ pub async fn subscribe(
         .await?;
         stale = true;
     } else if let Some(after) = last_seq.filter(|&after| after < head) {
-        let replayed = replay(state, room, after, head, epoch, out).await?;
+        let replayed = replay(state, room, after, at, out).await?;
         if replayed < head {
             tracing::warn!(room.id = %room, replayed, head, "replay could not reach the head");
             send(
@@ -181,13 +185,14 @@ pub async fn subscribe(
 
 /// Sends the messages `after < seq <= head` in order: the older ones from
 /// Postgres, the newest from the Redis tail (which also holds what the writer
-/// has not stored yet). Returns the last seq sent (or `after`).
+/// has not stored yet). A seq at or below the epoch's base that Postgres does
+/// not hold will never exist and is passed over. Returns the last seq sent or
+/// passed over (or `after`).
 async fn replay(
     state: &AppState,
     room: Uuid,
     after: i64,
-    head: i64,
-    epoch: u64,
+    at: Head,
     out: &Outbox,
 ) -> Result<i64, Refused> {
     let unavailable = || refused(ErrorCode::Unavailable, "the room is unavailable; try again");
@@ -196,16 +201,19 @@ async fn replay(
         .tail_after(room, after)
         .await
         .map_err(|_| unavailable())?;
-    let tail_start = tail.first().map_or(head + 1, |r| r.seq);
-    let mut cursor = after;
-    while cursor + 1 < tail_start {
+    let tail_start = tail.first().map_or(at.seq + 1, |r| r.seq);
+    let mut log = Log {
+        cursor: after,
+        base: at.base,
+    };
+    while log.cursor + 1 < tail_start {
         let page = db::messages::after(
             &state.pool,
             room,
-            cursor,
+            log.cursor,
             Some(tail_start),
             REPLAY_PAGE,
-            epoch,
+            at.epoch,
         )
         .await
         .map_err(|_| unavailable())?;
@@ -213,24 +221,43 @@ async fn replay(
             break;
         }
         for record in &page {
-            if record.seq != cursor + 1 {
-                return Ok(cursor); // not stored yet and no longer in the tail
+            if !log.reaches(record.seq) {
+                return Ok(log.cursor); // not stored yet and no longer in the tail
             }
             send(out, message_frame(record)).await?;
-            cursor = record.seq;
+            log.cursor = record.seq;
         }
     }
-    for record in tail.iter().filter(|r| r.seq <= head) {
-        if record.seq <= cursor {
+    // nothing more is stored below the tail: what is missing up to the base never existed
+    log.cursor = log.cursor.max(at.base.min(tail_start - 1));
+    for record in tail.iter().filter(|r| r.seq <= at.seq) {
+        if record.seq <= log.cursor {
             continue;
         }
-        if record.seq != cursor + 1 {
+        if !log.reaches(record.seq) {
             break;
         }
         send(out, message_frame(record)).await?;
-        cursor = record.seq;
+        log.cursor = record.seq;
     }
-    Ok(cursor)
+    Ok(log.cursor)
+}
+
+/// Where a replay stands in the room's log.
+#[derive(Debug, Clone, Copy)]
+struct Log {
+    /// The last seq sent (or passed over).
+    cursor: i64,
+    /// The epoch's base: seqs at or below it are final.
+    base: i64,
+}
+
+impl Log {
+    /// True when `seq` may follow the cursor: it is the next seq, or every seq
+    /// between them is at or below the base (never to exist).
+    fn reaches(self, seq: i64) -> bool {
+        seq == self.cursor + 1 || (seq > self.cursor && seq - 1 <= self.base)
+    }
 }
 
 async fn send(out: &Outbox, text: Utf8Bytes) -> Result<(), Refused> {
@@ -255,4 +282,21 @@ async fn first_ahead_repair(state: &AppState, room: Uuid) -> Result<bool, redis:
         .query_async(&mut state.redis.clone())
         .await?;
     Ok(set.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Log;
+
+    #[test]
+    fn a_replay_passes_over_missing_seqs_at_or_below_the_base_only() {
+        let log = Log { cursor: 4, base: 7 };
+        assert!(log.reaches(5), "the next seq");
+        assert!(log.reaches(8), "5..=7 never existed");
+        assert!(!log.reaches(9), "8 is above the base: not stored yet");
+        assert!(!log.reaches(4), "not backwards");
+        let above = Log { cursor: 9, base: 7 };
+        assert!(above.reaches(10));
+        assert!(!above.reaches(11), "above the base every seq must come");
+    }
 }

@@ -4,6 +4,7 @@
 //! and epoch, reloads the room on `resync epoch`, and records what it was
 //! told (acks, refusals) and what it saw live, for [`super::promises`].
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -95,6 +96,9 @@ pub struct Report {
     /// `resync` reasons, in order.
     pub resyncs: Vec<String>,
     pub reconnects: usize,
+    /// Each epoch's base, from the `subscribed` frames: a seq at or below it
+    /// that the room does not hold never existed.
+    pub bases: HashMap<u64, i64>,
 }
 
 /// One sending client of `room`, connecting through `addr` (a gateway or nginx).
@@ -208,7 +212,11 @@ impl Client {
                 st.last_seq = seen.seq;
                 st.epoch = Some(seen.epoch);
             }
-            Some("subscribed") => st.epoch = frame["epoch"].as_u64(),
+            Some("subscribed") => {
+                st.epoch = frame["epoch"].as_u64();
+                let base = frame["base_seq"].as_i64().expect("base_seq");
+                st.report.bases.insert(st.epoch.expect("epoch"), base);
+            }
             Some("ack") if frame["client_msg_id"].as_str() == in_flight.as_deref() => {
                 st.report.acks.push(Ack {
                     client_msg_id: in_flight.expect("in flight"),

@@ -34,7 +34,7 @@ async function mount() {
     events.onReady(hello() as never);
     controller.openRoom(ROOM);
   });
-  await act(async () => events.onFrame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online_count: 1 }));
+  await act(async () => events.onFrame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, base_seq: 0, online_count: 1 }));
   const view = render(
     <ChatContext.Provider value={controller}>
       <Composer room={ROOM} label="Message #general" />

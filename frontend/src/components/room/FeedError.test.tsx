@@ -64,7 +64,7 @@ describe('a room opened from its address', () => {
     await act(async () => {});
     expect(api.joinRoom).toHaveBeenCalledWith(ROOM);
     expect(sent.filter((f) => f.type === 'subscribe')).toEqual([{ type: 'subscribe', room: ROOM, last_seq: 3, epoch: EPOCH }]);
-    await act(async () => events.onFrame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online_count: 1 }));
+    await act(async () => events.onFrame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, base_seq: 0, online_count: 1 }));
     expect(container.querySelector('.feed-error')).toBeNull();
     expect(container.querySelector('#room-title')?.textContent).toBe('#general');
   });

@@ -46,7 +46,7 @@ async function openRoom(info: MyRoom = general) {
     controller.openRoom(ROOM);
   });
   await act(async () => {
-    events.onFrame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, online_count: 2 });
+    events.onFrame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 3, base_seq: 0, online_count: 2 });
   });
   const view = render(
     <ChatContext.Provider value={controller}>
