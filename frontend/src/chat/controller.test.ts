@@ -245,6 +245,28 @@ describe('resync', () => {
     expect(t.subscribes()).toEqual([{ type: 'subscribe', room: ROOM, last_seq: 15, epoch: EPOCH }]);
   });
 
+  it('waits RETRY_FEED_MS before reloading again when resyncs keep coming', async () => {
+    const t = setup((_room, query) => (query.after !== undefined ? page([], false) : page(range(1, 10), false)));
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 12, base_seq: 0, online_count: 1 });
+    t.sent.length = 0;
+
+    t.frame({ type: 'resync', room: ROOM, reason: 'gap' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.subscribes()).toHaveLength(1);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 12, base_seq: 0, online_count: 1 });
+    t.frame({ type: 'resync', room: ROOM, reason: 'gap' });
+    t.frame({ type: 'resync', room: ROOM, reason: 'gap' });
+    await vi.advanceTimersByTimeAsync(RETRY_FEED_MS - 1);
+    expect(t.subscribes(), 'the second reload waits').toHaveLength(1);
+    expect(t.controller.getState().feeds[ROOM]?.status).toBe('resyncing');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(t.api.history).toHaveBeenLastCalledWith(ROOM, { after: 10, limit: 100 });
+    expect(t.subscribes(), 'one reload for the two resyncs').toHaveLength(2);
+  });
+
   it('starts the room over from the newest page when its epoch changed', async () => {
     let epoch = EPOCH;
     const t = setup(() => page(range(1, 10), false, { epoch }));

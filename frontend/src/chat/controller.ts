@@ -122,6 +122,7 @@ export class ChatController {
       dispatch: (action) => store.dispatch(action),
       setFeed: (room, feed) => store.setFeed(room, feed),
       later: (task, ms) => store.later(task, ms),
+      now,
     });
     this.watch = new RoomWatch({ send, now, later: (task, ms) => store.later(task, ms) });
     this.draftExpiry = new DraftExpiry({

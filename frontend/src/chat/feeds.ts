@@ -25,10 +25,14 @@ export interface FeedDeps {
   dispatch: (action: MessagesAction) => void;
   setFeed: (room: string, feed: Feed) => void;
   later: (task: () => void, ms: number) => void;
+  /** The clock (ms since 1970); `Date.now` when not given. */
+  now?: () => number;
 }
 
 export class RoomFeeds {
   private readonly resyncing = new Set<string>();
+  /** When each room's last reload began: a second one within RETRY_FEED_MS waits. */
+  private readonly reloadedAt = new Map<string, number>();
 
   constructor(private readonly deps: FeedDeps) {}
 
@@ -61,6 +65,9 @@ export class RoomFeeds {
   /**
    * Reloads a room whose feed the server stopped: `after` fetches what follows
    * the resume point; `newest` (a new epoch) the latest page. Then subscribes again.
+   * A room told to resync again within RETRY_FEED_MS of its last reload (a
+   * `gap` while the server's store catches up) waits that long first, so a
+   * resync that keeps coming costs one reload per RETRY_FEED_MS, not a loop.
    */
   async resync(room: string, mode: 'after' | 'newest'): Promise<void> {
     const { deps } = this;
@@ -68,6 +75,16 @@ export class RoomFeeds {
     this.resyncing.add(room);
     deps.dispatch({ type: 'drafts/cleared', room });
     deps.setFeed(room, { status: 'resyncing' });
+    const now = (deps.now ?? Date.now)();
+    const last = this.reloadedAt.get(room);
+    if (last !== undefined && now - last < RETRY_FEED_MS) {
+      deps.later(() => {
+        this.resyncing.delete(room);
+        void this.resync(room, mode);
+      }, RETRY_FEED_MS - (now - last));
+      return;
+    }
+    this.reloadedAt.set(room, now);
     try {
       const { lastSeq } = selectResumePoint(deps.messages(), room);
       const after = mode === 'after' ? lastSeq : undefined;
@@ -88,10 +105,12 @@ export class RoomFeeds {
   /** The connection is gone: every feed starts over on the next one. */
   reset(): void {
     this.resyncing.clear();
+    this.reloadedAt.clear();
   }
 
   forget(room: string): void {
     this.resyncing.delete(room);
+    this.reloadedAt.delete(room);
   }
 
   private me(): { me?: string } {
