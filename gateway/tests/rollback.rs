@@ -28,6 +28,20 @@ async fn send_acked(socket: &mut Socket, room: Uuid, client_msg_id: &str) -> Val
     }
 }
 
+/// Waits until the room has at least `n` stored messages.
+async fn wait_stored(stack: &Stack, room: Uuid, n: i64) {
+    let pool = &stack.db.pool;
+    test_support::wait_until(&format!("{n} messages stored"), WAIT, || async {
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE room_id = $1")
+            .bind(room)
+            .fetch_one(pool)
+            .await
+            .ok()?;
+        (stored >= n).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn after_redis_rolls_back_no_seq_is_reused_silently_and_every_ack_is_stored() {
     let mut stack = Stack::start_on(RedisServer::start_with_snapshots()).await;
@@ -61,16 +75,7 @@ async fn after_redis_rolls_back_no_seq_is_reused_silently_and_every_ack_is_store
     let resync = b.next_of("resync").await;
 
     stack.start_writer().await;
-    let pool = stack.db.pool.clone();
-    test_support::wait_until("every acknowledged message stored", WAIT, || async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE room_id = $1")
-            .bind(room)
-            .fetch_one(&pool)
-            .await
-            .ok()?;
-        (n >= 9).then_some(())
-    })
-    .await;
+    wait_stored(&stack, room, 9).await;
     let stored: Vec<(Uuid, i64)> =
         sqlx::query_as("SELECT id, seq FROM messages WHERE room_id = $1 ORDER BY seq")
             .bind(room)
@@ -270,16 +275,7 @@ async fn a_resume_across_a_seq_that_redis_lost_before_it_was_stored_reaches_the_
     .expect("insert");
     stack.redis.restart_empty();
     stack.start_writer().await;
-    let pool = stack.db.pool.clone();
-    test_support::wait_until("both messages stored", WAIT, || async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE room_id = $1")
-            .bind(room)
-            .fetch_one(&pool)
-            .await
-            .ok()?;
-        (n == 2).then_some(())
-    })
-    .await;
+    wait_stored(&stack, room, 2).await;
     let stored: Vec<i64> =
         sqlx::query_scalar("SELECT seq FROM messages WHERE room_id = $1 ORDER BY seq")
             .bind(room)
