@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -18,22 +16,6 @@ fn id_of(frame: &Value) -> Uuid {
 
 fn seq_of(frame: &Value) -> i64 {
     frame["seq"].as_i64().expect("seq")
-}
-
-async fn wait_stored(stack: &Stack, room: Uuid, n: i64) {
-    test_support::wait_until(
-        &format!("{n} rows stored"),
-        Duration::from_secs(60),
-        || async {
-            let count: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE room_id = $1")
-                .bind(room)
-                .fetch_one(&stack.db.pool)
-                .await
-                .expect("count");
-            (count >= n).then_some(())
-        },
-    )
-    .await;
 }
 
 fn edit(room: Uuid, cmid: &str, message: Uuid, body: &str) -> Value {
@@ -148,7 +130,7 @@ async fn a_resume_across_an_edit_a_reaction_and_a_delete_replays_them_without_th
     // from the tail (the writer may not have stored them yet) and, later, from Postgres
     for pass in ["tail", "stored"] {
         if pass == "stored" {
-            wait_stored(&stack, room, 4).await;
+            stack.wait_stored(room, 4).await;
         }
         let mut b = bob.connect(west.addr).await;
         b.subscribe(room, Some(last_seq)).await;
@@ -194,7 +176,7 @@ async fn history_shows_each_message_in_its_current_state() {
     let m2 = id_of(acked(&b.send_event(reply).await));
     let m3 = id_of(acked(&a.send_message(room, "m3", "regrettable").await));
     acked(&a.send_event(delete(room, "d1", m3)).await);
-    wait_stored(&stack, room, 7).await;
+    stack.wait_stored(room, 7).await;
 
     let rows = history(&bob, room).await;
     assert_eq!(rows.len(), 7, "every event is a row: {rows:?}");
@@ -273,7 +255,7 @@ async fn a_deleted_message_leaves_no_text_in_postgres_or_the_redis_tail() {
     let m1 = id_of(acked(&a.send_message(room, "m1", "top secret one").await));
     acked(&a.send_event(edit(room, "e1", m1, "top secret two")).await);
     acked(&a.send_event(delete(room, "d1", m1)).await);
-    wait_stored(&stack, room, 3).await;
+    stack.wait_stored(room, 3).await;
 
     let left: Vec<String> = sqlx::query_scalar(
         "SELECT coalesce(body, '') || coalesce(original_body, '') FROM messages
@@ -378,7 +360,7 @@ async fn a_resent_edit_gets_the_same_ack_and_a_client_msg_id_reused_for_another_
         assert_eq!(refused["code"], "invalid", "{what}: {refused}");
     }
     // once stored, a resend is answered from Postgres
-    wait_stored(&stack, room, 2).await;
+    stack.wait_stored(room, 2).await;
     let later = a.send_event(edit(room, "e1", m1, "better words")).await;
     assert_eq!(same(acked(&later)), same(&first));
     let refused = a.send_event(react("unreact", room, "e1", m1)).await;
@@ -454,7 +436,7 @@ async fn events_act_on_messages_the_writer_has_not_stored_yet() {
     assert_eq!(refused["code"], "invalid", "{refused}");
 
     stack.start_writer().await;
-    wait_stored(&stack, room, 5).await;
+    stack.wait_stored(room, 5).await;
     let rows = history(&alice, room).await;
     assert_eq!(rows[0]["deleted"], true);
     assert_eq!(rows[0]["body"], "");

@@ -5,29 +5,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use serde_json::{Value, json};
 use test_support::kafka;
 use uuid::Uuid;
-
-async fn stored_count(stack: &Stack, room: Uuid) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM messages WHERE room_id = $1")
-        .bind(room)
-        .fetch_one(&stack.db.pool)
-        .await
-        .expect("count")
-}
-
-async fn wait_stored(stack: &Stack, room: Uuid, n: i64) {
-    test_support::wait_until(
-        &format!("{n} rows stored"),
-        Duration::from_secs(60),
-        || async { (stored_count(stack, room).await >= n).then_some(()) },
-    )
-    .await;
-}
 
 /// Records produced to the messages topic so far (all partitions).
 fn produced(stack: &Stack) -> i64 {
@@ -99,7 +80,7 @@ async fn a_resend_after_its_redis_keys_expired_gets_the_stored_id_and_seq() {
     let room = alice.create_room("old-resend", "public").await;
     let mut socket = alice.connect(gateway.addr).await;
     let first = socket.send_message(room, "old", "sent long ago").await;
-    wait_stored(&stack, room, 1).await;
+    stack.wait_stored(room, 1).await;
 
     expire_keys(&stack, "chat:dedupe:*").await;
     expire_keys(&stack, &format!("chat:{{{room}}}:msg:*")).await;
@@ -111,9 +92,9 @@ async fn a_resend_after_its_redis_keys_expired_gets_the_stored_id_and_seq() {
     assert_eq!(other_body["code"], "invalid", "{other_body}");
     let next = socket.send_message(room, "next", "a new message").await;
     assert_eq!(next["seq"], 2, "the resend took no seq");
-    wait_stored(&stack, room, 2).await;
+    stack.wait_stored(room, 2).await;
     assert_eq!(produced(&stack), 2, "the resend was not produced again");
-    assert_eq!(stored_count(&stack, room).await, 2);
+    assert_eq!(stack.stored_count(room).await, 2);
 }
 
 /// A plain message's claim is made while its membership is read: a send that
@@ -134,7 +115,7 @@ async fn a_send_refused_or_answered_from_its_row_leaves_no_claim() {
     bob.join(room).await;
     let first = socket.send_message(room, "c1", "after joining").await;
     assert_eq!(first["type"], "ack", "{first}");
-    wait_stored(&stack, room, 1).await;
+    stack.wait_stored(room, 1).await;
     let body: String = sqlx::query_scalar("SELECT body FROM messages WHERE room_id = $1")
         .bind(room)
         .fetch_one(&stack.db.pool)
@@ -162,7 +143,7 @@ async fn a_resend_after_redis_lost_its_data_gets_the_stored_id_and_seq() {
     let first = socket
         .send_message(room, "lost", "before the restart")
         .await;
-    wait_stored(&stack, room, 1).await;
+    stack.wait_stored(room, 1).await;
 
     stack.redis.restart_empty();
     // the first commands on the gateway's broken Redis connections may fail
@@ -172,7 +153,7 @@ async fn a_resend_after_redis_lost_its_data_gets_the_stored_id_and_seq() {
     assert_same_message(&again, &first);
     let next = send_until_answered(&mut socket, room, "after", "after the restart").await;
     assert_eq!(next["seq"], 2, "the resend took no seq: {next}");
-    wait_stored(&stack, room, 2).await;
+    stack.wait_stored(room, 2).await;
     assert_eq!(
         produced(&stack),
         2,
@@ -204,7 +185,7 @@ async fn a_resend_after_redis_lost_its_claim_before_the_message_was_stored_gets_
     assert_eq!(again["id"], first["id"], "a resend names the same message");
 
     stack.start_writer().await;
-    wait_stored(&stack, room, 1).await;
+    stack.wait_stored(room, 1).await;
     let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM messages WHERE room_id = $1")
         .bind(room)
         .fetch_all(&stack.db.pool)

@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Socket, Stack, User, WAIT};
+use common::{Socket, Stack, User};
 use serde_json::{Value, json};
 use test_support::RedisServer;
 use uuid::Uuid;
@@ -26,20 +26,6 @@ async fn send_acked(socket: &mut Socket, room: Uuid, client_msg_id: &str) -> Val
         assert!(tries < 50, "no ack for {client_msg_id}: {answer}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// Waits until the room has at least `n` stored messages.
-async fn wait_stored(stack: &Stack, room: Uuid, n: i64) {
-    let pool = &stack.db.pool;
-    test_support::wait_until(&format!("{n} messages stored"), WAIT, || async {
-        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE room_id = $1")
-            .bind(room)
-            .fetch_one(pool)
-            .await
-            .ok()?;
-        (stored >= n).then_some(())
-    })
-    .await;
 }
 
 #[tokio::test]
@@ -75,7 +61,7 @@ async fn after_redis_rolls_back_no_seq_is_reused_silently_and_every_ack_is_store
     let resync = b.next_of("resync").await;
 
     stack.start_writer().await;
-    wait_stored(&stack, room, 9).await;
+    stack.wait_stored(room, 9).await;
     let stored: Vec<(Uuid, i64)> =
         sqlx::query_as("SELECT id, seq FROM messages WHERE room_id = $1 ORDER BY seq")
             .bind(room)
@@ -131,18 +117,7 @@ async fn a_resend_whose_seq_key_was_lost_gets_the_stored_seq_and_publishes_nothi
     let mut a = alice.connect(gateway.addr).await;
     a.subscribe(room, Some(0)).await;
     let first = send_acked(&mut a, room, "once").await;
-    let pool = stack.db.pool.clone();
-    let stored_count = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM messages WHERE room_id = $1")
-            .bind(room)
-            .fetch_one(&pool)
-            .await
-            .expect("count")
-    };
-    test_support::wait_until("the message stored", WAIT, || async {
-        (stored_count().await == 1).then_some(())
-    })
-    .await;
+    stack.wait_stored(room, 1).await;
     // its id -> seq key expired, or Redis lost it
     let id: Uuid = first["id"].as_str().expect("id").parse().expect("uuid");
     let mut redis = redis::Client::open(stack.redis.url())
@@ -275,7 +250,7 @@ async fn a_resume_across_a_seq_that_redis_lost_before_it_was_stored_reaches_the_
     .expect("insert");
     stack.redis.restart_empty();
     stack.start_writer().await;
-    wait_stored(&stack, room, 2).await;
+    stack.wait_stored(room, 2).await;
     let stored: Vec<i64> =
         sqlx::query_scalar("SELECT seq FROM messages WHERE room_id = $1 ORDER BY seq")
             .bind(room)

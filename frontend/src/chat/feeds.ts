@@ -25,8 +25,8 @@ export interface FeedDeps {
   dispatch: (action: MessagesAction) => void;
   setFeed: (room: string, feed: Feed) => void;
   later: (task: () => void, ms: number) => void;
-  /** The clock (ms since 1970); `Date.now` when not given. */
-  now?: () => number;
+  /** The clock (ms since 1970). */
+  now: () => number;
 }
 
 export class RoomFeeds {
@@ -75,7 +75,7 @@ export class RoomFeeds {
     this.resyncing.add(room);
     deps.dispatch({ type: 'drafts/cleared', room });
     deps.setFeed(room, { status: 'resyncing' });
-    const now = (deps.now ?? Date.now)();
+    const now = deps.now();
     const last = this.reloadedAt.get(room);
     if (last !== undefined && now - last < RETRY_FEED_MS) {
       deps.later(() => {

@@ -98,7 +98,7 @@ describe('resume point', () => {
   });
 
   it('starts after head_seq when subscribed without one', () => {
-    const state = run({ type: 'room/subscribed', room: ROOM, epoch: EPOCH, headSeq: 41 }, live(42));
+    const state = run({ type: 'room/subscribed', room: ROOM, epoch: EPOCH, headSeq: 41, baseSeq: 0 }, live(42));
     expect(selectResumePoint(state, ROOM)).toEqual({ lastSeq: 42, epoch: EPOCH });
   });
 
@@ -224,7 +224,7 @@ describe('epoch', () => {
       { type: 'history/loaded', room: ROOM, page: page(range(1, 20), false), direction: 'newest' },
       queued('c-9'),
     );
-    state = messagesReducer(state, { type: 'room/subscribed', room: ROOM, epoch: EPOCH + 1, headSeq: 15 });
+    state = messagesReducer(state, { type: 'room/subscribed', room: ROOM, epoch: EPOCH + 1, headSeq: 15, baseSeq: 0 });
     const t = selectTimeline(state, ROOM);
     expect(t.messages).toEqual([]);
     expect(t.epoch).toBe(EPOCH + 1);
@@ -241,7 +241,7 @@ describe('epoch', () => {
 
   it('the same epoch, or an unknown one (0), keeps the room', () => {
     const state = run(live(1), live(2));
-    expect(messagesReducer(state, { type: 'room/subscribed', room: ROOM, epoch: EPOCH, headSeq: 2 })).toBe(state);
+    expect(messagesReducer(state, { type: 'room/subscribed', room: ROOM, epoch: EPOCH, headSeq: 2, baseSeq: 0 })).toBe(state);
     const unknown = messagesReducer(state, { type: 'history/loaded', room: ROOM, page: page([1, 2], false, { epoch: 0 }), direction: 'newest' });
     expect(seqs(unknown)).toEqual([1, 2]);
   });

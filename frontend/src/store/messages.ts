@@ -70,7 +70,7 @@ export type MessagesAction =
   /** `me`: the caller's id, for the `me` flag of reactions folded in. */
   | { type: 'history/loaded'; room: string; page: HistoryPage; direction: HistoryDirection; me?: string }
   | { type: 'message/received'; message: ChatMessage; me?: string }
-  | { type: 'room/subscribed'; room: string; epoch: number; headSeq: number; baseSeq?: number }
+  | { type: 'room/subscribed'; room: string; epoch: number; headSeq: number; baseSeq: number }
   | { type: 'room/forgotten'; room: string }
   | { type: 'send/queued'; room: string; clientMsgId: string; body: string; sender: UserRef; at: number; replyTo?: string | undefined }
   | { type: 'send/acked'; room: string; clientMsgId: string; id: string; seq: number }
@@ -109,9 +109,8 @@ export function messagesReducer(state: MessagesState, action: MessagesAction): M
     case 'room/subscribed':
       return update(state, action.room, (t) => {
         const epochal = withEpoch(t, action.epoch);
-        const base = action.baseSeq ?? 0;
-        const next =
-          base === epochal.base ? epochal : { ...epochal, base, lastSeq: advance(epochal.messages, epochal.lastSeq, base) };
+        const base = action.baseSeq;
+        const next = base === epochal.base ? epochal : { ...epochal, base, lastSeq: advance(epochal.messages, epochal.lastSeq, base) };
         // Subscribed without a resume point: the feed starts after head_seq.
         return next.lastSeq === null ? { ...next, lastSeq: action.headSeq } : next;
       });

@@ -136,6 +136,25 @@ impl Stack {
         }
     }
 
+    /// The room's stored messages (rows of any op).
+    pub async fn stored_count(&self, room: Uuid) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM messages WHERE room_id = $1")
+            .bind(room)
+            .fetch_one(&self.db.pool)
+            .await
+            .expect("count the room's rows")
+    }
+
+    /// Waits (up to 60 s: the writer may be catching up) until the room has at least `n` rows.
+    pub async fn wait_stored(&self, room: Uuid, n: i64) {
+        test_support::wait_until(
+            &format!("{n} rows stored"),
+            Duration::from_secs(60),
+            || async { (self.stored_count(room).await >= n).then_some(()) },
+        )
+        .await;
+    }
+
     pub fn kafka(&self) -> KafkaConfig {
         self.topics.config()
     }
