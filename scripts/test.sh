@@ -3,7 +3,8 @@
 # offline checks of the deployment code (scripts/check-infra.sh,
 # scripts/check-compose.sh), builds everything and fuzzes the wire decoders
 # for a few seconds (scripts/fuzz.sh), starts a fresh test stack (Postgres,
-# Redis, Kafka on the test ports), runs the Rust tests, the backup-and-restore
+# Redis, Kafka on the test ports), runs the Rust tests, each benchmark once
+# at a tiny size (scripts/bench-smoke.sh), the backup-and-restore
 # check, the API contract check (scripts/check-api.sh: schemathesis against
 # the OpenAPI document), then the browser tests and the TLS round trip (scripts/e2e.sh), and
 # stops the stack whatever happened.
@@ -52,6 +53,8 @@ log "web client unit tests (vitest)"
 (cd "$ROOT/frontend" && npm test)
 log "Rust tests against the real services"
 RUST_LOG="${RUST_LOG:-warn}" cargo test --workspace --locked --no-fail-fast "$@"
+log "every benchmark once at a tiny size, so that make bench keeps running (scripts/bench-smoke.sh)"
+"$ROOT/scripts/bench-smoke.sh"
 log "backup and restore round trip (scripts/check-backup.sh)"
 DATABASE_URL="$TEST_DATABASE_URL" "$ROOT/scripts/check-backup.sh"
 log "the OpenAPI document against a gateway: schemathesis (scripts/check-api.sh)"

@@ -3,7 +3,8 @@
 //! For each setting a fresh `redis-server` gets what the send path writes per
 //! message: the dedupe claim (`SET NX GET EX`, as `ws::dedupe` does) and the
 //! sequencer's script (id -> seq key, tail record). Rooms get their state first,
-//! so the sequencer never asks Postgres (its pool is never connected). The
+//! as the sequencer makes it for a new room (from a fresh database on the test
+//! stack's Postgres, `TEST_DATABASE_URL`), so that it is in the baseline. The
 //! growth of `used_memory` divided by the messages is the figure; `MEMORY
 //! USAGE` of sampled keys splits it per key. Nothing expires during a run, so
 //! this is what a message holds while its keys live (`SEQUENCER_TTL_SECS`).
@@ -20,11 +21,11 @@
 //!   cargo bench -p chat-gateway --bench redis_memory
 //!   (BENCH_REDIS_MESSAGES, default 100000, and BENCH_MAXMEMORY_MB tune it)
 
-use chat_core::sequencer::{SequencerConfig, message_key, state_key, tail_key};
+use chat_core::sequencer::{SequencerConfig, message_key, tail_key};
 use chat_core::{ChatEvent, MessageKind, Sequencer};
 use chat_gateway::ws::dedupe::{Claim, dedupe_key};
 use redis::aio::MultiplexedConnection;
-use test_support::RedisServer;
+use test_support::{RedisServer, TestDatabase};
 use uuid::Uuid;
 
 /// One setting under test.
@@ -83,7 +84,7 @@ async fn memory_usage(conn: &mut MultiplexedConnection, key: &str) -> i64 {
         .unwrap_or(0)
 }
 
-async fn run(setting: &Setting, messages: usize, rooms: usize) -> Measured {
+async fn run(db: &TestDatabase, setting: &Setting, messages: usize, rooms: usize) -> Measured {
     let redis = RedisServer::start();
     let client = redis::Client::open(redis.url()).expect("redis url");
     let mut conn = client
@@ -95,21 +96,13 @@ async fn run(setting: &Setting, messages: usize, rooms: usize) -> Measured {
         tail_len: setting.tail_len,
         ttl_secs: setting.ttl_secs,
     };
-    // never connected: every room has state, so nothing is restored from Postgres
-    let pool = sqlx::PgPool::connect_lazy("postgres://unused@127.0.0.1:1/unused").expect("pool");
-    let sequencer = Sequencer::new(&config, pool).expect("sequencer");
+    // every room gets its state before the baseline, the way the sequencer
+    // makes it for a new room (restored from Postgres: an empty room)
+    let sequencer = Sequencer::new(&config, db.pool.clone()).expect("sequencer");
     let sender = Uuid::now_v7();
     let room_ids: Vec<Uuid> = (0..rooms).map(|_| Uuid::now_v7()).collect();
     for room in &room_ids {
-        let _: () = redis::cmd("HSET")
-            .arg(state_key(*room))
-            .arg("seq")
-            .arg(0)
-            .arg("epoch")
-            .arg(1)
-            .query_async(&mut conn)
-            .await
-            .expect("room state");
+        sequencer.head(*room).await.expect("room state");
     }
     // a first message loads the script, so that its cache is in the baseline
     let warm = ChatEvent::new(room_ids[0], sender, "warm", MessageKind::User, "warm");
@@ -185,6 +178,8 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    // the sequencer restores a new room's state from Postgres (an empty room)
+    let db = runtime.block_on(TestDatabase::new());
     println!("\n### Redis memory per message ({messages} messages per run)\n");
     println!(
         "| setting | rooms | bytes/message held | dedupe key | id->seq key | tail record | msg/s that {maxmemory_mb} MB holds for 24 h |"
@@ -193,7 +188,7 @@ fn main() {
     for setting in &SETTINGS {
         for (layout, rooms) in [("spread", messages / 50), ("busy", 10)] {
             let started = std::time::Instant::now();
-            let m = runtime.block_on(run(setting, messages, rooms.max(1)));
+            let m = runtime.block_on(run(&db, setting, messages, rooms.max(1)));
             eprintln!(
                 "{} / {layout}: {:.0} B per message ({:?})",
                 setting.name,
