@@ -27,5 +27,15 @@ ulimit -n "$(ulimit -Hn)"
 log "building the gateway, the writer and the load generator ($profile)"
 cargo build --locked --profile "$profile" -p chat-gateway --bin gateway -p chat-writer --bin writer -p loadgen --bin fanout
 log "running (progress below; the table at the end)"
+# the defaults only where the caller gives none: a second --rates would add
+# its rates to these, a second --runs is refused
+runs=(--runs "${BENCH_FANOUT_RUNS:-5}")
+rates=(--rates "${BENCH_FANOUT_RATES:-200,1000}")
+for arg in "$@"; do
+  case "$arg" in
+    --runs | --runs=*) runs=() ;;
+    --rates | --rates=*) rates=() ;;
+  esac
+done
 RUST_LOG="${RUST_LOG:-warn}" "$target/$dir/fanout" --bin-dir "$target/$dir" \
-  --stack-dir "$STACK_DIR/test" --runs "${BENCH_FANOUT_RUNS:-5}" --rates "${BENCH_FANOUT_RATES:-200,1000}" "$@"
+  --stack-dir "$STACK_DIR/test" "${runs[@]}" "${rates[@]}" "$@"
