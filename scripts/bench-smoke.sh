@@ -31,6 +31,7 @@ BENCH_ROWS=2000 BENCH_RUNS=1 BENCH_BATCH=500 BENCH_INSERT_ROWS=200 bench chat-wr
 BENCH_MESSAGES=20 bench chat-bot chat_latency
 BENCH_FSYNC_SENDS=50 BENCH_FSYNC_SENDERS=4 BENCH_FSYNC_SENDS_EACH=5 BENCH_FSYNC_RUNS=1 \
   bench chat-core produce_fsync
+BENCH_POOL_QUERIES=200 BENCH_POOL_RUNS=1 bench chat-core pool_release
 BENCH_REDIS_MESSAGES=1000 bench chat-gateway redis_memory
 BENCH_SEARCH_ROWS=5000 BENCH_SEARCH_QUERIES=3 bench chat-gateway search
 # scripts/idle-memory.sh would build the two binaries for their packages alone

@@ -5,6 +5,7 @@
 # bot waiting on a stalled model (bot/benches/chat_latency.rs), then the
 # gateway's producer to a topic with and without flush.messages=1, the fsync
 # before the ack that production's topics have (core/benches/produce_fsync.rs),
+# then what sqlx's pool costs a query beyond it (core/benches/pool_release.rs),
 # then the Redis memory each message holds (gateway/benches/redis_memory.rs),
 # then search latency over a room of 1,000,000 messages (gateway/benches/search.rs),
 # then a gateway's memory per idle WebSocket connection (scripts/idle-memory.sh),
@@ -45,6 +46,7 @@ phase 1 3 "installing what is missing and building the benchmark (release)"
 cargo bench --locked -p chat-writer --bench throughput --no-run
 cargo bench --locked -p chat-bot --bench chat_latency --no-run
 cargo bench --locked -p chat-core --bench produce_fsync --no-run
+cargo bench --locked -p chat-core --bench pool_release --no-run
 cargo bench --locked -p chat-gateway --bench redis_memory --no-run
 cargo bench --locked -p chat-gateway --bench search --no-run
 phase_done "built"
@@ -66,6 +68,8 @@ log "the gateway's producer with and without flush.messages=1 (core/benches/prod
 # The disk's own fsync is timed where the broker keeps its log.
 BENCH_FSYNC_PROBE_DIR="$STACK_DIR/test/kafka" RUST_LOG="${RUST_LOG:-error}" \
   cargo bench --locked -p chat-core --bench produce_fsync
+log "what sqlx's pool costs a query: its ping when a connection is handed back (core/benches/pool_release.rs)"
+RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-core --bench pool_release
 log "Redis memory per message, old settings against new (gateway/benches/redis_memory.rs)"
 RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-gateway --bench redis_memory
 log "search latency over a room of 1,000,000 messages (gateway/benches/search.rs)"
