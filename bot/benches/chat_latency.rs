@@ -15,17 +15,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::*;
-use test_support::{FakeOllama, Script, wait_until};
+use test_support::{FakeOllama, Script, bench_setting, wait_until};
 use uuid::Uuid;
 
 const REPLY_SLOTS: usize = 4;
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Send-to-receipt latencies of `count` messages from `from` to `to`.
 async fn measure(from: &mut Socket, to: &mut Socket, room: Uuid, count: usize) -> Vec<Duration> {
@@ -65,7 +58,7 @@ fn row(name: &str, mut latencies: Vec<Duration>, total: Duration) -> String {
 
 #[tokio::main]
 async fn main() {
-    let messages = setting("BENCH_MESSAGES", 500);
+    let messages = bench_setting("BENCH_MESSAGES", 500);
     eprintln!("bench: {messages} messages per path, one at a time, alice -> bob");
     let stack = Stack::start().await;
     let gateway = stack.gateway().await;

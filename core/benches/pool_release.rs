@@ -18,16 +18,10 @@
 use std::time::Instant;
 
 use sqlx::postgres::PgPoolOptions;
+use test_support::{bench_setting, required_env};
 use uuid::Uuid;
 
 const QUERY: &str = "SELECT $1::uuid AS id, $2::text AS key FROM (VALUES (1)) AS one (n)";
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// User and system CPU seconds of a `/proc/<pid>/stat` line.
 fn cpu_of(stat: &str) -> f64 {
@@ -103,11 +97,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let url = test_support::required_env("TEST_DATABASE_URL");
+    let url = required_env("TEST_DATABASE_URL");
     let (queries, workers, runs) = (
-        setting("BENCH_POOL_QUERIES", 20_000),
-        setting("BENCH_POOL_WORKERS", 4).max(1),
-        setting("BENCH_POOL_RUNS", 3).max(1),
+        bench_setting("BENCH_POOL_QUERIES", 20_000),
+        bench_setting("BENCH_POOL_WORKERS", 4).max(1),
+        bench_setting("BENCH_POOL_RUNS", 3).max(1),
     );
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {

@@ -26,6 +26,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, Top
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use test_support::bench_setting;
 use uuid::Uuid;
 
 /// As `chat.messages` in production.
@@ -33,13 +34,6 @@ const PARTITIONS: i32 = 8;
 const ROOMS: usize = 50;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const BODY: &str = "are we still on for the review at three? I moved the notes to the shared doc";
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// One topic under test.
 #[derive(Debug, Clone)]
@@ -79,10 +73,10 @@ impl Measured {
 
 #[tokio::main]
 async fn main() {
-    let sends = setting("BENCH_FSYNC_SENDS", 1000);
-    let senders = setting("BENCH_FSYNC_SENDERS", 100);
-    let sends_each = setting("BENCH_FSYNC_SENDS_EACH", 200);
-    let runs = setting("BENCH_FSYNC_RUNS", 3);
+    let sends = bench_setting("BENCH_FSYNC_SENDS", 1000);
+    let senders = bench_setting("BENCH_FSYNC_SENDERS", 100);
+    let sends_each = bench_setting("BENCH_FSYNC_SENDS_EACH", 200);
+    let runs = bench_setting("BENCH_FSYNC_RUNS", 3);
     let brokers = test_support::kafka::brokers();
     let probe_dir = std::env::var_os("BENCH_FSYNC_PROBE_DIR")
         .map(PathBuf::from)

@@ -21,7 +21,7 @@ use clap::Parser;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
-use test_support::{RedisServer, TestDatabase, required_env};
+use test_support::{RedisServer, TestDatabase, bench_setting, required_env};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -38,13 +38,6 @@ const FOREIGN: [(usize, &str); 4] = [(40, "café"), (120, "über"), (300, "東�
 
 /// Makes one query of a kind.
 type MakeQuery<'a> = Box<dyn Fn(&mut StdRng) -> String + 'a>;
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The vocabulary, commonest first.
 fn vocabulary() -> Vec<String> {
@@ -95,8 +88,8 @@ impl Zipf {
 
 #[tokio::main]
 async fn main() {
-    let rows = setting("BENCH_SEARCH_ROWS", 1_000_000);
-    let queries = setting("BENCH_SEARCH_QUERIES", 50);
+    let rows = bench_setting("BENCH_SEARCH_ROWS", 1_000_000);
+    let queries = bench_setting("BENCH_SEARCH_QUERIES", 50);
     let db = TestDatabase::new().await;
     let redis = RedisServer::start();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

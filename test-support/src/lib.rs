@@ -34,6 +34,14 @@ pub fn required_env(name: &str) -> String {
     })
 }
 
+/// A benchmark's setting: the variable `name` as a number, else `default`.
+pub fn bench_setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A port nobody uses right now, below the kernel's ephemeral range (32768+):
 /// a port from that range can be taken by an outgoing connection between this
 /// call and the moment the service binds it.

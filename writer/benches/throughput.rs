@@ -17,7 +17,7 @@ use chat_core::{ChatEvent, MessageKind, Sequencer};
 use chat_writer::WriterConfig;
 use postgres_types::{IsNull, Kind, ToSql, Type, to_sql_checked};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use test_support::{RedisServer, TestDatabase, kafka};
+use test_support::{RedisServer, TestDatabase, bench_setting, kafka};
 use tokio_postgres::NoTls;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_util::sync::CancellationToken;
@@ -25,19 +25,12 @@ use uuid::Uuid;
 
 const ROOMS: usize = 50;
 
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[tokio::main]
 async fn main() {
-    let rows = setting("BENCH_ROWS", 100_000);
-    let runs = setting("BENCH_RUNS", 5);
-    let batch = setting("BENCH_BATCH", 1000);
-    let insert_rows = setting("BENCH_INSERT_ROWS", 10_000);
+    let rows = bench_setting("BENCH_ROWS", 100_000);
+    let runs = bench_setting("BENCH_RUNS", 5);
+    let batch = bench_setting("BENCH_BATCH", 1000);
+    let insert_rows = bench_setting("BENCH_INSERT_ROWS", 10_000);
     eprintln!("bench: {rows} rows over {ROOMS} rooms, writer batch {batch}, {runs} runs");
 
     let mut results: [Vec<f64>; 4] = Default::default();
