@@ -267,6 +267,27 @@ describe('resync', () => {
     expect(t.subscribes(), 'one reload for the two resyncs').toHaveLength(2);
   });
 
+  it('drops a waiting reload when the connection drops: the new connection resumes the room once', async () => {
+    const t = setup((_room, query) => (query.after !== undefined ? page([], false) : page(range(1, 10), false)));
+    t.connect();
+    t.controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
+    t.frame({ type: 'resync', room: ROOM, reason: 'gap' });
+    await vi.advanceTimersByTimeAsync(0);
+    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
+    t.frame({ type: 'resync', room: ROOM, reason: 'gap' });
+    const reloads = vi.mocked(t.api.history).mock.calls.length;
+
+    t.disconnect();
+    t.sent.length = 0;
+    t.connect();
+    expect(t.subscribes(), 'the new connection resumes the room').toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(RETRY_FEED_MS);
+    expect(t.api.history, 'no reload left over from the old connection').toHaveBeenCalledTimes(reloads);
+    expect(t.subscribes()).toHaveLength(1);
+  });
+
   it('starts the room over from the newest page when its epoch changed', async () => {
     let epoch = EPOCH;
     const t = setup(() => page(range(1, 10), false, { epoch }));

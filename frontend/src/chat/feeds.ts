@@ -33,6 +33,8 @@ export class RoomFeeds {
   private readonly resyncing = new Set<string>();
   /** When each room's last reload began: a second one within RETRY_FEED_MS waits. */
   private readonly reloadedAt = new Map<string, number>();
+  /** Each waiting reload's token: `reset` and `forget` drop it, and the wait then ends in nothing. */
+  private readonly waiting = new Map<string, object>();
 
   constructor(private readonly deps: FeedDeps) {}
 
@@ -78,7 +80,11 @@ export class RoomFeeds {
     const now = deps.now();
     const last = this.reloadedAt.get(room);
     if (last !== undefined && now - last < RETRY_FEED_MS) {
+      const token = {};
+      this.waiting.set(room, token);
       deps.later(() => {
+        if (this.waiting.get(room) !== token) return;
+        this.waiting.delete(room);
         this.resyncing.delete(room);
         void this.resync(room, mode);
       }, RETRY_FEED_MS - (now - last));
@@ -106,11 +112,13 @@ export class RoomFeeds {
   reset(): void {
     this.resyncing.clear();
     this.reloadedAt.clear();
+    this.waiting.clear();
   }
 
   forget(room: string): void {
     this.resyncing.delete(room);
     this.reloadedAt.delete(room);
+    this.waiting.delete(room);
   }
 
   private me(): { me?: string } {
