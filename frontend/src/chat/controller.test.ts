@@ -68,7 +68,14 @@ function setup(
   // subscribes that follow a room's feed (not the live-only watches of rooms not open)
   const subscribes = () => sent.filter((f) => f.type === 'subscribe' && (f.last_seq !== undefined || t.controller.getState().openRooms.includes(f.room)));
   const sends = () => sent.filter((f) => f.type === 'send');
-  const t = { controller, api, socket, sent, connect, disconnect, frame, subscribes, sends };
+  /** Connected, ROOM open and subscribed at `head` (epoch EPOCH, base 0). */
+  const openLive = async (head: number) => {
+    connect();
+    controller.openRoom(ROOM);
+    await vi.advanceTimersByTimeAsync(0);
+    frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: head, base_seq: 0, online_count: 1 });
+  };
+  const t = { controller, api, socket, sent, connect, disconnect, frame, subscribes, sends, openLive };
   return t;
 }
 
@@ -110,10 +117,7 @@ describe('live messages for notifications', () => {
   it('hands every live message frame to onLiveMessage, of an open room or not', async () => {
     const seen: ChatMessage[] = [];
     const t = setup(undefined, (m) => seen.push(m));
-    t.connect();
-    t.controller.openRoom(ROOM);
-    await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
+    await t.openLive(10);
     t.frame({ type: 'message', ...message(11) });
     t.frame({ type: 'message', ...message(4, { room: OTHER_ROOM }) });
     expect(seen.map((m) => [m.room, m.seq])).toEqual([
@@ -146,10 +150,7 @@ describe('reconnecting', () => {
 
   it('resends unconfirmed messages with the same client_msg_id once the room is live again', async () => {
     const t = setup();
-    t.connect();
-    t.controller.openRoom(ROOM);
-    await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
+    await t.openLive(10);
     t.controller.send(ROOM, 'hello');
     const [first] = t.sends();
     expect(first).toMatchObject({ type: 'send', room: ROOM, body: 'hello' });
@@ -166,10 +167,7 @@ describe('reconnecting', () => {
 
   it('resends by itself, under the same client_msg_id, a message that failed for want of an answer', async () => {
     const t = setup();
-    t.connect();
-    t.controller.openRoom(ROOM);
-    await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
+    await t.openLive(10);
     t.controller.send(ROOM, 'hello');
     const [first] = t.sends();
     // The connection died unnoticed: no ack in time.
@@ -191,10 +189,7 @@ describe('reconnecting', () => {
 
   it('does not resend by itself a message the server refused', async () => {
     const t = setup();
-    t.connect();
-    t.controller.openRoom(ROOM);
-    await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
+    await t.openLive(10);
     t.controller.send(ROOM, 'hello');
     const id = (t.sends()[0] as { client_msg_id: string }).client_msg_id;
     t.frame({ type: 'error', code: 'invalid', message: 'no', room: ROOM, client_msg_id: id });
@@ -232,10 +227,7 @@ describe('a refused subscribe', () => {
 describe('resync', () => {
   it('reloads what follows the last seq, then subscribes again from the new last seq', async () => {
     const t = setup((_room, query) => (query.after === 10 ? page(range(11, 15), false) : page(range(1, 10), false)));
-    t.connect();
-    t.controller.openRoom(ROOM);
-    await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
+    await t.openLive(10);
     t.sent.length = 0;
 
     t.frame({ type: 'resync', room: ROOM, reason: 'lagging' });
@@ -247,10 +239,7 @@ describe('resync', () => {
 
   it('waits RETRY_FEED_MS before reloading again when resyncs keep coming', async () => {
     const t = setup((_room, query) => (query.after !== undefined ? page([], false) : page(range(1, 10), false)));
-    t.connect();
-    t.controller.openRoom(ROOM);
-    await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 12, base_seq: 0, online_count: 1 });
+    await t.openLive(12);
     t.sent.length = 0;
 
     t.frame({ type: 'resync', room: ROOM, reason: 'gap' });
@@ -269,10 +258,7 @@ describe('resync', () => {
 
   it('drops a waiting reload when the connection drops: the new connection resumes the room once', async () => {
     const t = setup((_room, query) => (query.after !== undefined ? page([], false) : page(range(1, 10), false)));
-    t.connect();
-    t.controller.openRoom(ROOM);
-    await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
+    await t.openLive(10);
     t.frame({ type: 'resync', room: ROOM, reason: 'gap' });
     await vi.advanceTimersByTimeAsync(0);
     t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
@@ -291,10 +277,7 @@ describe('resync', () => {
   it('starts the room over from the newest page when its epoch changed', async () => {
     let epoch = EPOCH;
     const t = setup(() => page(range(1, 10), false, { epoch }));
-    t.connect();
-    t.controller.openRoom(ROOM);
-    await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
+    await t.openLive(10);
 
     t.disconnect();
     epoch = EPOCH + 1;
@@ -312,10 +295,7 @@ describe('resync', () => {
 describe('own messages', () => {
   async function live() {
     const t = setup();
-    t.connect();
-    t.controller.openRoom(ROOM);
-    await vi.advanceTimersByTimeAsync(0);
-    t.frame({ type: 'subscribed', room: ROOM, epoch: EPOCH, head_seq: 10, base_seq: 0, online_count: 1 });
+    await t.openLive(10);
     return t;
   }
   const pendingOf = (t: Awaited<ReturnType<typeof live>>) => selectTimeline(t.controller.getState().messages, ROOM).pending;
