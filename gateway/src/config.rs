@@ -22,6 +22,11 @@ pub struct GatewayConfig {
     /// Connections this instance keeps to Postgres.
     #[arg(long, env = "GATEWAY_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    /// Postgres connections held apart from the pool for the send path's one
+    /// read (0: that read goes through the pool too). A query through the
+    /// pool costs a second round trip: sqlx pings each connection it takes back.
+    #[arg(long, env = "GATEWAY_DB_HELD_CONNECTIONS", default_value_t = 2)]
+    pub db_held_connections: usize,
     #[command(flatten)]
     pub kafka: KafkaConfig,
     #[command(flatten)]

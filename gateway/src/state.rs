@@ -33,6 +33,8 @@ pub struct App {
     /// Name of this instance (logs, presence entries).
     pub instance_id: String,
     pub pool: PgPool,
+    /// Connections held apart from the pool for the send path's one read.
+    pub held: crate::db::held::HeldConnections,
     pub redis: ConnectionManager,
     pub sequencer: Sequencer,
     /// The send path's membership check, which rides out a Postgres outage.

@@ -148,7 +148,7 @@ pub struct SentMessage {
 /// `client_msg_id` if it is stored (the unique `(sender_id, client_msg_id)`
 /// index finds it). One round trip, one row whatever is found.
 pub async fn standing_and_sent(
-    pool: &PgPool,
+    conn: &mut sqlx::PgConnection,
     room: Uuid,
     user: Uuid,
     client_msg_id: &str,
@@ -168,7 +168,7 @@ pub async fn standing_and_sent(
     .bind(room)
     .bind(user)
     .bind(client_msg_id)
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?;
     let role: Option<MemberRole> = row.try_get("role")?;
     let seconds: Option<i32> = row.try_get("slow_mode_seconds")?;

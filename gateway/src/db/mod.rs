@@ -4,6 +4,7 @@
 pub mod blocks;
 pub mod direct;
 pub mod events;
+pub mod held;
 pub mod history;
 pub mod messages;
 pub mod moderation;

@@ -36,6 +36,8 @@
 use chat_core::ChatEvent;
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
+
+use crate::db::held::HeldConnections;
 use uuid::Uuid;
 
 use crate::db;
@@ -135,6 +137,7 @@ pub enum DedupeError {
 pub struct Dedupe<'a> {
     redis: &'a ConnectionManager,
     pool: &'a PgPool,
+    held: &'a HeldConnections,
     breaker: &'a LookupBreaker,
     ttl_secs: u64,
 }
@@ -144,6 +147,7 @@ impl<'a> Dedupe<'a> {
         Self {
             redis: &state.redis,
             pool: &state.pool,
+            held: &state.held,
             breaker: &state.stored_lookup,
             ttl_secs: state.config.sequencer.ttl_secs.max(1),
         }
@@ -169,8 +173,12 @@ impl<'a> Dedupe<'a> {
             return (membership.standing(room, sender).await, Ok(None));
         }
         let read = async {
-            let both =
-                db::messages::standing_and_sent(self.pool, room, sender, &fresh.client_msg_id);
+            let client_msg_id = fresh.client_msg_id.clone();
+            let both = self.held.run(move |conn| {
+                Box::pin(async move {
+                    db::messages::standing_and_sent(conn, room, sender, &client_msg_id).await
+                })
+            });
             match tokio::time::timeout(STORED_LOOKUP_TIMEOUT, both).await {
                 Ok(Ok((standing, sent))) => {
                     self.breaker.answered();

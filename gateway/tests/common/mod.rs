@@ -175,6 +175,7 @@ impl Stack {
             instance_id: None,
             database_url: self.db.url.clone(),
             db_max_connections: 8,
+            db_held_connections: 2,
             kafka: self.kafka(),
             sequencer: self.sequencer(),
             rooms: Default::default(),
