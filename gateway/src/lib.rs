@@ -83,7 +83,7 @@ pub fn build_state(
     let redis = chat_core::redis_client::managed(&config.sequencer.redis_url)?;
     let sequencer = chat_core::Sequencer::new(&config.sequencer, pool.clone())?;
     let membership = membership::Membership::new(pool.clone());
-    let held = db::held::HeldConnections::start(pool.clone(), config.db_held_connections);
+    let held = db::held::HeldConnections::new(pool.clone(), config.db_held_connections);
     let producer = chat_core::kafka::durable_producer(&config.kafka.brokers)
         .set("message.timeout.ms", config.send_timeout_ms.to_string())
         .set("linger.ms", config.kafka_linger_ms.to_string())
@@ -167,7 +167,7 @@ pub async fn run(
     {
         tracing::warn!("sockets still open after 10 s of shutdown");
     }
-    state.held.close();
+    state.held.close().await;
     background.abort();
     revocations.abort();
     room_changes.abort();

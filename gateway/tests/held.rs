@@ -1,12 +1,12 @@
 //! The send path's held Postgres connections (`db::held`), on a real
-//! Postgres: queries run there and not in the pool, a caller that stops
-//! waiting leaves its connection usable, a killed backend is replaced, a full
-//! queue and a closed lane fall back to the pool, and closing ends the
-//! connections.
+//! Postgres: queries run there and not in the pool, a query its caller
+//! stopped waiting for closes its connection, a killed backend is replaced,
+//! busy connections and closed ones leave queries to the pool, and Postgres's
+//! statement timeout keeps the connection.
 
 use std::time::Duration;
 
-use chat_gateway::db::held::{HeldConnections, QUEUE_PER_CONNECTION};
+use chat_gateway::db::held::HeldConnections;
 use sqlx::{PgConnection, PgPool};
 use test_support::{TestDatabase, wait_until};
 
@@ -71,7 +71,7 @@ async fn wait_sleeping(db: &TestDatabase) {
 async fn queries_run_on_held_connections_and_never_open_the_pool() {
     let db = TestDatabase::new().await;
     let pool = fresh_pool(&db);
-    let held = HeldConnections::start(pool.clone(), 2);
+    let held = HeldConnections::new(pool.clone(), 2);
     let mut backends = std::collections::BTreeSet::new();
     for _ in 0..20 {
         backends.insert(backend(&held).await.expect("answered"));
@@ -84,23 +84,29 @@ async fn queries_run_on_held_connections_and_never_open_the_pool() {
 }
 
 #[tokio::test]
-async fn a_caller_that_stops_waiting_leaves_its_connection_usable() {
+async fn a_query_its_caller_stopped_waiting_for_closes_its_connection() {
     let db = TestDatabase::new().await;
-    let held = HeldConnections::start(fresh_pool(&db), 1);
+    let held = HeldConnections::new(fresh_pool(&db), 1);
     let first = backend(&held).await.expect("answered");
+    assert_eq!(backend(&held).await.expect("answered"), first, "reused");
 
     let gave_up =
         tokio::time::timeout(Duration::from_millis(50), sleep_then_backend(&held, 0.3)).await;
     assert!(gave_up.is_err(), "the sleep answered within 50 ms");
 
-    // the same connection answers next: the abandoned query ran to its end
-    assert_eq!(backend(&held).await.expect("answered"), first);
+    // its reply would be half read: a fresh connection answers next
+    let next = backend(&held).await.expect("answered");
+    assert_ne!(next, first);
+    wait_until("the abandoned connection is closed", WAIT, || async {
+        (!connected(&db, first).await).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_killed_backend_is_replaced_after_at_most_one_failure() {
     let db = TestDatabase::new().await;
-    let held = HeldConnections::start(fresh_pool(&db), 1);
+    let held = HeldConnections::new(fresh_pool(&db), 1);
     let first = backend(&held).await.expect("answered");
     let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
         .bind(first)
@@ -122,48 +128,34 @@ async fn a_killed_backend_is_replaced_after_at_most_one_failure() {
 }
 
 #[tokio::test]
-async fn a_full_queue_goes_through_the_pool() {
+async fn while_every_held_connection_is_busy_queries_go_through_the_pool() {
     let db = TestDatabase::new().await;
     let pool = fresh_pool(&db);
-    let held = std::sync::Arc::new(HeldConnections::start(pool.clone(), 1));
+    let held = std::sync::Arc::new(HeldConnections::new(pool.clone(), 1));
     let mine = backend(&held).await.expect("answered");
 
-    // the held connection sleeps, and its queue fills behind it
     let sleeper = {
         let held = held.clone();
         tokio::spawn(async move { sleep_then_backend(&held, 1.5).await })
     };
     wait_sleeping(&db).await;
-    let mut queued = Vec::new();
-    for _ in 0..QUEUE_PER_CONNECTION {
-        let held = held.clone();
-        queued.push(tokio::spawn(async move { backend(&held).await }));
-    }
-    let lane = &held;
-    wait_until("the queue is full", WAIT, || async move {
-        (lane.queued() == QUEUE_PER_CONNECTION).then_some(())
-    })
-    .await;
-
     let overflow = backend(&held).await.expect("answered");
     assert_ne!(overflow, mine);
-    assert!(pool.size() >= 1, "the pool was not used");
+    assert_eq!(pool.size(), 1, "the pool was not used");
 
     assert_eq!(sleeper.await.expect("task").expect("answered"), mine);
-    for task in queued {
-        assert_eq!(task.await.expect("task").expect("answered"), mine);
-    }
+    assert_eq!(backend(&held).await.expect("answered"), mine, "put back");
 }
 
 #[tokio::test]
 async fn closing_ends_the_held_connections_and_later_queries_use_the_pool() {
     let db = TestDatabase::new().await;
     let pool = fresh_pool(&db);
-    let held = HeldConnections::start(pool.clone(), 1);
+    let held = HeldConnections::new(pool.clone(), 1);
     let mine = backend(&held).await.expect("answered");
     assert!(connected(&db, mine).await);
 
-    held.close();
+    held.close().await;
     wait_until("the held connection is closed", WAIT, || async {
         (!connected(&db, mine).await).then_some(())
     })
@@ -177,7 +169,7 @@ async fn closing_ends_the_held_connections_and_later_queries_use_the_pool() {
 #[tokio::test]
 async fn postgres_cancels_a_long_statement_and_the_connection_stays() {
     let db = TestDatabase::new().await;
-    let held = HeldConnections::start(fresh_pool(&db), 1);
+    let held = HeldConnections::new(fresh_pool(&db), 1);
     let mine = backend(&held).await.expect("answered");
 
     let error = sleep_then_backend(&held, 30.0)

@@ -1,4 +1,4 @@
-//! Postgres connections held by tasks of their own, for the send path's one read.
+//! Postgres connections held apart from the pool, for the send path's one read.
 //!
 //! sqlx pings every connection handed back to its pool (a `Sync` and its
 //! `ReadyForQuery`; no setting turns it off), so each query through `&PgPool`
@@ -7,182 +7,149 @@
 //! client's per query, on a held connection 14.5 and 9.5. The send path reads
 //! once per message, so it reads here instead:
 //!
-//! - Each of a few connections belongs to one task, which takes queries from
-//!   a queue shared by all of them (a free connection takes the next one).
-//! - A query runs to its end on its connection even when its caller stopped
-//!   waiting (the caller's timeout never leaves a connection mid-protocol);
-//!   one whose caller left before it started is skipped.
+//! - A query takes an idle held connection and runs on it in the caller's
+//!   own task (no hand-off to another task); it is put back when the query
+//!   ends with Postgres's answer (rows, or an `ERROR`).
+//! - A connection is never reused after anything else: a query its caller
+//!   stopped waiting for (the reply may be half read), an error of the
+//!   connection itself, or a `FATAL` answer (a terminated backend). It is
+//!   closed, and a new one is opened when a query next needs it.
 //! - A connection is opened on first use, pinged first when it was idle for
-//!   [`CHECKED_WITHIN`](chat_core::db::CHECKED_WITHIN) (as the pool does), replaced after any error but
-//!   Postgres's own `ERROR` answer to the query (a `FATAL` one, a
-//!   terminated backend, ends it too), after a query still running at
-//!   [`QUERY_DEADLINE`], and after [`MAX_LIFETIME`]. Postgres cancels a
-//!   statement running for [`STATEMENT_TIMEOUT`] (a lock held for long, as
-//!   the writer's tests do): the connection stays.
-//! - While the queue is full, and once the tasks ended, a query goes through
-//!   the pool instead: nothing waits for a held connection.
-//! - [`HeldConnections::close`] (at shutdown, once the sockets drained) or
-//!   dropping the handle ends the tasks and closes their connections.
+//!   [`CHECKED_WITHIN`](chat_core::db::CHECKED_WITHIN) (as the pool does), and
+//!   replaced after [`MAX_LIFETIME`]. Postgres cancels a statement running for
+//!   [`STATEMENT_TIMEOUT`] (a table locked for long): the connection stays.
+//! - While every held connection is busy, and once [`HeldConnections::close`]
+//!   ran (at shutdown, when the sockets drained), a query goes through the
+//!   pool instead: nothing waits for a held connection.
 
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chat_core::db::check_before_use;
 use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgPool, PgSeverity};
 use sqlx::{ConnectOptions, Connection};
-use tokio::sync::oneshot;
-use tokio_util::sync::CancellationToken;
 
-/// A query still running after this long loses its connection.
-pub const QUERY_DEADLINE: Duration = Duration::from_secs(5);
 /// Postgres cancels a statement on a held connection after this long.
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(2);
 /// A held connection is replaced once this old, between queries.
 pub const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// Longest wait to open (or ping) a held connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Queries waiting for a held connection, per connection; past it, the pool.
-pub const QUEUE_PER_CONNECTION: usize = 64;
 
 /// A query on a held connection: `&mut PgConnection` in, its answer out.
 pub trait HeldQuery<T>:
-    for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>> + Send + 'static
+    for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>> + Send
 {
 }
 
 impl<T, F> HeldQuery<T> for F where
-    F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>
-        + Send
-        + 'static
+    F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>> + Send
 {
 }
 
-/// A few Postgres connections outside the pool, each held by its own task.
-#[derive(Debug)]
+/// A few Postgres connections outside the pool, taken by one query at a time.
 pub struct HeldConnections {
-    jobs: flume::Sender<Box<dyn Job>>,
+    slots: Mutex<Slots>,
+    options: PgConnectOptions,
     pool: PgPool,
-    stop: CancellationToken,
+}
+
+/// The idle connections, and how many more may be opened.
+#[derive(Default)]
+struct Slots {
+    idle: Vec<Held>,
+    unopened: usize,
+    closed: bool,
+}
+
+impl std::fmt::Debug for HeldConnections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldConnections").finish_non_exhaustive()
+    }
 }
 
 impl HeldConnections {
-    /// Starts `count` tasks (0: every query goes through `pool`); each opens
-    /// its connection, with `pool`'s settings, when its first query comes.
-    pub fn start(pool: PgPool, count: usize) -> Self {
-        let (jobs, queue) = flume::bounded(count * QUEUE_PER_CONNECTION);
-        let stop = CancellationToken::new();
+    /// Up to `count` connections (0: every query goes through `pool`), with
+    /// `pool`'s settings, each opened when a query first needs it.
+    pub fn new(pool: PgPool, count: usize) -> Self {
         let options = pool.connect_options().as_ref().clone().options([(
             "statement_timeout",
             STATEMENT_TIMEOUT.as_millis().to_string(),
         )]);
-        for _ in 0..count {
-            tokio::spawn(hold(options.clone(), queue.clone(), stop.clone()));
+        Self {
+            slots: Mutex::new(Slots {
+                unopened: count,
+                ..Slots::default()
+            }),
+            options,
+            pool,
         }
-        Self { jobs, pool, stop }
     }
 
-    /// Runs `query` on a held connection, or through the pool while none can
-    /// take it. Dropping the returned future does not stop a query that
-    /// started on a held connection.
-    pub async fn run<T: Send + 'static>(&self, query: impl HeldQuery<T>) -> Result<T, sqlx::Error> {
-        let (answer, answered) = oneshot::channel();
-        let job: Box<dyn Job> = Box::new(Asked { query, answer });
-        if let Err(refused) = self.jobs.try_send(job) {
-            let job = refused.into_inner();
-            match self.pool.acquire().await {
-                Ok(mut conn) => job.run(Ok(&mut conn)).await,
-                Err(error) => job.run(Err(error)).await,
-            };
+    fn slots(&self) -> MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `query` on a held connection, or through the pool while none is
+    /// free. A held connection whose query did not end with Postgres's answer
+    /// (the caller stopped waiting, the connection failed) is closed.
+    pub async fn run<T>(&self, query: impl HeldQuery<T>) -> Result<T, sqlx::Error> {
+        let Some(mut lease) = self.lease() else {
+            let mut conn = self.pool.acquire().await?;
+            return query(&mut conn).await;
+        };
+        let conn = lease.ready(&self.options).await?;
+        let result = query(conn).await;
+        lease.kept = answered(&result);
+        result
+    }
+
+    /// An idle connection, or a slot to open one in; `None` while all are busy.
+    fn lease(&self) -> Option<Lease<'_>> {
+        let mut slots = self.slots();
+        if slots.closed {
+            return None;
         }
-        answered.await.map_err(|_| sqlx::Error::WorkerCrashed)?
-    }
-
-    /// Queries waiting for a held connection.
-    pub fn queued(&self) -> usize {
-        self.jobs.len()
-    }
-
-    /// Ends the tasks and closes their connections; later queries go
-    /// through the pool.
-    pub fn close(&self) {
-        self.stop.cancel();
-    }
-}
-
-impl Drop for HeldConnections {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-/// Whether a connection is fit for the next query.
-enum Health {
-    Kept,
-    Broken,
-}
-
-/// A query and where its answer goes, type-erased for the queue.
-trait Job: Send {
-    /// The caller stopped waiting before the query started.
-    fn abandoned(&self) -> bool;
-    fn run<'c>(
-        self: Box<Self>,
-        conn: Result<&'c mut PgConnection, sqlx::Error>,
-    ) -> BoxFuture<'c, Health>;
-}
-
-impl std::fmt::Debug for dyn Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Job")
-    }
-}
-
-struct Asked<T, F> {
-    query: F,
-    answer: oneshot::Sender<Result<T, sqlx::Error>>,
-}
-
-impl<T: Send + 'static, F: HeldQuery<T>> Job for Asked<T, F> {
-    fn abandoned(&self) -> bool {
-        self.answer.is_closed()
-    }
-
-    fn run<'c>(
-        self: Box<Self>,
-        conn: Result<&'c mut PgConnection, sqlx::Error>,
-    ) -> BoxFuture<'c, Health> {
-        let Self { query, answer } = *self;
-        Box::pin(async move {
-            let result = match conn {
-                Ok(conn) => query(conn).await,
-                Err(error) => Err(error),
-            };
-            let health = match &result {
-                Ok(_) => Health::Kept,
-                Err(error) if answered(error) => Health::Kept,
-                Err(_) => Health::Broken,
-            };
-            // the caller may have stopped waiting: the query ran to its end anyway
-            let _ = answer.send(result);
-            health
+        let held = match slots.idle.pop() {
+            Some(held) => Some(held),
+            None if slots.unopened > 0 => {
+                slots.unopened -= 1;
+                None
+            }
+            None => return None,
+        };
+        Some(Lease {
+            home: self,
+            held,
+            kept: false,
         })
     }
+
+    /// Closes the idle connections; busy ones close when their query ends,
+    /// and later queries go through the pool.
+    pub async fn close(&self) {
+        let idle = {
+            let mut slots = self.slots();
+            slots.closed = true;
+            std::mem::take(&mut slots.idle)
+        };
+        for held in idle {
+            let _ = tokio::time::timeout(CONNECT_TIMEOUT, held.conn.close()).await;
+        }
+    }
 }
 
-/// Postgres answered the query with an error that leaves the session as it
-/// was (an `ERROR`, or no row); a `FATAL` one (the backend was terminated)
-/// ends it.
-fn answered(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::RowNotFound => true,
-        sqlx::Error::Database(error) => {
-            error
-                .try_downcast_ref::<PgDatabaseError>()
-                .is_some_and(|error| {
-                    !matches!(error.severity(), PgSeverity::Fatal | PgSeverity::Panic)
-                })
-        }
-        _ => false,
+/// Postgres answered the query (rows, or an error that leaves the session
+/// as it was): the connection is where it was before it.
+fn answered<T>(result: &Result<T, sqlx::Error>) -> bool {
+    match result {
+        Ok(_) | Err(sqlx::Error::RowNotFound) => true,
+        // an `ERROR` leaves the session as it was; `FATAL` ends it
+        Err(sqlx::Error::Database(error)) => error
+            .try_downcast_ref::<PgDatabaseError>()
+            .is_some_and(|e| !matches!(e.severity(), PgSeverity::Fatal | PgSeverity::Panic)),
+        Err(_) => false,
     }
 }
 
@@ -193,89 +160,69 @@ struct Held {
     used: Instant,
 }
 
-/// One held connection's task: takes queries until stopped.
-async fn hold(
-    options: PgConnectOptions,
-    queue: flume::Receiver<Box<dyn Job>>,
-    stop: CancellationToken,
-) {
-    let mut held: Option<Held> = None;
-    loop {
-        let job = tokio::select! {
-            biased;
-            () = stop.cancelled() => break,
-            job = queue.recv_async() => match job {
-                Ok(job) => job,
-                Err(flume::RecvError::Disconnected) => break,
-            },
-        };
-        if job.abandoned() {
-            continue;
-        }
-        let conn = match ready(&options, &mut held).await {
-            Ok(conn) => conn,
-            Err(error) => {
-                job.run(Err(error)).await;
-                continue;
+/// One query's hold on a connection (or on a slot to open one in). Dropped,
+/// it puts the connection back if the query was answered, else closes it.
+struct Lease<'h> {
+    home: &'h HeldConnections,
+    held: Option<Held>,
+    kept: bool,
+}
+
+impl Lease<'_> {
+    /// The connection, checked, or opened.
+    async fn ready(
+        &mut self,
+        options: &PgConnectOptions,
+    ) -> Result<&mut PgConnection, sqlx::Error> {
+        if let Some(mut old) = self.held.take() {
+            if old.opened.elapsed() >= MAX_LIFETIME {
+                let _ = tokio::time::timeout(CONNECT_TIMEOUT, old.conn.close()).await;
+            } else if !check_before_use(old.used.elapsed())
+                || matches!(
+                    tokio::time::timeout(CONNECT_TIMEOUT, old.conn.ping()).await,
+                    Ok(Ok(()))
+                )
+            {
+                self.held = Some(old);
             }
-        };
-        match tokio::time::timeout(QUERY_DEADLINE, job.run(Ok(conn))).await {
-            Ok(Health::Kept) => {
-                if let Some(held) = held.as_mut() {
-                    held.used = Instant::now();
+        }
+        let held = match self.held.take() {
+            Some(held) => held,
+            None => {
+                let conn = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
+                    .await
+                    .map_err(|_| {
+                        sqlx::Error::Io(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "no connection to Postgres in time",
+                        ))
+                    })??;
+                let now = Instant::now();
+                Held {
+                    conn,
+                    opened: now,
+                    used: now,
                 }
             }
-            Ok(Health::Broken) => held = None,
-            Err(_) => {
-                tracing::warn!(
-                    deadline_ms = QUERY_DEADLINE.as_millis() as u64,
-                    "a query on a held Postgres connection ran past its deadline; replacing the connection"
-                );
-                held = None;
-            }
-        }
-    }
-    // queries still queued are dropped: their callers get an error at once
-    drop(queue.drain());
-    if let Some(held) = held {
-        let _ = tokio::time::timeout(CONNECT_TIMEOUT, held.conn.close()).await;
+        };
+        Ok(&mut self.held.insert(held).conn)
     }
 }
 
-/// The task's connection, checked or opened.
-async fn ready<'h>(
-    options: &PgConnectOptions,
-    held: &'h mut Option<Held>,
-) -> Result<&'h mut PgConnection, sqlx::Error> {
-    if let Some(old) = held.take() {
-        if old.opened.elapsed() >= MAX_LIFETIME {
-            let _ = tokio::time::timeout(CONNECT_TIMEOUT, old.conn.close()).await;
-        } else if !check_before_use(old.used.elapsed()) {
-            *held = Some(old);
-        } else {
-            let mut old = old;
-            if let Ok(Ok(())) = tokio::time::timeout(CONNECT_TIMEOUT, old.conn.ping()).await {
-                *held = Some(old);
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let mut slots = self.home.slots();
+        match self.held.take() {
+            Some(mut held) if self.kept && !slots.closed => {
+                held.used = Instant::now();
+                slots.idle.push(held);
+            }
+            // closed with its socket (after the lock): never reused mid-reply
+            other => {
+                slots.unopened += 1;
+                drop(slots);
+                drop(other);
             }
         }
     }
-    if let Some(held) = held {
-        return Ok(&mut held.conn);
-    }
-    let conn = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
-        .await
-        .map_err(|_| {
-            sqlx::Error::Io(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "no connection to Postgres in time",
-            ))
-        })??;
-    let now = Instant::now();
-    Ok(&mut held
-        .insert(Held {
-            conn,
-            opened: now,
-            used: now,
-        })
-        .conn)
 }

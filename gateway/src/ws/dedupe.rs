@@ -17,7 +17,8 @@
 //! the same message: the same id, stored once, sequenced once.
 //!
 //! Step 1 is read in the same round trip as the sender's membership
-//! ([`Dedupe::standing_and_stored`]). While Postgres cannot be read (an
+//! ([`Dedupe::standing_and_stored`]), on a held connection
+//! ([`HeldConnections`]). While Postgres cannot be read (an
 //! error, or no answer within 200 ms; the lookup is then skipped for 2 s and
 //! membership read alone), the claim alone decides (sends go on: Kafka is
 //! the durable step), so a resend older than its claim in that window gets
