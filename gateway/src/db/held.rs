@@ -5,7 +5,9 @@
 //! is two round trips to its backend. `core/benches/pool_release.rs` measured
 //! the cost: through the pool 37 µs of Postgres's CPU and 32.5 µs of the
 //! client's per query, on a held connection 14.5 and 9.5. The send path reads
-//! once per message, so it reads here instead:
+//! once per message, so it reads here instead (in the chat, Postgres then
+//! spent 13 % less; the gateways' own saving was within the runs' spread:
+//! BENCHMARKS.md, session 16):
 //!
 //! - A query takes an idle held connection and runs on it in the caller's
 //!   own task (no hand-off to another task); it is put back when the query
