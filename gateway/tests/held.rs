@@ -11,6 +11,8 @@ use sqlx::{PgConnection, PgPool};
 use test_support::{TestDatabase, wait_until};
 
 const WAIT: Duration = Duration::from_secs(20);
+/// Sleeps `$1` seconds, then answers the backend's pid.
+const SLEEP: &str = "SELECT pg_backend_pid() FROM pg_sleep($1)";
 
 /// The backend that answers, through `held`.
 async fn backend(held: &HeldConnections) -> Result<i32, sqlx::Error> {
@@ -24,15 +26,10 @@ async fn backend(held: &HeldConnections) -> Result<i32, sqlx::Error> {
     .await
 }
 
-/// Runs `SELECT pg_sleep(secs), pg_backend_pid()` through `held`.
+/// Sleeps `secs` in Postgres, then answers its backend, through `held`.
 async fn sleep_then_backend(held: &HeldConnections, secs: f64) -> Result<i32, sqlx::Error> {
     held.run(move |conn: &mut PgConnection| {
-        Box::pin(async move {
-            sqlx::query_scalar("SELECT pg_backend_pid() FROM pg_sleep($1)")
-                .bind(secs)
-                .fetch_one(conn)
-                .await
-        })
+        Box::pin(async move { sqlx::query_scalar(SLEEP).bind(secs).fetch_one(conn).await })
     })
     .await
 }
@@ -56,9 +53,9 @@ async fn wait_sleeping(db: &TestDatabase) {
     let pool = &db.pool;
     wait_until("a held connection runs pg_sleep", WAIT, || async move {
         let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity
-             WHERE state = 'active' AND query LIKE '%pg_sleep($1)%' AND pid <> pg_backend_pid()",
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = $1",
         )
+        .bind(SLEEP)
         .fetch_one(pool)
         .await
         .ok()?;

@@ -37,11 +37,10 @@
 use chat_core::ChatEvent;
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
-
-use crate::db::held::HeldConnections;
 use uuid::Uuid;
 
 use crate::db;
+use crate::db::held::HeldConnections;
 use crate::membership::{Membership, Standing};
 use crate::state::AppState;
 
