@@ -16,8 +16,8 @@
 //!   connection's first send (an idle connection holds no task and no queue
 //!   for it).
 //! - `writer`: writes to the socket (batched), the per-room feeds.
-//! - `gated`: a future the task polls only after it woke the task (the
-//!   session's revocation).
+//! - `gated`: futures and streams the task polls only after they woke it
+//!   (the client's frames, the direct queue, the session's revocation).
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;

@@ -22,7 +22,7 @@ use crate::auth::token::now_secs;
 use crate::state::AppState;
 use crate::ws::protocol::UserRef;
 
-use super::gated::Gated;
+use super::gated::{Gate, Gated};
 use super::reader::{Answer, Read, Reader};
 use super::writer::{Close, Step, Writer};
 use super::{CLOSE_TOO_SLOW, Outbound};
@@ -121,8 +121,11 @@ pub(super) async fn drive(
     tokio::pin!(ended);
     let mut ended = Gated::new(ended);
     let mut reading = Reading::Idle(reader);
+    // the client's frames and the direct queue wake the task seldom, the
+    // rooms' feeds at every frame: each is polled only after it woke the task
+    let read_gate = Gate::new();
     // the direct queue, waited on by one stream for the connection's life
-    let mut direct = out.stream();
+    let mut direct = Gated::new(out.stream());
     // the client's side ended: what is queued still goes out, then the task stops
     let mut draining = false;
     // a frame taken that did not fit the last batch: it starts the next
@@ -173,7 +176,9 @@ pub(super) async fn drive(
                     };
                     continue;
                 }
-                message = w.socket.next(), if reading.idle() => {
+                message = std::future::poll_fn(|cx| {
+                    read_gate.poll(cx, |cx| w.socket.poll_next_unpin(cx))
+                }), if reading.idle() => {
                     // the client is gone: what is queued still goes out, then the task stops
                     draining = reading.read(message);
                     continue;
@@ -188,10 +193,9 @@ pub(super) async fn drive(
         // what else is ready now goes into the same write, in the order it
         // would have gone alone: direct frames first, then the rooms' feeds
         while w.room_for_more() {
-            let step = match out.try_recv() {
-                Ok(item) => w.on_direct(Some(*item)),
-                Err(flume::TryRecvError::Disconnected) => w.on_direct(None),
-                Err(flume::TryRecvError::Empty) => match w.streams.next().now_or_never() {
+            let step = match direct.next().now_or_never() {
+                Some(item) => w.on_direct(item.map(|item| *item)),
+                None => match w.streams.next().now_or_never() {
                     Some(Some((room, item))) => w.on_room(room, item),
                     _ => break,
                 },
