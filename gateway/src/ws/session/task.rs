@@ -10,11 +10,12 @@
 //! holds up no answer, and the client's next frame is read once the answer
 //! is done (in order, as before). An idle connection holds one task.
 
-use std::future::pending;
+use std::future::{pending, poll_fn};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, close_code};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use tokio::task::JoinError;
 use tokio_util::sync::CancellationToken;
 
@@ -126,6 +127,10 @@ pub(super) async fn drive(
     let read_gate = Gate::new();
     // the direct queue, waited on by one stream for the connection's life
     let mut direct = Gated::new(out.stream());
+    // the task's own waker, for the polls of the batching loop below: with a
+    // no-op waker each of those swapped out the waker its source held, and
+    // the select's next poll swapped it back (a clone and a drop each time)
+    let waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
     // the client's side ended: what is queued still goes out, then the task stops
     let mut draining = false;
     // a frame taken that did not fit the last batch: it starts the next
@@ -176,7 +181,7 @@ pub(super) async fn drive(
                     };
                     continue;
                 }
-                message = std::future::poll_fn(|cx| {
+                message = poll_fn(|cx| {
                     read_gate.poll(cx, |cx| w.socket.poll_next_unpin(cx))
                 }), if reading.idle() => {
                     // the client is gone: what is queued still goes out, then the task stops
@@ -193,12 +198,15 @@ pub(super) async fn drive(
         // what else is ready now goes into the same write, in the order it
         // would have gone alone: direct frames first, then the rooms' feeds
         while w.room_for_more() {
-            let step = match direct.next().now_or_never() {
-                Some(item) => w.on_direct(item.map(|item| *item)),
-                None => match w.streams.next().now_or_never() {
-                    Some(Some((room, item))) => w.on_room(room, item),
-                    _ => break,
-                },
+            let step = {
+                let mut cx = Context::from_waker(&waker);
+                match direct.poll_next_unpin(&mut cx) {
+                    Poll::Ready(item) => w.on_direct(item.map(|item| *item)),
+                    Poll::Pending => match w.streams.poll_next_unpin(&mut cx) {
+                        Poll::Ready(Some((room, item))) => w.on_room(room, item),
+                        _ => break,
+                    },
+                }
             };
             if w.overflows(&step) {
                 carried = Some(step);
