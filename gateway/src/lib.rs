@@ -119,6 +119,7 @@ pub fn build_state(
         presence,
         user_feed: user_feed::UserFeed::default(),
         slow_mode,
+        send_metrics: metrics::SendMetrics::new(),
         send_limiter: governor::RateLimiter::keyed(ws::session::quota(
             config.ws_messages_per_sec,
             config.ws_messages_burst,

@@ -16,6 +16,73 @@ pub const ROOM_SUBSCRIPTIONS: &str = "gateway_room_subscriptions";
 pub const HASHES_IN_FLIGHT: &str = "gateway_password_hashes_in_flight";
 pub const HASHES_REFUSED: &str = "gateway_password_hashes_refused_total";
 
+/// A stage of the send path, as labelled in [`SEND_STAGE_SECONDS`].
+#[derive(Debug, Clone, Copy)]
+pub enum Stage {
+    Check,
+    Dedupe,
+    Produce,
+    Sequence,
+}
+
+/// The send path's metric handles, looked up once per gateway: a macro call
+/// builds its key (with its label) and finds it in the registry at every
+/// send, 2 to 3 % of a gateway's samples in rooms of one at 1,000 sends/s.
+#[derive(Clone)]
+pub struct SendMetrics {
+    seconds: metrics::Histogram,
+    sent: metrics::Counter,
+    failures: metrics::Counter,
+    /// By [`Stage`], in its order.
+    stages: [metrics::Histogram; 4],
+}
+
+impl SendMetrics {
+    /// Handles on the process-wide recorder ([`handle`] installs it first).
+    pub fn new() -> Self {
+        handle();
+        let stage = |name: &'static str| metrics::histogram!(SEND_STAGE_SECONDS, "stage" => name);
+        Self {
+            seconds: metrics::histogram!(SEND_SECONDS),
+            sent: metrics::counter!(MESSAGES_SENT),
+            failures: metrics::counter!(SEND_FAILURES),
+            stages: [
+                stage("check"),
+                stage("dedupe"),
+                stage("produce"),
+                stage("sequence"),
+            ],
+        }
+    }
+
+    /// A whole send, from its frame to its ack (`ok`) or its error.
+    pub fn send(&self, started: std::time::Instant, ok: bool) {
+        self.seconds.record(started.elapsed().as_secs_f64());
+        if ok {
+            self.sent.increment(1);
+        } else {
+            self.failures.increment(1);
+        }
+    }
+
+    /// One stage of a send that succeeded, begun at `started`.
+    pub fn stage(&self, stage: Stage, started: std::time::Instant) {
+        self.stages[stage as usize].record(started.elapsed().as_secs_f64());
+    }
+}
+
+impl std::fmt::Debug for SendMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendMetrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for SendMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The process-wide recorder (shared with whatever else runs in the process).
 pub fn handle() -> &'static PrometheusHandle {
     // fine below 10 ms, where a send's stages on one host fall

@@ -56,6 +56,8 @@ pub struct App {
     pub user_feed: crate::user_feed::UserFeed,
     /// Slow mode's cache of room settings and roles, and its shared slots.
     pub slow_mode: crate::ws::slow_mode::SlowMode,
+    /// The send path's metric handles.
+    pub send_metrics: crate::metrics::SendMetrics,
     /// Sends per user on this instance (`WS_MESSAGES_PER_SEC`, `WS_MESSAGES_BURST`).
     pub send_limiter: governor::DefaultKeyedRateLimiter<uuid::Uuid>,
     /// Open WebSockets per user and per client address on this instance.

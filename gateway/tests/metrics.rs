@@ -56,4 +56,10 @@ async fn every_send_is_counted_and_timed_in_the_metrics() {
     assert_eq!(moved(TIMED), 3.0, "every send is timed:\n{after}");
     // a histogram with buckets, so that dashboards can take quantiles
     assert!(after.contains("gateway_send_duration_seconds_bucket{le="));
+    // each stage of the two sends that went through, under its own label
+    // (the refused one stopped before the first stage ended)
+    for stage in ["check", "dedupe", "produce", "sequence"] {
+        let name = format!("gateway_send_stage_seconds_count{{stage=\"{stage}\"}}");
+        assert_eq!(moved(&name), 2.0, "stage {stage}:\n{after}");
+    }
 }

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::crash::crash_point;
 use crate::membership::Standing;
-use crate::metrics as m;
+use crate::metrics::Stage;
 use crate::state::AppState;
 use crate::ws::dedupe::{Dedupe, DedupeError, Resolved, Stored};
 use crate::ws::events::{self, Action};
@@ -67,11 +67,7 @@ pub async fn send_message(
 ) -> Result<Accepted, Refused> {
     let started = std::time::Instant::now();
     let result = send_inner(state, sender, room, client_msg_id, action).await;
-    metrics::histogram!(m::SEND_SECONDS).record(started.elapsed().as_secs_f64());
-    match &result {
-        Ok(_) => metrics::counter!(m::MESSAGES_SENT).increment(1),
-        Err(_) => metrics::counter!(m::SEND_FAILURES).increment(1),
-    }
+    state.send_metrics.send(started, result.is_ok());
     result
 }
 
@@ -110,7 +106,7 @@ async fn send_inner(
         dedupe.standing_and_stored(&state.membership, &fresh),
         futures::future::OptionFuture::from(early),
     );
-    record_stage("check", stage);
+    state.send_metrics.stage(Stage::Check, stage);
     let stage = std::time::Instant::now();
     let reads = Reads {
         standing,
@@ -118,7 +114,7 @@ async fn send_inner(
         claimed,
     };
     let resolved = resolve(state, &dedupe, sender, room, client_msg_id, fresh, reads).await?;
-    record_stage("dedupe", stage);
+    state.send_metrics.stage(Stage::Dedupe, stage);
     if resolved.room() != room {
         // A client message id names one message of its sender. Reused in
         // another room it is not a resend: refused, never answered with the
@@ -267,7 +263,7 @@ pub async fn publish(
         state.producer.send(record, state.config.send_timeout()),
     )
     .await;
-    record_stage("produce", stage);
+    state.send_metrics.stage(Stage::Produce, stage);
     if !matches!(delivered, Ok(Ok(_))) {
         // The claim stays: a timed-out record may still be persisted, so a resend
         // must produce this same event (same id) again, never a second one.
@@ -286,7 +282,7 @@ pub async fn publish(
     } else {
         state.sequencer.sequence_new(events).await
     };
-    record_stage("sequence", stage);
+    state.send_metrics.stage(Stage::Sequence, stage);
     let assigned = assigned.map_err(|error| {
         // durable but not yet sequenced: the writer will publish it; a resend gets its seq
         tracing::warn!(%error, "sequencer unavailable after produce");
@@ -300,12 +296,6 @@ pub async fn publish(
         seq: a.seq,
         epoch: a.epoch,
     })
-}
-
-/// Records how long one stage of a send took (the stages that succeeded).
-fn record_stage(name: &'static str, started: std::time::Instant) {
-    metrics::histogram!(m::SEND_STAGE_SECONDS, "stage" => name)
-        .record(started.elapsed().as_secs_f64());
 }
 
 pub(crate) fn unavailable() -> Refused {
