@@ -164,6 +164,12 @@ pub struct GatewayConfig {
     /// Seconds a presence entry lives without a heartbeat (a crashed gateway's users drop out after it).
     #[arg(long, env = "PRESENCE_TTL_SECS", default_value_t = 30)]
     pub presence_ttl_secs: u64,
+    /// Threads running the gateway's tasks (1 to 1024); unset, one per core.
+    /// Gateways that share a host's cores each do better with their share:
+    /// two on two cores spent 8 % less CPU with one thread each than with
+    /// two (BENCHMARKS.md, session 17).
+    #[arg(long, env = "GATEWAY_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
 }
 
 impl std::fmt::Debug for GatewayConfig {
@@ -294,6 +300,10 @@ mod tests {
     use super::*;
 
     fn parsed(extra: &[&str]) -> GatewayConfig {
+        try_parsed(extra).expect("parses")
+    }
+
+    fn try_parsed(extra: &[&str]) -> Result<GatewayConfig, clap::Error> {
         let mut args = vec![
             "gateway",
             "--database-url",
@@ -306,7 +316,7 @@ mod tests {
             "0123456789abcdef0123456789abcdef",
         ];
         args.extend_from_slice(extra);
-        GatewayConfig::try_parse_from(args).expect("parses")
+        GatewayConfig::try_parse_from(args)
     }
 
     #[test]
@@ -315,6 +325,18 @@ mod tests {
         assert_eq!(config.kafka_linger_ms, 0.0);
         assert!(config.validate().is_ok());
         assert_eq!(parsed(&["--kafka-linger-ms", "0.5"]).kafka_linger_ms, 0.5);
+    }
+
+    #[test]
+    fn worker_threads_are_one_per_core_unless_told_and_bounded() {
+        assert_eq!(parsed(&[]).worker_threads, None);
+        assert_eq!(parsed(&["--worker-threads", "1"]).worker_threads, Some(1));
+        for bad in ["0", "1025", "two"] {
+            assert!(
+                try_parsed(&["--worker-threads", bad]).is_err(),
+                "{bad} accepted"
+            );
+        }
     }
 
     #[test]

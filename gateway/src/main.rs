@@ -15,19 +15,23 @@ fn main() -> anyhow::Result<()> {
     // the allocator's settings first: this may start the binary again
     #[cfg(not(feature = "system-allocator"))]
     chat_gateway::allocator::settle();
-    tokio::runtime::Builder::new_multi_thread()
+    let config = chat_gateway::GatewayConfig::parse();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = config.worker_threads {
+        runtime.worker_threads(threads.into());
+    }
+    runtime
         .enable_all()
         .build()
         .context("cannot start the runtime")?
-        .block_on(serve())
+        .block_on(serve(config))
 }
 
-async fn serve() -> anyhow::Result<()> {
+async fn serve(config: chat_gateway::GatewayConfig) -> anyhow::Result<()> {
     chat_core::telemetry::init("info,librdkafka=warn,rdkafka=warn");
     // crash points from FAILPOINTS, for fault tests only
     #[cfg(feature = "failpoints")]
     let _crash_points = fail::FailScenario::setup();
-    let config = chat_gateway::GatewayConfig::parse();
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;

@@ -26,3 +26,36 @@ pub use client::{ClientPlan, Phase, run_client};
 pub use record::{Ack, ClientRecord, Stats};
 pub use setup::{Site, User, setup};
 pub use view::{RoomView, Seen};
+
+/// `GATEWAY_WORKER_THREADS` for each of `gateways` gateways run on this
+/// machine: the environment's value when set, else each one's share of the
+/// cores (at least one). Gateways sharing the cores, each with a thread per
+/// core, spent 8 % more CPU (BENCHMARKS.md, session 17).
+pub fn gateway_worker_threads(gateways: usize) -> String {
+    std::env::var("GATEWAY_WORKER_THREADS")
+        .ok()
+        .filter(|threads| !threads.is_empty())
+        .unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            share_of_cores(cores, gateways).to_string()
+        })
+}
+
+/// Each of `gateways` gateways' share of `cores`, at least one.
+fn share_of_cores(cores: usize, gateways: usize) -> usize {
+    (cores / gateways.max(1)).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share_of_cores;
+
+    #[test]
+    fn each_gateway_gets_its_share_of_the_cores_and_at_least_one() {
+        assert_eq!(share_of_cores(2, 2), 1);
+        assert_eq!(share_of_cores(8, 2), 4);
+        assert_eq!(share_of_cores(7, 2), 3);
+        assert_eq!(share_of_cores(1, 2), 1);
+        assert_eq!(share_of_cores(4, 0), 4);
+    }
+}

@@ -213,6 +213,7 @@ impl Stack {
             ws_ping_secs: 20,
             send_timeout_ms: self.options.send_timeout_ms.unwrap_or(10_000),
             kafka_linger_ms: 0.0,
+            worker_threads: None,
             presence_ttl_secs: 30,
         }
     }

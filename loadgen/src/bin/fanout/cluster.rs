@@ -72,6 +72,11 @@ impl Cluster {
             ("WS_MESSAGES_BURST", "1000".to_owned()),
             ("ROOMS_CREATED_PER_HOUR", headroom(size.rooms)),
             ("ROOMS_OWNED_MAX", headroom(size.rooms)),
+            // the gateways share the machine's cores: each gets its share
+            (
+                "GATEWAY_WORKER_THREADS",
+                loadgen::gateway_worker_threads(size.gateways),
+            ),
         ];
         let mut children = Vec::new();
         let mut watched = Vec::new();
