@@ -165,9 +165,10 @@ pub struct GatewayConfig {
     #[arg(long, env = "PRESENCE_TTL_SECS", default_value_t = 30)]
     pub presence_ttl_secs: u64,
     /// Threads running the gateway's tasks (1 to 1024); unset, one per core.
-    /// Gateways that share a host's cores each do better with their share:
-    /// two on two cores spent 8 % less CPU with one thread each than with
-    /// two (BENCHMARKS.md, session 17).
+    /// Gateways that share a host's cores each spend less CPU on their share
+    /// under a steady load: two on two cores, 8 % less with one thread each.
+    /// But a gateway then uses that many cores at most, also when a peer is
+    /// down and its clients all come here (BENCHMARKS.md, session 17).
     #[arg(long, env = "GATEWAY_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub worker_threads: Option<u16>,
 }

@@ -182,11 +182,6 @@ async fn start_services(config: &StormConfig) -> anyhow::Result<(Proc, Proc, Pro
             vec![
                 ("GATEWAY_ADDR".into(), format!("127.0.0.1:{port}")),
                 ("GATEWAY_INSTANCE_ID".into(), format!("gateway-{n}")),
-                // the two gateways share the machine's cores
-                (
-                    "GATEWAY_WORKER_THREADS".into(),
-                    loadgen::gateway_worker_threads(2),
-                ),
             ],
             &config.log_dir,
             port,
