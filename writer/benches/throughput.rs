@@ -233,6 +233,7 @@ async fn writer(n: usize, batch: usize, presequenced: bool) -> f64 {
         batch_max_rows: batch,
         batch_max_bytes: 16 << 20,
         batch_linger_ms: 20,
+        fetch_wait_ms: 100,
         retry_max_backoff_ms: 1000,
         http_addr: "127.0.0.1:0".parse().unwrap(),
     };

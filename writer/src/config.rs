@@ -38,11 +38,21 @@ pub struct WriterConfig {
     pub batch_max_bytes: usize,
     /// How long the first record of a batch waits for others, in milliseconds.
     /// Each batch costs about seven statements, a Redis pipeline and an offset
-    /// commit whatever its size: at 200 messages/s, 100 ms instead of 20 took
-    /// 15 % off all servers' CPU (BENCHMARKS.md, session 13). Nobody waits
-    /// for the row: live delivery, resume and a target's checks read Redis.
-    #[arg(long, env = "WRITER_BATCH_LINGER_MS", default_value_t = 100)]
+    /// commit whatever its size, so batches should be few; since the broker
+    /// holds each fetch (`WRITER_FETCH_WAIT_MS`), records come in bunches and
+    /// a short linger gathers one: at 200 messages/s, 10 ms with a 100 ms
+    /// fetch wait costs all servers 28 % less than 100 ms without one, rows
+    /// as soon (BENCHMARKS.md, session 18). Nobody waits for the row: live
+    /// delivery, resume and a target's checks read Redis.
+    #[arg(long, env = "WRITER_BATCH_LINGER_MS", default_value_t = 10)]
     pub batch_linger_ms: u64,
+    /// How long the broker holds a fetch for more records, in milliseconds; it
+    /// answers earlier once a batch's bytes (`WRITER_BATCH_MAX_BYTES`) are
+    /// there. With librdkafka's defaults a fetch was answered per record: at
+    /// 200 messages/s, 40 % of the broker's CPU (BENCHMARKS.md, session 18).
+    #[arg(long, env = "WRITER_FETCH_WAIT_MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(0..=300_000))]
+    pub fetch_wait_ms: u64,
     /// Longest pause between two tries of a batch while a dependency is down, in milliseconds.
     #[arg(long, env = "WRITER_RETRY_MAX_BACKOFF_MS", default_value_t = 5_000)]
     pub retry_max_backoff_ms: u64,
@@ -54,6 +64,14 @@ pub struct WriterConfig {
 impl WriterConfig {
     pub fn linger(&self) -> Duration {
         Duration::from_millis(self.batch_linger_ms)
+    }
+
+    /// What the writer's fetches wait for on the broker.
+    pub fn fetch_wait(&self) -> chat_core::kafka::FetchWait {
+        chat_core::kafka::FetchWait {
+            max_wait_ms: self.fetch_wait_ms,
+            min_bytes: self.batch_max_bytes,
+        }
     }
 
     pub fn max_backoff(&self) -> Duration {

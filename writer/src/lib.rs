@@ -65,6 +65,7 @@ pub async fn run(
         kafka.group = %config.group_id,
         batch.max_rows = config.batch_max_rows,
         batch.linger_ms = config.batch_linger_ms,
+        fetch.wait_ms = config.fetch_wait_ms,
         "writer started"
     );
     let result = consumer::consume(&config, &persister, &shutdown).await;

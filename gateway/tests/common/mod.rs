@@ -119,6 +119,7 @@ impl Stack {
             batch_max_rows: 500,
             batch_max_bytes: 1 << 20,
             batch_linger_ms: 5,
+            fetch_wait_ms: 100,
             retry_max_backoff_ms: 500,
             http_addr: "127.0.0.1:0".parse().expect("addr"),
         };

@@ -38,6 +38,7 @@ pub fn writer_config(database_url: &str, redis_url: &str, topics: &TestTopics) -
         batch_max_rows: 200,
         batch_max_bytes: 1 << 20,
         batch_linger_ms: 10,
+        fetch_wait_ms: 100,
         retry_max_backoff_ms: 500,
         http_addr: "127.0.0.1:0".parse().expect("addr"),
     }
@@ -133,6 +134,7 @@ pub fn spawn_writer_process_with(
         )
         .env("WRITER_BATCH_MAX_ROWS", config.batch_max_rows.to_string())
         .env("WRITER_BATCH_LINGER_MS", config.batch_linger_ms.to_string())
+        .env("WRITER_FETCH_WAIT_MS", config.fetch_wait_ms.to_string())
         .env(
             "WRITER_RETRY_MAX_BACKOFF_MS",
             config.retry_max_backoff_ms.to_string(),
