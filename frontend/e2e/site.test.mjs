@@ -203,7 +203,9 @@ function median(values) {
 
 test('Lighthouse (mobile) on the landing page: performance, accessibility, best practices and SEO at least 95, CLS below 0.1', async () => {
   const categories = ['performance', 'accessibility', 'best-practices', 'seo'];
-  const runs = Number(process.env.E2E_LIGHTHOUSE_RUNS ?? 3);
+  // the median of five: a run on a busy machine sees longer main-thread tasks
+  // (total blocking time) and scores lower; five halve the spread of one
+  const runs = Number(process.env.E2E_LIGHTHOUSE_RUNS ?? 5);
   const scores = Object.fromEntries(categories.map((c) => [c, []]));
   const cls = [];
   const chrome = await chromeLauncher.launch({
