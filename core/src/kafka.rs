@@ -64,7 +64,7 @@ pub struct GroupMember<'a> {
 /// answers once `min_bytes` are there or `max_wait_ms` has passed. With
 /// librdkafka's defaults (one byte, 500 ms) a steady trickle of records is a
 /// fetch answered, and another sent, per record: at 200 messages/s the
-/// writer's fetches were 40 % of the broker's CPU (BENCHMARKS.md, session 18).
+/// writer's fetches were a third of the broker's CPU (BENCHMARKS.md, session 18).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FetchWait {
     pub max_wait_ms: u64,

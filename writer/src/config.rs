@@ -41,7 +41,7 @@ pub struct WriterConfig {
     /// commit whatever its size, so batches should be few; since the broker
     /// holds each fetch (`WRITER_FETCH_WAIT_MS`), records come in bunches and
     /// a short linger gathers one: at 200 messages/s, 10 ms with a 100 ms
-    /// fetch wait costs all servers 28 % less than 100 ms without one, rows
+    /// fetch wait costs all servers 14 % less than 100 ms without one, rows
     /// as soon (BENCHMARKS.md, session 18). Nobody waits for the row: live
     /// delivery, resume and a target's checks read Redis.
     #[arg(long, env = "WRITER_BATCH_LINGER_MS", default_value_t = 10)]
@@ -49,7 +49,7 @@ pub struct WriterConfig {
     /// How long the broker holds a fetch for more records, in milliseconds; it
     /// answers earlier once a batch's bytes (`WRITER_BATCH_MAX_BYTES`) are
     /// there. With librdkafka's defaults a fetch was answered per record: at
-    /// 200 messages/s, 40 % of the broker's CPU (BENCHMARKS.md, session 18).
+    /// 200 messages/s, a third of the broker's CPU (BENCHMARKS.md, session 18).
     #[arg(long, env = "WRITER_FETCH_WAIT_MS", default_value_t = 100,
           value_parser = clap::value_parser!(u64).range(0..=300_000))]
     pub fetch_wait_ms: u64,
