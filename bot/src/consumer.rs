@@ -29,12 +29,12 @@ const METRICS: GroupMetrics = GroupMetrics {
     partitions_owned: m::PARTITIONS_OWNED,
 };
 
-/// The broker holds the bot's fetches up to 100 ms for a MiB of records, so a
+/// The broker holds the bot's fetches up to 100 ms for 256 KiB of records, so a
 /// steady trickle of messages is not a fetch per message (the broker's CPU,
 /// not the bot's; a reply is seconds of a model's time, 100 ms more is none).
 const FETCH_WAIT: chat_core::kafka::FetchWait = chat_core::kafka::FetchWait {
     max_wait_ms: 100,
-    min_bytes: 1 << 20,
+    min_bytes: 256 * 1024,
 };
 
 /// Creates the bot's group consumer: offsets stored by hand, committed automatically.

@@ -6,6 +6,13 @@ use std::time::Duration;
 use chat_core::kafka::KafkaConfig;
 use chat_core::sequencer::SequencerConfig;
 
+/// A fetch is answered early once this much is there: several hundred
+/// records of a typical message's size, about a batch, and well under the 1 MiB one partition's share of a fetch may return, so a writer
+/// catching up on few partitions never waits out `WRITER_FETCH_WAIT_MS`
+/// (with `WRITER_BATCH_MAX_BYTES`, 4 MiB, one owning three partitions would
+/// have waited it at every fetch).
+pub const FETCH_MIN_BYTES: usize = 256 * 1024;
+
 /// Everything the writer needs to run.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "writer", about = "Stores chat messages from Kafka in Postgres")]
@@ -47,9 +54,9 @@ pub struct WriterConfig {
     #[arg(long, env = "WRITER_BATCH_LINGER_MS", default_value_t = 10)]
     pub batch_linger_ms: u64,
     /// How long the broker holds a fetch for more records, in milliseconds; it
-    /// answers earlier once a batch's bytes (`WRITER_BATCH_MAX_BYTES`) are
-    /// there. With librdkafka's defaults a fetch was answered per record: at
-    /// 200 messages/s, a third of the broker's CPU (BENCHMARKS.md, session 18).
+    /// answers earlier once 256 KiB of records are there (`FETCH_MIN_BYTES`).
+    /// With librdkafka's defaults a fetch was answered per record: at 200
+    /// messages/s, a third of the broker's CPU (BENCHMARKS.md, session 18).
     #[arg(long, env = "WRITER_FETCH_WAIT_MS", default_value_t = 100,
           value_parser = clap::value_parser!(u64).range(0..=300_000))]
     pub fetch_wait_ms: u64,
@@ -70,7 +77,7 @@ impl WriterConfig {
     pub fn fetch_wait(&self) -> chat_core::kafka::FetchWait {
         chat_core::kafka::FetchWait {
             max_wait_ms: self.fetch_wait_ms,
-            min_bytes: self.batch_max_bytes,
+            min_bytes: FETCH_MIN_BYTES,
         }
     }
 
