@@ -7,10 +7,11 @@ use chat_core::kafka::KafkaConfig;
 use chat_core::sequencer::SequencerConfig;
 
 /// A fetch is answered early once this much is there: several hundred
-/// records of a typical message's size, about a batch, and well under the 1 MiB one partition's share of a fetch may return, so a writer
-/// catching up on few partitions never waits out `WRITER_FETCH_WAIT_MS`
-/// (with `WRITER_BATCH_MAX_BYTES`, 4 MiB, one owning three partitions would
-/// have waited it at every fetch).
+/// records of a typical message's size, about a batch, and well under the
+/// 1 MiB one partition's share of a fetch may return, so a writer catching
+/// up on few partitions never waits out `WRITER_FETCH_WAIT_MS` (with
+/// `WRITER_BATCH_MAX_BYTES`, 4 MiB, one owning three partitions would have
+/// waited it at every fetch).
 pub const FETCH_MIN_BYTES: usize = 256 * 1024;
 
 /// Everything the writer needs to run.
