@@ -29,13 +29,11 @@ const METRICS: GroupMetrics = GroupMetrics {
     partitions_owned: m::PARTITIONS_OWNED,
 };
 
-/// The broker holds the bot's fetches up to 100 ms for 256 KiB of records, so a
-/// steady trickle of messages is not a fetch per message (the broker's CPU,
-/// not the bot's; a reply is seconds of a model's time, 100 ms more is none).
-const FETCH_WAIT: chat_core::kafka::FetchWait = chat_core::kafka::FetchWait {
-    max_wait_ms: 100,
-    min_bytes: 256 * 1024,
-};
+/// The broker holds the bot's fetches up to 100 ms for
+/// [`chat_core::kafka::FETCH_MIN_BYTES`], so a steady trickle of messages is
+/// not a fetch per message (the broker's CPU, not the bot's; a reply is
+/// seconds of a model's time, 100 ms more is none).
+const FETCH_WAIT_MS: u64 = 100;
 
 /// Creates the bot's group consumer: offsets stored by hand, committed automatically.
 pub fn create_consumer(config: &BotConfig) -> Result<StreamConsumer<GroupContext>, BotError> {
@@ -47,7 +45,7 @@ pub fn create_consumer(config: &BotConfig) -> Result<StreamConsumer<GroupContext
             session_timeout_ms: config.session_timeout_ms,
             client_id: "chat-bot",
         },
-        FETCH_WAIT,
+        FETCH_WAIT_MS,
     );
     // stored offsets (finished work only) are committed every second;
     // a new group reads what is there, and BOT_MAX_MENTION_AGE_SECS skips old mentions

@@ -60,34 +60,26 @@ pub struct GroupMember<'a> {
     pub client_id: &'a str,
 }
 
-/// How long the broker holds a group consumer's fetch for more records: it
-/// answers once `min_bytes` are there or `max_wait_ms` has passed. With
-/// librdkafka's defaults (one byte, 500 ms) a steady trickle of records is a
-/// fetch answered, and another sent, per record: at 200 messages/s the
-/// writer's fetches were a third of the broker's CPU (BENCHMARKS.md, session 18).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FetchWait {
-    pub max_wait_ms: u64,
-    pub min_bytes: usize,
-}
-
-impl FetchWait {
-    /// librdkafka's bounds for `fetch.min.bytes`.
-    const MIN_BYTES: std::ops::RangeInclusive<usize> = 1..=100_000_000;
-}
+/// A group consumer's fetch is answered once this much is there, or when its
+/// wait (`fetch.wait.max.ms`, the caller's) is up. With librdkafka's default
+/// (one byte) a steady trickle of records is a fetch answered, and another
+/// sent, per record: at 200 messages/s the writer's fetches were a third of
+/// the broker's CPU (BENCHMARKS.md, session 18). 256 KiB is several hundred
+/// records of a typical message, about a writer's batch, and well under the
+/// 1 MiB one partition's share of a fetch may return, so a consumer catching
+/// up on few partitions never waits out the wait.
+pub const FETCH_MIN_BYTES: usize = 256 * 1024;
 
 /// Settings for a group consumer that stores its offsets by hand, only past
 /// finished work (`enable.auto.offset.store=false`), reads a new group from
 /// the start, and rebalances cooperatively. Commits are the caller's choice.
-pub fn group_consumer(brokers: &str, member: GroupMember<'_>, fetch: FetchWait) -> ClientConfig {
+/// The broker holds each fetch up to `fetch_wait_ms` for [`FETCH_MIN_BYTES`].
+pub fn group_consumer(brokers: &str, member: GroupMember<'_>, fetch_wait_ms: u64) -> ClientConfig {
     let mut config = ClientConfig::new();
-    let min_bytes = fetch
-        .min_bytes
-        .clamp(*FetchWait::MIN_BYTES.start(), *FetchWait::MIN_BYTES.end());
     config
         .set("bootstrap.servers", brokers)
-        .set("fetch.wait.max.ms", fetch.max_wait_ms.to_string())
-        .set("fetch.min.bytes", min_bytes.to_string())
+        .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
+        .set("fetch.min.bytes", FETCH_MIN_BYTES.to_string())
         .set("group.id", member.group_id)
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
@@ -108,38 +100,16 @@ pub fn group_consumer(brokers: &str, member: GroupMember<'_>, fetch: FetchWait) 
 mod tests {
     use super::*;
 
-    fn member() -> GroupMember<'static> {
-        GroupMember {
+    #[test]
+    fn a_group_consumer_fetches_with_the_wait_it_is_given() {
+        let member = GroupMember {
             group_id: "g",
             instance_id: None,
             session_timeout_ms: 10_000,
             client_id: "c",
-        }
-    }
-
-    #[test]
-    fn a_group_consumer_fetches_with_the_wait_it_is_given() {
-        let fetch = FetchWait {
-            max_wait_ms: 100,
-            min_bytes: 4 << 20,
         };
-        let config = group_consumer("b:9092", member(), fetch);
+        let config = group_consumer("b:9092", member, 100);
         assert_eq!(config.get("fetch.wait.max.ms"), Some("100"));
-        assert_eq!(config.get("fetch.min.bytes"), Some("4194304"));
-    }
-
-    #[test]
-    fn fetch_min_bytes_stays_within_librdkafkas_bounds() {
-        let at = |min_bytes| {
-            let fetch = FetchWait {
-                max_wait_ms: 0,
-                min_bytes,
-            };
-            group_consumer("b:9092", member(), fetch)
-                .get("fetch.min.bytes")
-                .map(str::to_owned)
-        };
-        assert_eq!(at(0).as_deref(), Some("1"));
-        assert_eq!(at(usize::MAX).as_deref(), Some("100000000"));
+        assert_eq!(config.get("fetch.min.bytes"), Some("262144"));
     }
 }

@@ -6,14 +6,6 @@ use std::time::Duration;
 use chat_core::kafka::KafkaConfig;
 use chat_core::sequencer::SequencerConfig;
 
-/// A fetch is answered early once this much is there: several hundred
-/// records of a typical message's size, about a batch, and well under the
-/// 1 MiB one partition's share of a fetch may return, so a writer catching
-/// up on few partitions never waits out `WRITER_FETCH_WAIT_MS` (with
-/// `WRITER_BATCH_MAX_BYTES`, 4 MiB, one owning three partitions would have
-/// waited it at every fetch).
-pub const FETCH_MIN_BYTES: usize = 256 * 1024;
-
 /// Everything the writer needs to run.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "writer", about = "Stores chat messages from Kafka in Postgres")]
@@ -55,7 +47,7 @@ pub struct WriterConfig {
     #[arg(long, env = "WRITER_BATCH_LINGER_MS", default_value_t = 10)]
     pub batch_linger_ms: u64,
     /// How long the broker holds a fetch for more records, in milliseconds; it
-    /// answers earlier once 256 KiB of records are there (`FETCH_MIN_BYTES`).
+    /// answers earlier once 256 KiB of records are there.
     /// With librdkafka's defaults a fetch was answered per record: at 200
     /// messages/s, a third of the broker's CPU (BENCHMARKS.md, session 18).
     #[arg(long, env = "WRITER_FETCH_WAIT_MS", default_value_t = 100,
@@ -72,14 +64,6 @@ pub struct WriterConfig {
 impl WriterConfig {
     pub fn linger(&self) -> Duration {
         Duration::from_millis(self.batch_linger_ms)
-    }
-
-    /// What the writer's fetches wait for on the broker.
-    pub fn fetch_wait(&self) -> chat_core::kafka::FetchWait {
-        chat_core::kafka::FetchWait {
-            max_wait_ms: self.fetch_wait_ms,
-            min_bytes: FETCH_MIN_BYTES,
-        }
     }
 
     pub fn max_backoff(&self) -> Duration {

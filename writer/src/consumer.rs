@@ -35,7 +35,7 @@ pub fn create_consumer(config: &WriterConfig) -> Result<StreamConsumer<GroupCont
             session_timeout_ms: config.session_timeout_ms,
             client_id: "chat-writer",
         },
-        config.fetch_wait(),
+        config.fetch_wait_ms,
     );
     client.set("enable.auto.commit", "false");
     Ok(group::subscribe(client, &config.kafka.topic, METRICS)?)
