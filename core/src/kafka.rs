@@ -67,11 +67,11 @@ pub struct GroupMember<'a> {
 /// the broker's CPU (BENCHMARKS.md, session 18). 256 KiB is several hundred
 /// records of a typical message, about a writer's batch, and well under the
 /// 1 MiB one partition's share of a fetch may return, so a consumer catching
-/// up on few partitions never waits out the wait. Catching up costs the
-/// writer something all the same: its bigger fetches fill its batches sooner,
-/// it pauses its partitions more often (librdkafka drops what it fetched
-/// ahead), and its sequencing path stored 23 % fewer rows/s than with
-/// librdkafka's defaults (BENCHMARKS.md, session 19).
+/// up on few partitions never waits out the wait. A writer catching up pauses
+/// its partitions more often with bigger fetches; since its queue of prepared
+/// batches is deep enough to outlast a resume, that costs its rate 2 to 5 %
+/// against one byte, within the runs' spread (BENCHMARKS.md, session 20; with
+/// a queue of four batches it cost the sequencing path 23 %, session 19).
 pub const FETCH_MIN_BYTES: usize = 256 * 1024;
 
 /// Settings for a group consumer that stores its offsets by hand, only past

@@ -57,6 +57,11 @@ impl Batch {
         self.records.is_empty()
     }
 
+    /// The bytes of the records' payloads.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     pub fn is_full(&self, max_rows: usize, max_bytes: usize) -> bool {
         self.records.len() >= max_rows || self.bytes >= max_bytes
     }

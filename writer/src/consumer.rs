@@ -15,7 +15,6 @@ use chat_core::kafka::group::{self, GroupContext, GroupMetrics};
 use chat_core::kafka::ownership::Ownership;
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::Batch;
@@ -24,6 +23,7 @@ use crate::crash::crash_point;
 use crate::error::WriterError;
 use crate::metrics as m;
 use crate::persist::{Persister, Prepared};
+use crate::staging;
 
 /// Creates the group consumer: manual commits, cooperative rebalancing.
 pub fn create_consumer(config: &WriterConfig) -> Result<StreamConsumer<GroupContext>, WriterError> {
@@ -53,29 +53,30 @@ pub(crate) struct Staged {
     pub(crate) prepared: Option<Prepared>,
 }
 
-/// Prepared batches that wait for the store stage, at most (besides the one it
-/// stores, the one prepared waiting for room and the one filling). When they
-/// are all there the gather stage pauses its partitions, and librdkafka's
-/// fetcher notices a resume only when it next wakes, 0.3 to 1 s later
-/// (measured on the writer's benchmark): the batches staged are the store
-/// stage's work meanwhile. With one staged, the store stage sat idle for that
-/// long every third or fourth batch, a third of its time. The memory it costs
-/// is bounded by `(STAGED_BATCHES + 3) × WRITER_BATCH_MAX_BYTES`.
-const STAGED_BATCHES: usize = 4;
+/// Prepared batches that wait for the store stage, at most (besides the one
+/// it stores, the one prepared waiting for room and the one filling). The queue's depth is the store
+/// stage's work while a pause ends ([`crate::staging`]): 32 batches of a
+/// thousand typical messages are about 1.5 s of it.
+const STAGED_BATCHES: usize = 32;
+
+/// The bytes of records those batches may hold between them, the one being
+/// stored included. The writer holds at most this and two batches of
+/// `WRITER_BATCH_MAX_BYTES` (each also decoded once).
+const STAGED_BYTES: u32 = 32 << 20;
 
 /// Runs until `shutdown`, then stores and commits the batches in hand and returns.
 ///
 /// Two stages overlap: this task gathers batches and prepares them (decode,
 /// stored-id check, sequencing in Redis) while a second task inserts earlier
-/// ones (up to [`STAGED_BATCHES`] queued) into Postgres and commits their
-/// offsets. Batches are stored and committed one at a time, in order.
+/// ones (up to [`STAGED_BATCHES`] or [`STAGED_BYTES`] queued) into Postgres
+/// and commits their offsets. Batches are stored and committed one at a time, in order.
 pub async fn consume(
     config: &WriterConfig,
     persister: &Persister,
     shutdown: &CancellationToken,
 ) -> Result<(), WriterError> {
     let consumer = Arc::new(create_consumer(config)?);
-    let (to_store, staged) = mpsc::channel(STAGED_BATCHES);
+    let (to_store, staged) = staging::queue(STAGED_BATCHES, STAGED_BYTES);
     let storing = tokio::spawn(store_loop(
         consumer.clone(),
         persister.clone(),
@@ -99,16 +100,20 @@ pub async fn consume(
 async fn store_loop(
     consumer: Arc<StreamConsumer<GroupContext>>,
     persister: Persister,
-    mut staged: mpsc::Receiver<Staged>,
+    mut staged: staging::Receiver,
     config: WriterConfig,
     shutdown: CancellationToken,
 ) -> Result<(), WriterError> {
     let ownership = consumer.context().ownership();
-    while let Some(Staged {
-        mut batch,
-        mut prepared,
-    }) = staged.recv().await
-    {
+    while let Some(queued) = staged.recv().await {
+        // the batch's bytes leave the queue's budget when `_held` drops, after its commit
+        let (
+            Staged {
+                mut batch,
+                mut prepared,
+            },
+            _held,
+        ) = queued.into_parts();
         if batch.drop_stale(ownership) > 0 {
             // the preparation refers to records by position
             prepared = None;

@@ -14,7 +14,6 @@ use std::collections::BTreeSet;
 use chat_core::kafka::group::GroupContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Message, TopicPartitionList};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +23,7 @@ use crate::consumer::Staged;
 use crate::crash::crash_point;
 use crate::error::WriterError;
 use crate::persist::Persister;
+use crate::staging;
 
 /// Gathers and prepares batches until `shutdown`, then hands off the batches in hand.
 pub(crate) async fn gather(
@@ -31,7 +31,7 @@ pub(crate) async fn gather(
     persister: &Persister,
     shutdown: &CancellationToken,
     consumer: &StreamConsumer<GroupContext>,
-    to_store: &mpsc::Sender<Staged>,
+    to_store: &staging::Sender,
 ) -> Result<(), WriterError> {
     let ownership = consumer.context().ownership();
     let mut revocations_seen = ownership.revocations();
@@ -42,6 +42,7 @@ pub(crate) async fn gather(
     let mut paused = Paused::default();
     loop {
         let lingering = waiting.is_none();
+        let waiting_bytes = waiting.as_ref().map_or(0, |staged| staged.batch.bytes());
         let linger = async {
             match flush_at {
                 Some(at) if lingering => tokio::time::sleep_until(at).await,
@@ -51,10 +52,10 @@ pub(crate) async fn gather(
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
-            permit = to_store.reserve(), if waiting.is_some() => {
-                let permit = permit.map_err(|_| stopped())?;
+            room = to_store.room(waiting_bytes), if waiting.is_some() => {
+                let room = room.map_err(|_| stopped())?;
                 if let Some(staged) = waiting.take() {
-                    permit.send(staged);
+                    room.send(staged);
                 }
                 paused.resume(consumer);
             }

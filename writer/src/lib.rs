@@ -4,6 +4,7 @@
 //! - [`consumer`]: the consume loop, rebalances, the store stage, offset commits.
 //! - `gather`: the first stage, gathering and preparing batches while it
 //!   keeps serving rebalances.
+//! - `staging`: the queue between the two stages, bounded by batches and bytes.
 //! - [`persist`]: storing one batch idempotently (sequence, bulk insert, poison).
 //! - [`store`]: the SQL of the insert.
 //! - [`effects`]: what an edit, delete or reaction does to its message (same transaction).
@@ -28,6 +29,7 @@ pub mod error;
 mod gather;
 pub mod metrics;
 pub mod persist;
+mod staging;
 pub mod store;
 
 use chat_core::Sequencer;

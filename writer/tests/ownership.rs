@@ -314,11 +314,13 @@ async fn a_batch_stored_after_its_partitions_moved_does_not_move_their_offsets_b
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_writer_whose_store_stage_stalls_still_gives_partitions_to_a_joining_writer() {
-    // Small batches: while the first batch stalls in the store stage, the
-    // next one waits in the channel and the one after it waits to be handed
-    // off, so the gather stage waits on the hand-off, not in `recv()`.
+    // Batches of two records: while the first batch stalls in the store
+    // stage, the next 32 fill its queue, one more waits to be handed off and
+    // the one after it fills (68 of the 300 records produced first), so the
+    // gather stage waits on the hand-off with its partitions paused, not in
+    // `recv()`.
     Stalled::start(
-        |first| first.batch_max_rows = 10,
+        |first| first.batch_max_rows = 2,
         30_000,
         "the second writer got and stored its partitions only once the first's stall was over",
     )
