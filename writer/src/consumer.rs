@@ -54,9 +54,10 @@ pub(crate) struct Staged {
 }
 
 /// Prepared batches that wait for the store stage, at most (besides the one
-/// it stores, the one prepared waiting for room and the one filling). The queue's depth is the store
-/// stage's work while a pause ends ([`crate::staging`]): 32 batches of a
-/// thousand typical messages are about 1.5 s of it.
+/// it stores, the one prepared waiting for room and the one filling). The
+/// queue's depth is the store stage's work while a pause ends
+/// ([`crate::staging`]): 32 batches of a thousand typical messages are about
+/// 1.5 s of it.
 const STAGED_BATCHES: usize = 32;
 
 /// The bytes of records those batches may hold between them, the one being
@@ -69,7 +70,8 @@ const STAGED_BYTES: u32 = 32 << 20;
 /// Two stages overlap: this task gathers batches and prepares them (decode,
 /// stored-id check, sequencing in Redis) while a second task inserts earlier
 /// ones (up to [`STAGED_BATCHES`] or [`STAGED_BYTES`] queued) into Postgres
-/// and commits their offsets. Batches are stored and committed one at a time, in order.
+/// and commits their offsets. Batches are stored and committed one at a time,
+/// in order.
 pub async fn consume(
     config: &WriterConfig,
     persister: &Persister,

@@ -21,19 +21,10 @@ pub(crate) struct Queued {
     budget: OwnedSemaphorePermit,
 }
 
-/// A batch's share of the budget, given back when dropped.
-pub(crate) struct Held {
-    _permit: OwnedSemaphorePermit,
-}
-
 impl Queued {
-    pub(crate) fn into_parts(self) -> (Staged, Held) {
-        (
-            self.staged,
-            Held {
-                _permit: self.budget,
-            },
-        )
+    /// The batch, and its share of the budget, given back when dropped.
+    pub(crate) fn into_parts(self) -> (Staged, OwnedSemaphorePermit) {
+        (self.staged, self.budget)
     }
 }
 
