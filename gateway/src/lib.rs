@@ -11,6 +11,7 @@
 //! - [`moderation`]: who may moderate whom, and the room events that say so.
 //! - [`room_changes`]: members removed, slow mode and roles changed, told to every gateway.
 //! - [`presence`]: who is online in a room, across every gateway, with expiry.
+//! - `presence_local`: this instance's presence entries, walked a chunk at a time by the heartbeat.
 //! - [`presence_page`]: a page of who is online in a room, for the HTTP API.
 //! - [`user_feed`]: frames about a user's own rooms, to all their connections on every gateway.
 //! - [`channel`]: a Redis channel every gateway listens on (sessions, room changes, feeds).
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod names;
 pub mod presence;
+mod presence_local;
 pub mod presence_page;
 pub mod relay;
 pub mod room_changes;
