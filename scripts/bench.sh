@@ -74,8 +74,8 @@ log "Redis memory per message, old settings against new (gateway/benches/redis_m
 RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-gateway --bench redis_memory
 log "search latency over a room of 1,000,000 messages (gateway/benches/search.rs)"
 RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-gateway --bench search
-log "memory per idle WebSocket connection, 10,000 connections (loadgen/src/bin/idle_memory.rs)"
-"$ROOT/scripts/idle-memory.sh"
+log "memory per idle WebSocket connection, 10,000 connections, the release build as deployed (loadgen/src/bin/idle_memory.rs)"
+PROFILE=release "$ROOT/scripts/idle-memory.sh"
 log "fan-out: the chat against a bare broadcast server and a bare producer (loadgen/src/bin/fanout/)"
 "$ROOT/scripts/fanout.sh"
 log "the send path alone: rooms of one member at 1,000 messages/s, against the bare producer; the writer's commit lag"
