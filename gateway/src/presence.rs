@@ -223,7 +223,7 @@ impl Presence {
     /// Refreshes every local entry's expiry and its room's keys, at most
     /// [`HEARTBEAT_CHUNK`] entries a pipeline: the heartbeat's memory and
     /// the time each pipeline holds Redis do not grow with the connections
-    /// (in one pipeline, 10,000 entries left 3 MiB resident after each
+    /// (one pipeline of all 10,000 entries left 2 to 5 MiB resident after a
     /// beat; BENCHMARKS.md, memory per idle WebSocket connection). An entry
     /// that leaves meanwhile is not brought back (`ZADD XX`).
     pub async fn heartbeat(&self) -> Result<(), redis::RedisError> {
