@@ -8,18 +8,24 @@
 -- their status when it changes (away only while every connection is away).
 -- Returns how many users are online in the room (the joining one included):
 -- the subscribe's `online_count`, never the list (GET /api/rooms/{id}/online pages it).
-local function standing(live)
-  local had, away = false, true
-  for _, m in ipairs(live) do
-    if string.sub(m, 1, #ARGV[4]) == ARGV[4] then
+-- One walk of the room's live entries: the user's standing (had a live
+-- entry; away while every one of theirs is) and how many other users are online.
+local prefix = ARGV[4]
+local had, was_away = false, true
+local users, count = {[prefix] = true}, 1
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf')) do
+  local bar = string.find(m, '|', 1, true)
+  if bar then
+    local user = string.sub(m, 1, bar)
+    if user == prefix then
       had = true
-      if redis.call('SISMEMBER', KEYS[2], m) == 0 then away = false end
+      if was_away and redis.call('SISMEMBER', KEYS[2], m) == 0 then was_away = false end
+    elseif not users[user] then
+      users[user] = true
+      count = count + 1
     end
   end
-  return had, away
 end
-local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf')
-local had, was_away = standing(live)
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 local away = ARGV[8] == '1'
@@ -32,13 +38,5 @@ end
 local now_away = away and was_away
 if not had or now_away ~= was_away then
   redis.call('PUBLISH', ARGV[5], now_away and ARGV[7] or ARGV[6])
-end
-local users, count = {[ARGV[4]] = true}, 1
-for _, m in ipairs(live) do
-  local prefix = string.match(m, '^[^|]*|')
-  if prefix and not users[prefix] then
-    users[prefix] = true
-    count = count + 1
-  end
 end
 return count

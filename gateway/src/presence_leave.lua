@@ -5,23 +5,25 @@
 -- Publishes "offline" only when it was the user's last live connection
 -- there; otherwise the user's status when it changed (the last active
 -- connection left while others are away).
-local function standing()
-  local had, away = false, true
-  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf')) do
-    if string.sub(m, 1, #ARGV[3]) == ARGV[3] then
-      had = true
-      if redis.call('SISMEMBER', KEYS[2], m) == 0 then away = false end
+-- One read of the room's live entries: the user's standing before the leave
+-- (away while every live entry of theirs is) and after it (their other live
+-- entries: the set less this member, as a second read would find it).
+local was_away, had_other, other_away = true, false, true
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf')) do
+  if string.sub(m, 1, #ARGV[3]) == ARGV[3] then
+    local active = redis.call('SISMEMBER', KEYS[2], m) == 0
+    if active then was_away = false end
+    if m ~= ARGV[1] then
+      had_other = true
+      if active then other_away = false end
     end
   end
-  return had, away
 end
-local _, was_away = standing()
 redis.call('SREM', KEYS[2], ARGV[1])
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-local had, away = standing()
-if not had then
+if not had_other then
   redis.call('PUBLISH', ARGV[4], ARGV[5])
-elseif away ~= was_away then
-  redis.call('PUBLISH', ARGV[4], away and ARGV[7] or ARGV[6])
+elseif other_away ~= was_away then
+  redis.call('PUBLISH', ARGV[4], other_away and ARGV[7] or ARGV[6])
 end
 return 1
