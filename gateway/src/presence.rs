@@ -227,12 +227,8 @@ impl Presence {
     /// beat; BENCHMARKS.md, memory per idle WebSocket connection). An entry
     /// that leaves meanwhile is not brought back (`ZADD XX`).
     pub async fn heartbeat(&self) -> Result<(), redis::RedisError> {
-        let mut after = None;
-        loop {
-            let chunk = self.local.chunk_after(after.as_ref(), HEARTBEAT_CHUNK);
-            let Some(last) = chunk.last().cloned() else {
-                return Ok(());
-            };
+        let mut walk = self.local.walk(HEARTBEAT_CHUNK);
+        while let Some(chunk) = walk.next_chunk() {
             let expiry = now_ms() + self.ttl.as_millis() as u64;
             let mut pipe = redis::pipe();
             let mut room_done = None;
@@ -254,11 +250,8 @@ impl Presence {
                 }
             }
             pipe.query_async::<()>(&mut self.redis.clone()).await?;
-            if chunk.len() < HEARTBEAT_CHUNK {
-                return Ok(());
-            }
-            after = Some(last);
         }
+        Ok(())
     }
 
     /// Removes expired entries of `rooms` and announces who went offline.

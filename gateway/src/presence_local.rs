@@ -25,21 +25,54 @@ impl LocalEntries {
         self.lock().remove(entry);
     }
 
-    /// Up to `max` entries after `after` (from the first when `None`), in
-    /// order. Walking from `None`, each call after the last entry of the one
-    /// before, visits every entry present throughout the walk once; one
-    /// added meanwhile may be visited or not, one removed may not be.
-    pub(crate) fn chunk_after(&self, after: Option<&Entry>, max: usize) -> Vec<Entry> {
-        let set = self.lock();
-        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
-        set.range((from, Bound::Unbounded))
-            .take(max)
-            .cloned()
-            .collect()
+    /// A walk over the entries `max` at a time (at least one), each chunk
+    /// taken under the lock after the last entry of the one before: every
+    /// entry present throughout the walk is visited once; one added meanwhile
+    /// may be visited or not, one removed may not be.
+    pub(crate) fn walk(&self, max: usize) -> Walk<'_> {
+        Walk {
+            entries: self,
+            max: max.max(1),
+            after: None,
+            done: false,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<Entry>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// See [`LocalEntries::walk`].
+pub(crate) struct Walk<'a> {
+    entries: &'a LocalEntries,
+    max: usize,
+    /// The last entry given, where the next chunk starts after.
+    after: Option<Entry>,
+    /// The last chunk was short: nothing is after it.
+    done: bool,
+}
+
+impl Walk<'_> {
+    /// The next chunk, in order; `None` once the walk is over.
+    pub(crate) fn next_chunk(&mut self) -> Option<Vec<Entry>> {
+        if self.done {
+            return None;
+        }
+        let chunk: Vec<Entry> = {
+            let set = self.entries.lock();
+            let from = self
+                .after
+                .as_ref()
+                .map_or(Bound::Unbounded, Bound::Excluded);
+            set.range((from, Bound::Unbounded))
+                .take(self.max)
+                .cloned()
+                .collect()
+        };
+        self.done = chunk.len() < self.max;
+        self.after = Some(chunk.last()?.clone());
+        Some(chunk)
     }
 }
 
@@ -48,16 +81,8 @@ mod tests {
     use super::*;
 
     fn walk(entries: &LocalEntries, max: usize) -> Vec<Vec<Entry>> {
-        let mut chunks = Vec::new();
-        let mut after: Option<Entry> = None;
-        loop {
-            let chunk = entries.chunk_after(after.as_ref(), max);
-            let Some(last) = chunk.last().cloned() else {
-                return chunks;
-            };
-            chunks.push(chunk);
-            after = Some(last);
-        }
+        let mut walk = entries.walk(max);
+        std::iter::from_fn(|| walk.next_chunk()).collect()
     }
 
     #[test]
@@ -82,16 +107,21 @@ mod tests {
         for i in 0..6 {
             entries.insert((room, format!("m{i}")));
         }
-        let first = entries.chunk_after(None, 3);
+        let mut walk = entries.walk(3);
+        let first = walk.next_chunk().expect("a chunk");
         // the walk's cursor leaves the set before the next chunk is taken
-        entries.remove(first.last().expect("a chunk"));
-        let rest = entries.chunk_after(first.last(), 3);
+        entries.remove(first.last().expect("a full chunk"));
+        let rest = walk.next_chunk().expect("the rest");
         let members: Vec<&str> = rest.iter().map(|(_, m)| m.as_str()).collect();
         assert_eq!(members, ["m3", "m4", "m5"]);
+        assert!(
+            walk.next_chunk().is_none(),
+            "a walk ends after its last full chunk"
+        );
     }
 
     #[test]
     fn an_empty_set_gives_no_chunk() {
-        assert!(LocalEntries::default().chunk_after(None, 8).is_empty());
+        assert!(LocalEntries::default().walk(8).next_chunk().is_none());
     }
 }
