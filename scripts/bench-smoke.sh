@@ -33,6 +33,7 @@ BENCH_FSYNC_SENDS=50 BENCH_FSYNC_SENDERS=4 BENCH_FSYNC_SENDS_EACH=5 BENCH_FSYNC_
   bench chat-core produce_fsync
 BENCH_POOL_QUERIES=200 BENCH_POOL_RUNS=1 bench chat-core pool_release
 BENCH_REDIS_MESSAGES=1000 bench chat-gateway redis_memory
+BENCH_PRESENCE_SIZES=10 BENCH_PRESENCE_CALLS=10 bench chat-gateway presence_cost
 BENCH_SEARCH_ROWS=5000 BENCH_SEARCH_QUERIES=3 bench chat-gateway search
 # scripts/idle-memory.sh would build the two binaries for their packages alone
 # (another feature set: a second build); the workspace's build has them

@@ -7,6 +7,8 @@
 # before the ack that production's topics have (core/benches/produce_fsync.rs),
 # then what sqlx's pool costs a query beyond it (core/benches/pool_release.rs),
 # then the Redis memory each message holds (gateway/benches/redis_memory.rs),
+# then Redis's time per presence change against the room's presence
+# (gateway/benches/presence_cost.rs),
 # then search latency over a room of 1,000,000 messages (gateway/benches/search.rs),
 # then a gateway's memory per idle WebSocket connection (scripts/idle-memory.sh),
 # then fan-out latency and throughput against a bare broadcast server and a
@@ -48,6 +50,7 @@ cargo bench --locked -p chat-bot --bench chat_latency --no-run
 cargo bench --locked -p chat-core --bench produce_fsync --no-run
 cargo bench --locked -p chat-core --bench pool_release --no-run
 cargo bench --locked -p chat-gateway --bench redis_memory --no-run
+cargo bench --locked -p chat-gateway --bench presence_cost --no-run
 cargo bench --locked -p chat-gateway --bench search --no-run
 phase_done "built"
 
@@ -72,6 +75,8 @@ log "what sqlx's pool costs a query: its ping when a connection is handed back (
 RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-core --bench pool_release
 log "Redis memory per message, old settings against new (gateway/benches/redis_memory.rs)"
 RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-gateway --bench redis_memory
+log "Redis time per presence change in rooms of 100 to 10,000 online (gateway/benches/presence_cost.rs)"
+RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-gateway --bench presence_cost
 log "search latency over a room of 1,000,000 messages (gateway/benches/search.rs)"
 RUST_LOG="${RUST_LOG:-error}" cargo bench --locked -p chat-gateway --bench search
 log "memory per idle WebSocket connection, 10,000 connections, the release build as deployed (loadgen/src/bin/idle_memory.rs)"

@@ -1,21 +1,27 @@
 //! Presence: who is online in a room, across every gateway.
 //!
 //! Each connection subscribed to a room has an entry in the room's sorted set
-//! (`chat:{room}:presence`) scored by its expiry. The owning gateway refreshes
-//! its entries every third of the TTL; entries of a crashed gateway expire and
-//! the sweep (run by every gateway for the rooms it relays) removes them and
-//! announces "offline" once. Join, leave and sweep are Lua scripts, so the
-//! "first connection online" / "last connection offline" decisions are atomic.
+//! (`chat:{room}:online:entries`) scored by its expiry. The owning gateway
+//! refreshes its entries every third of the TTL; entries of a crashed gateway
+//! expire and are swept (by every presence script before its change, and by
+//! every gateway for the rooms it relays), which announces "offline" once.
+//! Join, leave, status, sweep and page are Lua scripts (`presence_lib.lua`
+//! and one file each), so the "first connection online" / "last connection
+//! offline" decisions are atomic.
 //!
 //! Status: a connection is active or away (its client says which); the
-//! room's away set (`chat:{room}:away`, same slot) holds the entries of away
+//! room's away set (`…:online:away`, same slot) holds the entries of away
 //! connections. A user is away in a room while every live entry of theirs is
 //! in it; join, leave and `presence_status.lua` announce a change of that, in
 //! the same atomic step as the change itself.
 //!
-//! A subscribe learns only how many users are online (the join script
-//! counts them); who they are is paged by `presence_page.lua` for the HTTP
-//! API ([`crate::presence_page`]), read by the one client that shows it.
+//! The room's user index (`…:online:users`, user → entries, away entries and
+//! name; `…:online:ids`, the ids in order) is kept by the same scripts, so a
+//! change reads its own user's standing and the count of users online
+//! without walking the room's entries: its cost does not grow with the
+//! room's presence. A subscribe learns only how many users are online; who
+//! they are is paged from the index by `presence_page.lua` for the HTTP API
+//! ([`crate::presence_page`]), read by the one client that shows it.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -30,12 +36,21 @@ use crate::relay::live_channel;
 use crate::state::AppState;
 use crate::ws::protocol::{ServerFrame, Status, UserRef, encode};
 
-fn key(room: Uuid) -> String {
-    format!("chat:{{{room}}}:presence")
+/// A room's four presence keys, one slot, in the order the scripts take
+/// them (`presence_lib.lua`): its entries, away entries, users and user ids.
+pub fn keys(room: Uuid) -> [String; 4] {
+    ["entries", "away", "users", "ids"].map(|k| format!("chat:{{{room}}}:online:{k}"))
 }
 
-fn away_key(room: Uuid) -> String {
-    format!("chat:{{{room}}}:away")
+/// A script of the presence family: `presence_lib.lua`'s keys and helpers,
+/// then the script's own part.
+macro_rules! presence_script {
+    ($file:literal) => {
+        Script::new(concat!(
+            include_str!("presence_lib.lua"),
+            include_str!($file)
+        ))
+    };
 }
 
 /// The `presence` frame of `user` online in `room` with `status`.
@@ -66,6 +81,11 @@ fn now_ms() -> u64 {
 /// Entries a heartbeat refreshes per Redis pipeline.
 pub const HEARTBEAT_CHUNK: usize = 256;
 
+/// Sweep calls a room gets per upkeep tick, each of at most 128 expired
+/// entries (`presence_lib.lua`'s `SWEEP_BATCH`); the rest wait for the next
+/// tick or the room's next presence change, which sweeps first.
+pub const SWEEP_CALLS_PER_ROOM: usize = 64;
+
 /// Presence of this instance's connections.
 pub struct Presence {
     redis: ConnectionManager,
@@ -95,11 +115,11 @@ impl Presence {
             instance: instance.to_owned(),
             ttl: Duration::from_secs(ttl_secs.max(3)),
             local: LocalEntries::default(),
-            join: Script::new(include_str!("presence_join.lua")),
-            leave: Script::new(include_str!("presence_leave.lua")),
-            sweep: Script::new(include_str!("presence_sweep.lua")),
-            status: Script::new(include_str!("presence_status.lua")),
-            page: Script::new(include_str!("presence_page.lua")),
+            join: presence_script!("presence_join.lua"),
+            leave: presence_script!("presence_leave.lua"),
+            sweep: presence_script!("presence_sweep.lua"),
+            status: presence_script!("presence_status.lua"),
+            page: presence_script!("presence_page.lua"),
         }
     }
 
@@ -138,11 +158,12 @@ impl Presence {
     ) -> Result<OnlinePage, redis::RedisError> {
         let values: Vec<String> = self
             .page
-            .key(key(room))
-            .key(away_key(room))
+            .key(&keys(room)[..])
             .arg(now_ms())
             .arg(after.map(|a| a.to_string()).unwrap_or_default())
             .arg(limit)
+            .arg(live_channel(room))
+            .arg(room.to_string())
             .invoke_async(&mut self.redis.clone())
             .await?;
         Ok(OnlinePage::parse(&values))
@@ -165,8 +186,8 @@ impl Presence {
     }
 
     /// `script` (join or status) with the arguments both take: the room's
-    /// presence and away sets, the member, now and its expiry, the user's
-    /// prefix, the room's channel, its two "online" frames and `status`.
+    /// keys, the member, now and its expiry, the user's id and name, the
+    /// room's channel, its two "online" frames, `status` and the room's id.
     fn status_call<'a>(
         &self,
         script: &'a Script,
@@ -177,16 +198,17 @@ impl Presence {
     ) -> redis::ScriptInvocation<'a> {
         let now = now_ms();
         let mut call = script.prepare_invoke();
-        call.key(key(room))
-            .key(away_key(room))
+        call.key(&keys(room)[..])
             .arg(member)
             .arg(now)
             .arg(now + self.ttl.as_millis() as u64)
-            .arg(format!("{}|", user.id))
+            .arg(user.id.to_string())
+            .arg(&user.username)
             .arg(live_channel(room))
             .arg(online_frame(room, user, Status::Active))
             .arg(online_frame(room, user, Status::Away))
-            .arg(flag(status));
+            .arg(flag(status))
+            .arg(room.to_string());
         call
     }
 
@@ -206,15 +228,15 @@ impl Presence {
             status: None,
         });
         self.leave
-            .key(key(room))
-            .key(away_key(room))
+            .key(&keys(room)[..])
             .arg(&member)
             .arg(now_ms())
-            .arg(format!("{}|", user.id))
+            .arg(user.id.to_string())
             .arg(live_channel(room))
             .arg(frame.as_str())
             .arg(online_frame(room, user, Status::Active))
             .arg(online_frame(room, user, Status::Away))
+            .arg(room.to_string())
             .invoke_async::<i64>(&mut self.redis.clone())
             .await?;
         Ok(())
@@ -233,19 +255,19 @@ impl Presence {
             let mut pipe = redis::pipe();
             let mut room_done = None;
             for (room, member) in &chunk {
+                let keys = keys(*room);
                 pipe.cmd("ZADD")
-                    .arg(key(*room))
+                    .arg(&keys[0])
                     .arg("XX")
                     .arg(expiry)
                     .arg(member)
                     .ignore();
-                // each room's keys once a chunk (the entries come by room)
+                // each room's keys once a chunk (the entries come by room),
+                // all four together: the index lives as long as the entries
                 if room_done != Some(*room) {
-                    pipe.cmd("PEXPIREAT").arg(key(*room)).arg(expiry).ignore();
-                    pipe.cmd("PEXPIREAT")
-                        .arg(away_key(*room))
-                        .arg(expiry)
-                        .ignore();
+                    for key in &keys {
+                        pipe.cmd("PEXPIREAT").arg(key).arg(expiry).ignore();
+                    }
                     room_done = Some(*room);
                 }
             }
@@ -254,18 +276,25 @@ impl Presence {
         Ok(())
     }
 
-    /// Removes expired entries of `rooms` and announces who went offline.
-    async fn sweep_rooms(&self, rooms: &[Uuid]) -> Result<(), redis::RedisError> {
+    /// Removes expired entries of `rooms` and announces who went offline: a
+    /// bounded batch a call (`presence_lib.lua`), at most
+    /// [`SWEEP_CALLS_PER_ROOM`] calls a room a tick.
+    pub async fn sweep_rooms(&self, rooms: &[Uuid]) -> Result<(), redis::RedisError> {
         let now = now_ms();
         for room in rooms {
-            self.sweep
-                .key(key(*room))
-                .key(away_key(*room))
-                .arg(now)
-                .arg(live_channel(*room))
-                .arg(room.to_string())
-                .invoke_async::<i64>(&mut self.redis.clone())
-                .await?;
+            for _ in 0..SWEEP_CALLS_PER_ROOM {
+                let more: i64 = self
+                    .sweep
+                    .key(&keys(*room)[..])
+                    .arg(now)
+                    .arg(live_channel(*room))
+                    .arg(room.to_string())
+                    .invoke_async(&mut self.redis.clone())
+                    .await?;
+                if more == 0 {
+                    break;
+                }
+            }
         }
         Ok(())
     }

@@ -1,10 +1,10 @@
 //! The presence heartbeat against a real Redis: it refreshes every local
-//! entry's expiry and its room's keys, a bounded pipeline at a time, however
-//! many entries the gateway holds, and brings back none that has left.
+//! entry's expiry and its room's four keys, a bounded pipeline at a time,
+//! however many entries the gateway holds, and brings back none that has left.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use chat_gateway::presence::{HEARTBEAT_CHUNK, Presence};
+use chat_gateway::presence::{HEARTBEAT_CHUNK, Presence, keys};
 use chat_gateway::ws::protocol::{Status, UserRef};
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
@@ -26,11 +26,7 @@ async fn connect(server: &RedisServer) -> ConnectionManager {
 }
 
 fn presence_key(room: Uuid) -> String {
-    format!("chat:{{{room}}}:presence")
-}
-
-fn away_key(room: Uuid) -> String {
-    format!("chat:{{{room}}}:away")
+    keys(room)[0].clone()
 }
 
 #[tokio::test]
@@ -80,7 +76,7 @@ async fn a_heartbeat_refreshes_every_entry_over_several_pipelines_and_revives_no
                 .await
                 .expect("age the entry");
         }
-        for key in [presence_key(room), away_key(room)] {
+        for key in keys(room) {
             let _: () = redis.pexpire(&key, 60_000).await.expect("age the key");
         }
     }
@@ -108,7 +104,7 @@ async fn a_heartbeat_refreshes_every_entry_over_several_pipelines_and_revives_no
                 .any(|(m, _)| m.starts_with(&format!("{}|", left.id))),
             "the entry that left is back"
         );
-        for key in [presence_key(room), away_key(room)] {
+        for key in keys(room) {
             let ttl_ms: i64 = redis.pttl(&key).await.expect("pttl");
             assert!(
                 ttl_ms > (TTL_SECS * 1000 - 5_000) as i64,
