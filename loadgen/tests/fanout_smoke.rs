@@ -113,4 +113,19 @@ fn a_small_fanout_run_loses_duplicates_and_reorders_nothing() {
             "no cost of {process} in {chat}"
         );
     }
+    // the floor has the chat's shape: one bare producer per gateway, each
+    // at its share of the rate, each costed
+    let producer = rows
+        .iter()
+        .find(|r| r["target"] == "bare producer")
+        .expect("producer row");
+    let costs = producer["costs"].as_array().expect("costs");
+    for process in ["producer-1", "producer-2"] {
+        assert!(
+            costs
+                .iter()
+                .any(|c| c["name"] == process && c["peak_rss_kib"].as_u64() > Some(0)),
+            "no cost of {process} in {producer}"
+        );
+    }
 }

@@ -103,7 +103,7 @@ pub fn record_all(
             record(&Figure {
                 measure: &format!("gateway CPU per sent message over the bare producer's ({at})"),
                 value: format!("{ratio:.2}×"),
-                baseline: "bare rdkafka producer, same settings and rate".into(),
+                baseline: "bare rdkafka producers, same settings, one per gateway at its share of the rate".into(),
                 goal: "≤ 1.5×",
                 met: ratio <= 1.5,
             });

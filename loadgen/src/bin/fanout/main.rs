@@ -92,7 +92,7 @@ struct Args {
     /// Internal: serve the bare broadcast baseline on this port.
     #[arg(long, hide = true)]
     bare_server: Option<u16>,
-    /// Internal: run the bare producer baseline at this rate for `--seconds`.
+    /// Internal: run one bare producer of the baseline at this rate for `--seconds`.
     #[arg(long, hide = true)]
     bare_producer: Option<f64>,
 }
@@ -219,10 +219,10 @@ async fn main() -> anyhow::Result<()> {
             }
             if !args.no_producer {
                 eprintln!(
-                    "[fanout] run {n}/{}: bare producer at {rate} records/s",
+                    "[fanout] run {n}/{}: bare producers at {rate} records/s, one per gateway",
                     args.runs
                 );
-                let measured = producer::run_apart(rate, args.seconds).await?;
+                let measured = producer::run_apart(rate, args.seconds, args.gateways).await?;
                 rows.push(Row::producer(n, rate, args.seconds as f64, measured));
             }
         }

@@ -1,9 +1,12 @@
-//! The floor of the durable path: a bare rdkafka producer with the gateway's
+//! The floor of the durable path: bare rdkafka producers with the gateway's
 //! settings (`acks=all`, idempotent, lz4, `linger.ms`) sending records the
 //! size of a chat event at the same open-loop rate, timed from when each was
-//! due to its delivery report. It runs in a process of its own (`fanout
-//! --bare-producer RATE`), so its CPU per record is read from `/proc` like a
-//! server's, apart from the load generator's.
+//! due to its delivery report. As the gateways share the chat's rate, one
+//! producer per gateway sends its share, each in a process of its own
+//! (`fanout --bare-producer RATE`), so their CPU per record is read from
+//! `/proc` like a server's, apart from the load generator's: librdkafka costs
+//! more per record at a lower rate, and one producer at the whole rate was a
+//! floor lower than the gateways' own (BENCHMARKS.md, session 21).
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -12,7 +15,8 @@ use hdrhistogram::Histogram;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::{Deserialize, Serialize};
 use test_support::kafka;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use crate::procstat::{Cost, Meter, Watched};
 
@@ -25,14 +29,27 @@ pub struct ProducerOutcome {
     pub latency_ms: [f64; 4],
 }
 
-/// The process's cost name in the report.
+/// What one producer process says when it is done: its sends, failures and
+/// every latency it recorded (µs, count), so that the processes' histograms
+/// add up.
+#[derive(Debug, Serialize, Deserialize)]
+struct ChildOutcome {
+    sent: u64,
+    failed: u64,
+    latency_us: Vec<(u64, u64)>,
+}
+
+/// The processes' cost name in the report (one `producer-N` each).
 pub const NAME: &str = "producer";
 
-/// Runs the baseline in a child process (this binary with `--bare-producer`)
-/// and returns what it measured and what it cost: CPU from the moment it
-/// starts sending (its topic made, its first record delivered) until its last
-/// delivery report.
-pub async fn run_apart(rate: f64, window_secs: u64) -> anyhow::Result<(ProducerOutcome, Cost)> {
+/// One producer process, ready to send.
+struct Started {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+}
+
+async fn start(rate: f64, window_secs: u64) -> anyhow::Result<Started> {
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
         .arg("--bare-producer")
         .arg(rate.to_string())
@@ -42,7 +59,7 @@ pub async fn run_apart(rate: f64, window_secs: u64) -> anyhow::Result<(ProducerO
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
-    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         anyhow::bail!("the producer's pipes");
     };
     let mut lines = BufReader::new(stdout).lines();
@@ -51,20 +68,70 @@ pub async fn run_apart(rate: f64, window_secs: u64) -> anyhow::Result<(ProducerO
         ready.as_deref() == Some(READY),
         "the producer did not start: {ready:?}"
     );
-    let meter = Meter::start(vec![Watched {
-        name: NAME.into(),
-        pid: child.id().unwrap_or_default(),
-        with_children: false,
-    }]);
-    stdin.write_all(b"go\n").await?;
-    let outcome = lines
-        .next_line()
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the producer ended without its outcome"))?;
-    let cost = meter.stop().pop();
-    child.wait().await?;
-    let cost = cost.ok_or_else(|| anyhow::anyhow!("the producer's cost"))?;
-    Ok((serde_json::from_str(&outcome)?, cost))
+    Ok(Started {
+        child,
+        stdin,
+        lines,
+    })
+}
+
+/// Runs the baseline in `processes` child processes (this binary with
+/// `--bare-producer`), each at its share of `rate`, and returns what they
+/// measured together and what each cost: CPU from the moment they start
+/// sending (their topics made, their first records delivered) until their
+/// last delivery reports.
+pub async fn run_apart(
+    rate: f64,
+    window_secs: u64,
+    processes: usize,
+) -> anyhow::Result<(ProducerOutcome, Vec<Cost>)> {
+    let processes = processes.max(1);
+    let mut started = Vec::with_capacity(processes);
+    for _ in 0..processes {
+        started.push(start(rate / processes as f64, window_secs).await?);
+    }
+    let meter = Meter::start(
+        started
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Watched {
+                name: format!("{NAME}-{}", i + 1),
+                pid: s.child.id().unwrap_or_default(),
+                with_children: false,
+            })
+            .collect(),
+    );
+    for s in &mut started {
+        s.stdin.write_all(b"go\n").await?;
+    }
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)?;
+    let (mut sent, mut failed) = (0, 0);
+    let mut outcomes = Vec::with_capacity(processes);
+    for s in &mut started {
+        let line = s
+            .lines
+            .next_line()
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("a producer ended without its outcome"))?;
+        outcomes.push(line);
+    }
+    let costs = meter.stop();
+    for (s, line) in started.iter_mut().zip(&outcomes) {
+        s.child.wait().await?;
+        let outcome: ChildOutcome = serde_json::from_str(line)?;
+        sent += outcome.sent;
+        failed += outcome.failed;
+        for (us, count) in outcome.latency_us {
+            latency.record_n(us, count)?;
+        }
+    }
+    anyhow::ensure!(costs.len() == processes, "the producers' costs");
+    let outcome = ProducerOutcome {
+        sent,
+        failed,
+        latency_ms: crate::report::quantiles(&latency),
+    };
+    Ok((outcome, costs))
 }
 
 /// What the child says once it may start.
@@ -119,7 +186,7 @@ impl Ready {
     }
 
     /// Produces at `rate` records per second for `window`.
-    async fn run(self, rate: f64, window: Duration) -> anyhow::Result<ProducerOutcome> {
+    async fn run(self, rate: f64, window: Duration) -> anyhow::Result<ChildOutcome> {
         let Self {
             producer,
             topic,
@@ -156,10 +223,13 @@ impl Ready {
         while let Some((was_due, ok)) = inflight.next().await {
             record(&mut latency, &mut failed, was_due, ok);
         }
-        Ok(ProducerOutcome {
+        Ok(ChildOutcome {
             sent: n as u64,
             failed,
-            latency_ms: crate::report::quantiles(&latency),
+            latency_us: latency
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
         })
     }
 }

@@ -87,7 +87,7 @@ impl Row {
         run: usize,
         rate: f64,
         window_secs: f64,
-        (o, cost): (ProducerOutcome, Cost),
+        (o, costs): (ProducerOutcome, Vec<Cost>),
     ) -> Self {
         let records_per_sec = o.sent as f64 / window_secs;
         Self {
@@ -103,12 +103,13 @@ impl Row {
             sent_in_window: o.sent,
             refused_by_code: String::new(),
             resynced: 0,
-            costs: vec![cost],
+            costs,
         }
     }
 
     /// CPU-µs per message sent in the window: the gateways' for the chat,
-    /// the process's per record for the bare producer; none for the others.
+    /// the producer processes' per record for the bare producer; none for
+    /// the others.
     pub fn cpu_us_per_message(&self) -> Option<f64> {
         let cpu = match self.target {
             CHAT => self.cpu("gateway"),
