@@ -54,6 +54,10 @@ fn user(i: usize) -> UserRef {
     }
 }
 
+fn away_if(away: bool) -> Status {
+    if away { Status::Away } else { Status::Active }
+}
+
 /// What one room size measured, µs of Redis time per call.
 struct Measured {
     size: usize,
@@ -65,18 +69,12 @@ struct Measured {
 
 async fn run(size: usize, calls: usize) -> Measured {
     let server = RedisServer::start();
-    let client = redis::Client::open(server.url()).expect("redis url");
-    let mut redis = ConnectionManager::new(client).await.expect("redis");
+    let mut redis = server.manager().await;
     let presence = Presence::new(redis.clone(), "bench", 300);
     let room = Uuid::now_v7();
     for i in 0..size {
-        let status = if i % 10 == 0 {
-            Status::Away
-        } else {
-            Status::Active
-        };
         presence
-            .join(room, &user(i), &format!("c{i}"), status)
+            .join(room, &user(i), &format!("c{i}"), away_if(i % 10 == 0))
             .await
             .expect("join");
     }
@@ -98,13 +96,8 @@ async fn run(size: usize, calls: usize) -> Measured {
         .expect("join");
     reset(&mut redis).await;
     for i in 0..calls {
-        let status = if i % 2 == 0 {
-            Status::Away
-        } else {
-            Status::Active
-        };
         presence
-            .set_status(room, &me, "mine", status)
+            .set_status(room, &me, "mine", away_if(i % 2 == 0))
             .await
             .expect("status");
     }

@@ -7,7 +7,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use chat_gateway::presence::{HEARTBEAT_CHUNK, Presence, keys};
 use chat_gateway::ws::protocol::{Status, UserRef};
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
 use test_support::redis_server::RedisServer;
 use uuid::Uuid;
 
@@ -20,11 +19,6 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-async fn connect(server: &RedisServer) -> ConnectionManager {
-    let client = redis::Client::open(server.url()).expect("redis url");
-    ConnectionManager::new(client).await.expect("redis")
-}
-
 fn presence_key(room: Uuid) -> String {
     keys(room)[0].clone()
 }
@@ -32,8 +26,8 @@ fn presence_key(room: Uuid) -> String {
 #[tokio::test]
 async fn a_heartbeat_refreshes_every_entry_over_several_pipelines_and_revives_none_that_left() {
     let server = RedisServer::start();
-    let mut redis = connect(&server).await;
-    let presence = Presence::new(connect(&server).await, "gw-test", TTL_SECS);
+    let mut redis = server.manager().await;
+    let presence = Presence::new(server.manager().await, "gw-test", TTL_SECS);
 
     // more entries than two pipelines hold, over three rooms, one user away
     // so each room's away set exists too

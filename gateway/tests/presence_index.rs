@@ -26,14 +26,19 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-async fn connect(server: &RedisServer) -> ConnectionManager {
-    let client = redis::Client::open(server.url()).expect("redis url");
-    ConnectionManager::new(client).await.expect("redis")
-}
-
 /// The member string of a connection, as `Presence` writes it.
 fn member(instance: &str, user: &UserRef, connection: &str) -> String {
     format!("{}|{}|{instance}:{connection}", user.id, user.username)
+}
+
+/// `n` users of their own, `user0` to `user{n-1}`.
+fn users(n: usize) -> Vec<UserRef> {
+    (0..n)
+        .map(|i| UserRef {
+            id: Uuid::now_v7(),
+            username: format!("user{i}"),
+        })
+        .collect()
 }
 
 /// Makes an entry as if its gateway died long ago: expired, left in place.
@@ -93,15 +98,10 @@ async fn pages(
 #[tokio::test]
 async fn the_count_and_the_pages_equal_the_entries_through_any_sequence_of_changes() {
     let server = RedisServer::start();
-    let mut redis = connect(&server).await;
-    let presence = Presence::new(connect(&server).await, "gw-a", TTL_SECS);
+    let mut redis = server.manager().await;
+    let presence = Presence::new(server.manager().await, "gw-a", TTL_SECS);
     let room = Uuid::now_v7();
-    let users: Vec<UserRef> = (0..9)
-        .map(|i| UserRef {
-            id: Uuid::now_v7(),
-            username: format!("user{i}"),
-        })
-        .collect();
+    let users = users(9);
     // the model: (user, connection) -> away, live entries only
     let mut entries: HashMap<(usize, usize), bool> = HashMap::new();
     // a fixed sequence from a small generator (xorshift), the same every run
@@ -192,9 +192,9 @@ async fn next_frame(messages: &mut (impl futures::Stream<Item = redis::Msg> + Un
 #[tokio::test]
 async fn an_expired_entry_is_swept_by_the_next_change_and_announced_offline_once() {
     let server = RedisServer::start();
-    let mut redis = connect(&server).await;
-    let crashed = Presence::new(connect(&server).await, "gw-crashed", TTL_SECS);
-    let alive = Presence::new(connect(&server).await, "gw-alive", TTL_SECS);
+    let mut redis = server.manager().await;
+    let crashed = Presence::new(server.manager().await, "gw-crashed", TTL_SECS);
+    let alive = Presence::new(server.manager().await, "gw-alive", TTL_SECS);
     let room = Uuid::now_v7();
     let user = |name: &str| UserRef {
         id: Uuid::now_v7(),
@@ -258,17 +258,12 @@ async fn an_expired_entry_is_swept_by_the_next_change_and_announced_offline_once
 #[tokio::test]
 async fn one_sweep_takes_out_more_expired_entries_than_a_batch() {
     let server = RedisServer::start();
-    let mut redis = connect(&server).await;
-    let crashed = Presence::new(connect(&server).await, "gw-crashed", TTL_SECS);
-    let alive = Presence::new(connect(&server).await, "gw-alive", TTL_SECS);
+    let mut redis = server.manager().await;
+    let crashed = Presence::new(server.manager().await, "gw-crashed", TTL_SECS);
+    let alive = Presence::new(server.manager().await, "gw-alive", TTL_SECS);
     let room = Uuid::now_v7();
     // more than two of the scripts' batches of 128
-    let users: Vec<UserRef> = (0..300)
-        .map(|i| UserRef {
-            id: Uuid::now_v7(),
-            username: format!("user{i}"),
-        })
-        .collect();
+    let users = users(300);
     // all online first (a join sweeps what expired before it), then expired
     for user in &users {
         crashed

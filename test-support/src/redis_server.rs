@@ -65,6 +65,14 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// A connection manager to this server, as a gateway holds one.
+    pub async fn manager(&self) -> redis::aio::ConnectionManager {
+        let client = redis::Client::open(self.url()).expect("redis url");
+        redis::aio::ConnectionManager::new(client)
+            .await
+            .expect("redis")
+    }
+
     /// Kills the server (SIGKILL).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
