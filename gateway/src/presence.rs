@@ -253,23 +253,27 @@ impl Presence {
         while let Some(chunk) = walk.next_chunk() {
             let expiry = now_ms() + self.ttl.as_millis() as u64;
             let mut pipe = redis::pipe();
-            let mut room_done = None;
+            // the entries come by room: each room's keys are made, and all
+            // four renewed together (the index lives as long as the
+            // entries), once a chunk
+            let mut keys_of = None;
+            let mut entries_key = String::new();
             for (room, member) in &chunk {
-                let keys = keys(*room);
+                if keys_of != Some(*room) {
+                    let room_keys = keys(*room);
+                    for key in &room_keys {
+                        pipe.cmd("PEXPIREAT").arg(key).arg(expiry).ignore();
+                    }
+                    let [entries, ..] = room_keys;
+                    entries_key = entries;
+                    keys_of = Some(*room);
+                }
                 pipe.cmd("ZADD")
-                    .arg(&keys[0])
+                    .arg(&entries_key)
                     .arg("XX")
                     .arg(expiry)
                     .arg(member)
                     .ignore();
-                // each room's keys once a chunk (the entries come by room),
-                // all four together: the index lives as long as the entries
-                if room_done != Some(*room) {
-                    for key in &keys {
-                        pipe.cmd("PEXPIREAT").arg(key).arg(expiry).ignore();
-                    }
-                    room_done = Some(*room);
-                }
             }
             pipe.query_async::<()>(&mut self.redis.clone()).await?;
         }
@@ -282,15 +286,13 @@ impl Presence {
     pub async fn sweep_rooms(&self, rooms: &[Uuid]) -> Result<(), redis::RedisError> {
         let now = now_ms();
         for room in rooms {
+            let mut call = self.sweep.prepare_invoke();
+            call.key(&keys(*room)[..])
+                .arg(now)
+                .arg(live_channel(*room))
+                .arg(room.to_string());
             for _ in 0..SWEEP_CALLS_PER_ROOM {
-                let more: i64 = self
-                    .sweep
-                    .key(&keys(*room)[..])
-                    .arg(now)
-                    .arg(live_channel(*room))
-                    .arg(room.to_string())
-                    .invoke_async(&mut self.redis.clone())
-                    .await?;
+                let more: i64 = call.invoke_async(&mut self.redis.clone()).await?;
                 if more == 0 {
                     break;
                 }

@@ -12,12 +12,7 @@ local user = ARGV[4]
 sweep(ARGV[2], ARGV[6], ARGV[10], user)
 local n, a = standing(user)
 local added = redis.call('ZADD', ENTRIES, ARGV[3], ARGV[1])
-local da
-if ARGV[9] == '1' then
-  da = redis.call('SADD', AWAY, ARGV[1])
-else
-  da = -redis.call('SREM', AWAY, ARGV[1])
-end
+local da = set_away(ARGV[1], ARGV[9])
 local n2, a2 = count(user, ARGV[5], added, da)
 expire_at(ARGV[3])
 local away = a2 == n2

@@ -65,6 +65,13 @@ local function sweep(now, channel, room, except)
   return #expired == SWEEP_BATCH
 end
 
+-- marks an entry away ('1') or active; returns the change to its user's
+-- away entries (1, -1 or 0)
+local function set_away(member, flag)
+  if flag == '1' then return redis.call('SADD', AWAY, member) end
+  return -redis.call('SREM', AWAY, member)
+end
+
 -- the room's four keys expire together: the index lives as long as the entries
 local function expire_at(at)
   for i = 1, 4 do redis.call('PEXPIREAT', KEYS[i], at) end

@@ -7,12 +7,7 @@ local score = redis.call('ZSCORE', ENTRIES, ARGV[1])
 if not score or tonumber(score) < tonumber(ARGV[2]) then return 0 end
 local user = ARGV[4]
 local n, a = standing(user)
-local da
-if ARGV[9] == '1' then
-  da = redis.call('SADD', AWAY, ARGV[1])
-else
-  da = -redis.call('SREM', AWAY, ARGV[1])
-end
+local da = set_away(ARGV[1], ARGV[9])
 local a2 = a
 if da ~= 0 then n, a2 = count(user, nil, 0, da) end
 expire_at(ARGV[3])

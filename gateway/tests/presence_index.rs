@@ -5,7 +5,7 @@
 //! next change in the room, without waiting for the periodic sweep.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use chat_core::live::live_channel;
 use chat_gateway::presence::{Presence, keys};
@@ -18,13 +18,6 @@ use test_support::redis_server::RedisServer;
 use uuid::Uuid;
 
 const TTL_SECS: u64 = 30;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as u64
-}
 
 /// The member string of a connection, as `Presence` writes it.
 fn member(instance: &str, user: &UserRef, connection: &str) -> String {
@@ -41,12 +34,19 @@ fn users(n: usize) -> Vec<UserRef> {
         .collect()
 }
 
-/// Makes an entry as if its gateway died long ago: expired, left in place.
+/// Makes an entry as if its gateway died long ago: expired (any past
+/// score), left in place. Fails if the entry is not there.
 async fn expire(redis: &mut ConnectionManager, room: Uuid, member: &str) {
-    let _: () = redis
-        .zadd(&keys(room)[0], member, now_ms() - 60_000)
+    let changed: u64 = redis::cmd("ZADD")
+        .arg(&keys(room)[0])
+        .arg("XX")
+        .arg("CH")
+        .arg(1)
+        .arg(member)
+        .query_async(redis)
         .await
         .expect("age the entry");
+    assert_eq!(changed, 1, "no entry {member} to age");
 }
 
 /// Every user with a live entry, by id: (name, away), away while every

@@ -21,7 +21,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 use crate::procstat::{Cost, Meter, Watched};
 
 /// What the producer baseline measured.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug)]
 pub struct ProducerOutcome {
     pub sent: u64,
     pub failed: u64,
@@ -104,26 +104,24 @@ pub async fn run_apart(
     for s in &mut started {
         s.stdin.write_all(b"go\n").await?;
     }
-    let mut latency = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)?;
+    let mut latency = crate::run::new_histogram();
     let (mut sent, mut failed) = (0, 0);
-    let mut outcomes = Vec::with_capacity(processes);
     for s in &mut started {
         let line = s
             .lines
             .next_line()
             .await?
             .ok_or_else(|| anyhow::anyhow!("a producer ended without its outcome"))?;
-        outcomes.push(line);
-    }
-    let costs = meter.stop();
-    for (s, line) in started.iter_mut().zip(&outcomes) {
-        s.child.wait().await?;
-        let outcome: ChildOutcome = serde_json::from_str(line)?;
+        let outcome: ChildOutcome = serde_json::from_str(&line)?;
         sent += outcome.sent;
         failed += outcome.failed;
         for (us, count) in outcome.latency_us {
             latency.record_n(us, count)?;
         }
+    }
+    let costs = meter.stop();
+    for s in &mut started {
+        s.child.wait().await?;
     }
     anyhow::ensure!(costs.len() == processes, "the producers' costs");
     let outcome = ProducerOutcome {
@@ -198,7 +196,7 @@ impl Ready {
         let mut due = start;
         let mut n = 0usize;
         let mut inflight = futures::stream::FuturesUnordered::new();
-        let mut latency = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)?;
+        let mut latency = crate::run::new_histogram();
         let mut failed = 0;
         use futures::StreamExt;
         while due < start + window {

@@ -237,7 +237,7 @@ fn summarise(
     }
 }
 
-fn new_histogram() -> Histogram<u64> {
+pub fn new_histogram() -> Histogram<u64> {
     // constant bounds that hdrhistogram accepts: 1 µs to 1 h, 3 significant digits
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid constant bounds")
 }
