@@ -30,6 +30,10 @@ fn a_small_fanout_run_loses_duplicates_and_reorders_nothing() {
             // the priming's path, briefly (its default is a minute)
             "--prime",
             "1",
+            "--prime-rate",
+            "10",
+            // the ladder's figures, of a ladder of one rate
+            "--saturation",
             "--runs",
             "2",
             "--json",
@@ -92,6 +96,17 @@ fn a_small_fanout_run_loses_duplicates_and_reorders_nothing() {
             );
         }
     }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("priming: the chat at 10 messages/s"),
+        "the priming not at --prime-rate:\n{stderr}"
+    );
+    // 20 messages/s into rooms of 10 held, and no rate above it failed
+    assert!(
+        stdout.lines().any(|l| l.starts_with("highest rate held")
+            && l.contains(": at least 200 deliveries/s (every rate run held)")),
+        "no highest rate held in:\n{stdout}"
+    );
     assert!(
         stdout.contains("| produce cost ratio |"),
         "no produce cost table in:\n{stdout}"

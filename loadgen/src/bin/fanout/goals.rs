@@ -24,13 +24,7 @@ pub fn record_all(
     rates.sort_by(f64::total_cmp);
     rates.dedup();
     for rate in rates {
-        let of = |target: &str| -> Option<Row> {
-            let runs: Vec<&Row> = rows
-                .iter()
-                .filter(|r| r.target == target && r.rate == rate)
-                .collect();
-            (!runs.is_empty()).then(|| report::median(&runs))
-        };
+        let of = |target: &str| report::median_at(rows, target, rate);
         let Some(chat) = of(CHAT) else { continue };
         let bare = of(BARE);
         let runs = rows

@@ -16,6 +16,7 @@ mod procstat;
 mod producer;
 mod report;
 mod run;
+mod saturation;
 mod setup;
 mod stages;
 mod target;
@@ -61,6 +62,14 @@ struct Args {
     /// is not the steady state's. 0 for none.
     #[arg(long, default_value_t = 60)]
     prime: u64,
+    /// The priming's rate (messages/s); default the highest of `--rates`.
+    #[arg(long)]
+    prime_rate: Option<f64>,
+    /// The rates are a ladder toward saturation: also report the highest
+    /// rate held (p99 under 250 ms, nothing lost) before the first that was
+    /// not, and the run at 70 % of that saturation, against their goals.
+    #[arg(long)]
+    saturation: bool,
     /// Messages of history stored in each room before the first run (a
     /// running service's table, analysed), 0 for none.
     #[arg(long, default_value_t = 10_000)]
@@ -176,7 +185,9 @@ async fn main() -> anyhow::Result<()> {
     // stages read from the gateways themselves (not through nginx) and the writer
     let chat_metrics = stages::sources(&cluster.bases, Some(&cluster.writer_base));
     if args.prime > 0 {
-        let rate = args.rates.iter().copied().fold(0.0, f64::max);
+        let rate = args
+            .prime_rate
+            .unwrap_or_else(|| args.rates.iter().copied().fold(0.0, f64::max));
         eprintln!(
             "[fanout] priming: the chat at {rate} messages/s for {} s, not measured",
             args.prime
@@ -241,6 +252,14 @@ async fn main() -> anyhow::Result<()> {
         (&shape, args.room_size),
         args.seconds as f64,
     );
+    if args.saturation {
+        let medians: Vec<Row> = args
+            .rates
+            .iter()
+            .filter_map(|&rate| report::median_at(&rows, report::CHAT, rate))
+            .collect();
+        saturation::record_ladder(&medians, args.room_size, &shape);
+    }
     Ok(())
 }
 
