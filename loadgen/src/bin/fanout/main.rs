@@ -119,6 +119,10 @@ async fn main() -> anyhow::Result<()> {
         args.room_size > 0 && args.connections >= args.room_size,
         "--connections must be at least --room-size"
     );
+    anyhow::ensure!(
+        args.rates.iter().chain(&args.prime_rate).all(|&r| r > 0.0),
+        "--rates and --prime-rate must be above 0"
+    );
     let rooms = args.connections / args.room_size;
     let connections = rooms * args.room_size;
     let bin_dir = args

@@ -210,7 +210,6 @@ pub fn print(rows: &[Row], window_secs: f64, json_lines: bool) {
     }
 }
 
-/// Each figure's median over the runs (costs by process name).
 /// The median of `target`'s runs at `rate`, if it ran there.
 pub fn median_at(rows: &[Row], target: &str, rate: f64) -> Option<Row> {
     let runs: Vec<&Row> = rows
@@ -220,6 +219,7 @@ pub fn median_at(rows: &[Row], target: &str, rate: f64) -> Option<Row> {
     (!runs.is_empty()).then(|| median(&runs))
 }
 
+/// Each figure's median over the runs (costs by process name).
 pub fn median(runs: &[&Row]) -> Row {
     let med = |f: &dyn Fn(&Row) -> f64| {
         let mut v: Vec<f64> = runs.iter().map(|r| f(r)).collect();
