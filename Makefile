@@ -33,7 +33,7 @@ FUZZ_SECONDS ?= 600
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
-## bench: writer throughput against raw COPY and row-by-row INSERT, chat latency with a stalled bot, the cost of Kafka's fsync before the ack, Redis memory per message, search latency over 1,000,000 messages, memory per idle WebSocket connection, fan-out latency and throughput against a bare broadcast server and a bare producer (see BENCHMARKS.md); not part of `make test`
+## bench: writer throughput against raw COPY and row-by-row INSERT, chat latency with a stalled bot, the cost of Kafka's fsync before the ack, Redis memory per message, search latency over 1,000,000 messages, memory per idle WebSocket connection, fan-out latency and throughput against a bare broadcast server and a bare producer, up to saturation (see BENCHMARKS.md); not part of `make test`
 bench:
 	@scripts/bench.sh
 
