@@ -107,6 +107,11 @@ impl Row {
         }
     }
 
+    /// Nothing lost, duplicated or reordered.
+    pub fn clean(&self) -> bool {
+        self.lost + self.duplicated + self.out_of_order == 0
+    }
+
     /// CPU-µs per message sent in the window: the gateways' for the chat,
     /// the producer processes' per record for the bare producer; none for
     /// the others.

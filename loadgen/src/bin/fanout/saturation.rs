@@ -70,10 +70,10 @@ impl Saturation {
     }
 }
 
-/// Whether a median run held its rate: p99 under the bound, nothing lost,
+/// Whether a (median) run held its rate: p99 under the bound, nothing lost,
 /// duplicated or reordered.
-fn holds(row: &Row) -> bool {
-    row.lost + row.duplicated + row.out_of_order == 0 && row.latency_ms[1] < HELD_P99_MS
+pub fn holds(row: &Row) -> bool {
+    row.clean() && row.latency_ms[1] < HELD_P99_MS
 }
 
 /// Prints the ladder's two figures from each rate's median chat run, and
@@ -103,7 +103,7 @@ pub fn record_ladder(medians: &[Row], room_size: usize, shape: &str) {
             failed: None,
         } => "no rate run".to_owned(),
     };
-    report(&Figure {
+    print_and_record(&Figure {
         measure: &format!(
             "highest rate held, p99 < 250 ms and nothing lost ({shape}; rates {rates})"
         ),
@@ -119,8 +119,7 @@ pub fn record_ladder(medians: &[Row], room_size: usize, shape: &str) {
         return;
     };
     let [_, p99, p999, _] = run.latency_ms;
-    let clean = run.lost + run.duplicated + run.out_of_order == 0;
-    report(&Figure {
+    print_and_record(&Figure {
         measure: &format!(
             "latency at 70 % of saturation ({shape}; {:.0} deliveries/s, 70 % lies in {low:.0}–{high:.0})",
             run.rate * room_size as f64
@@ -128,11 +127,11 @@ pub fn record_ladder(medians: &[Row], room_size: usize, shape: &str) {
         value: format!("p99 {p99:.1} / p99.9 {p999:.1} ms"),
         baseline: String::new(),
         goal: "p99 ≤ 50, p99.9 ≤ 100 ms",
-        met: clean && p99 <= 50.0 && p999 <= 100.0,
+        met: run.clean() && p99 <= 50.0 && p999 <= 100.0,
     });
 }
 
-fn report(figure: &Figure<'_>) {
+fn print_and_record(figure: &Figure<'_>) {
     println!(
         "{}: {} (goal {}: {})",
         figure.measure,
